@@ -1,0 +1,22 @@
+/* One entry per `migbench` subcommand; the registry is in commands.c. */
+#ifndef MB_COMMAND_H
+#define MB_COMMAND_H
+
+struct mb_command {
+	const char *name;
+	const char *summary;    /* one line for `migbench --help` */
+	/* argv[0] is the subcommand name. Returns the process exit status. */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct mb_command *const mb_commands[];
+
+/* Exit statuses shared by every subcommand. */
+enum {
+	MB_EXIT_OK = 0,
+	MB_EXIT_FAILED = 1,     /* the thing measured failed, or a run failed */
+	MB_EXIT_USAGE = 2,      /* bad command line or scenario */
+	MB_EXIT_NO_RESOURCE = 3, /* this host cannot do it (no QEMU, no kernel) */
+};
+
+#endif
