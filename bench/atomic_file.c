@@ -1,0 +1,107 @@
+#include "config.h"
+#include "bench/atomic_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int mb_mkdir_p(const char *path, struct mb_err *err)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return mb_errf(err, ENAMETOOLONG, "create directory '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return mb_errf(err, errno, "create directory '%s'", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return mb_errf(err, errno, "create directory '%s'", buf);
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int mb_write_text_atomic(const char *path, const char *text, size_t len,
+			 int exclusive, struct mb_err *err)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return mb_errf(err, ENAMETOOLONG, "write '%s'", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return mb_errf(err, errno, "write '%s': create temporary file", path);
+	if (write_all(fd, text, len) || fsync(fd)) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmp);
+		return mb_errf(err, e, "write '%s'", tmp);
+	}
+	if (fchmod(fd, 0644) || close(fd)) {
+		int e = errno;
+
+		unlink(tmp);
+		return mb_errf(err, e, "write '%s'", tmp);
+	}
+	/* link() fails on an existing target, which rename() would replace. */
+	if (exclusive ? link(tmp, path) : rename(tmp, path)) {
+		int e = errno;
+
+		unlink(tmp);
+		return mb_errf(err, e, "write '%s'", path);
+	}
+	if (exclusive)
+		unlink(tmp);
+	return 0;
+}
+
+int mb_write_json_atomic(const char *path, const json_t *value, int exclusive,
+			 struct mb_err *err)
+{
+	char *text = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	size_t len;
+	char *with_newline;
+	int rc;
+
+	if (!text)
+		return mb_errf(err, ENOMEM, "write '%s': serialise JSON", path);
+	len = strlen(text);
+	with_newline = realloc(text, len + 2);
+	if (!with_newline) {
+		free(text);
+		return mb_errf(err, ENOMEM, "write '%s'", path);
+	}
+	with_newline[len] = '\n';
+	with_newline[len + 1] = '\0';
+	rc = mb_write_text_atomic(path, with_newline, len + 1, exclusive, err);
+	free(with_newline);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* Results are written whole or not at all: a reader (or a crash) never sees
+ * half a file. */
+#ifndef MB_ATOMIC_FILE_H
+#define MB_ATOMIC_FILE_H
+
+#include <jansson.h>
+
+#include "bench/error.h"
+
+/* Writes `value` as indented JSON to `path` through a temporary file in the
+ * same directory, fsync and rename. With `exclusive`, fails (EEXIST) rather
+ * than replace an existing file. */
+int mb_write_json_atomic(const char *path, const json_t *value, int exclusive,
+			 struct mb_err *err);
+
+/* Same for a text buffer. */
+int mb_write_text_atomic(const char *path, const char *text, size_t len,
+			 int exclusive, struct mb_err *err);
+
+/* mkdir -p with mode 0755; existing directories are fine. */
+int mb_mkdir_p(const char *path, struct mb_err *err);
+
+#endif

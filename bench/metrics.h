@@ -1,0 +1,57 @@
+/* The metrics of DESIGN.md, computed from what the probes recorded. Pure
+ * functions of their inputs so that they can be checked on fixtures. */
+#ifndef MB_METRICS_H
+#define MB_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Instants of one migration, µs on the host's realtime clock (QMP event
+ * timestamps are on that clock). 0 = did not happen. */
+struct mb_mig_times {
+	int64_t start_us;          /* `migrate` sent (cold: `stop` sent) */
+	int64_t src_stop_us;       /* source STOP event */
+	int64_t dst_resume_us;     /* destination RESUME event */
+	int64_t postcopy_us;       /* source MIGRATION postcopy-active, 0 if never */
+	int64_t src_complete_us;   /* source MIGRATION completed */
+	int64_t dst_complete_us;   /* destination MIGRATION completed */
+};
+
+/* One heartbeat as the host received it. */
+struct mb_hb_point {
+	int64_t host_us;           /* arrival, host realtime clock */
+	uint64_t seq;
+	uint64_t written;          /* guest's pages-written counter */
+	uint64_t ops;              /* guest's operations counter */
+};
+
+struct mb_hb_series {
+	const struct mb_hb_point *points;
+	size_t n;
+};
+
+/* End of migration: when neither side needs the other any more. */
+int64_t mb_mig_end_us(const struct mb_mig_times *t);
+
+/* Adds preparation_time_ms, downtime_ms, resume_time_ms, total_time_ms to
+ * `metrics`. Returns -1 when the instants are incomplete or out of order
+ * (the caller records why). */
+int mb_metrics_times(const struct mb_mig_times *t, json_t *metrics);
+
+/* Adds pages_transferred {total, precopy, downtime, postcopy, bytes{...}}
+ * from the source's final `query-migrate` reply (its "ram" block). */
+int mb_metrics_pages(const json_t *final_query_migrate, json_t *metrics);
+
+/* Adds guest_downtime_ms (longest heartbeat gap overlapping the migration)
+ * and degradation (throughput per phase relative to the baseline before
+ * `start_us`, and time after RESUME until back at >= 95 % of baseline).
+ * `counter` selects "written" (dirty workload) or "ops" (compute). */
+int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_series *hb,
+			  int64_t baseline_us, const char *counter, json_t *metrics);
+
+/* µs -> ms with three decimals, as a JSON real. */
+json_t *mb_json_ms(int64_t us);
+
+#endif

@@ -1,0 +1,124 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "bench/metrics.h"
+
+static double num(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	assert_non_null(v);
+	return json_number_value(v);
+}
+
+/* A post-copy-like migration: migrate at 1 s, STOP at 3 s, RESUME at
+ * 3.05 s, source done at 4 s. */
+static const struct mb_mig_times post = {
+	.start_us = 1000000, .src_stop_us = 3000000, .dst_resume_us = 3050000,
+	.postcopy_us = 2999000, .src_complete_us = 4000000, .dst_complete_us = 3990000,
+};
+
+static void times_add_up(void **state)
+{
+	json_t *m = json_object();
+
+	assert_int_equal(mb_metrics_times(&post, m), 0);
+	assert_float_equal(num(m, "preparation_time_ms"), 2000.0, 1e-9);
+	assert_float_equal(num(m, "downtime_ms"), 50.0, 1e-9);
+	assert_float_equal(num(m, "resume_time_ms"), 950.0, 1e-9);
+	assert_float_equal(num(m, "total_time_ms"), 3000.0, 1e-9);
+	json_decref(m);
+}
+
+static void times_reject_disorder(void **state)
+{
+	struct mb_mig_times t = post;
+	json_t *m = json_object();
+
+	t.dst_resume_us = t.src_stop_us - 1;
+	assert_int_equal(mb_metrics_times(&t, m), -1);
+	t = post;
+	t.src_stop_us = 0;
+	assert_int_equal(mb_metrics_times(&t, m), -1);
+	json_decref(m);
+}
+
+static void pages_split_by_bytes(void **state)
+{
+	json_error_t jerr;
+	json_t *q = json_loads("{\"status\":\"completed\",\"ram\":{\"transferred\":4200000,"
+			       "\"normal\":900,\"duplicate\":100,\"normal-bytes\":3686400,"
+			       "\"precopy-bytes\":3000000,\"downtime-bytes\":200000,"
+			       "\"postcopy-bytes\":1000000,\"page-size\":4096}}", 0, &jerr);
+	json_t *m = json_object(), *pt;
+
+	assert_non_null(q);
+	assert_int_equal(mb_metrics_pages(q, m), 0);
+	pt = json_object_get(m, "pages_transferred");
+	assert_int_equal(json_integer_value(json_object_get(pt, "total")), 1000);
+	/* 3.0 / 4.2, 0.2 / 4.2 and 1.0 / 4.2 of 1000 pages */
+	assert_int_equal(json_integer_value(json_object_get(pt, "precopy")), 714);
+	assert_int_equal(json_integer_value(json_object_get(pt, "downtime")), 48);
+	assert_int_equal(json_integer_value(json_object_get(pt, "postcopy")), 238);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(pt, "bytes"), "total")), 4200000);
+	json_decref(q);
+	json_decref(m);
+}
+
+/* Heartbeats every ms, 1000 pages/s before migration, half speed in
+ * pre-copy, none while stopped, a quarter speed for 200 ms after RESUME,
+ * then full speed again. */
+static struct mb_hb_series make_series(void)
+{
+	struct mb_hb_point *p = calloc(6000, sizeof(*p));
+	size_t n = 0;
+	double written = 0;
+
+	for (int64_t t = 0; t < 6000000; t += 1000) {
+		double speed = 1.0;
+
+		if (t >= post.src_stop_us && t < post.dst_resume_us)
+			continue;
+		if (t >= post.start_us && t < post.src_stop_us)
+			speed = 0.5;
+		else if (t >= post.dst_resume_us && t < post.dst_resume_us + 200000)
+			speed = 0.25;
+		written += speed;
+		p[n++] = (struct mb_hb_point){ .host_us = t, .seq = n, .written = (uint64_t)written };
+	}
+	return (struct mb_hb_series){ .points = p, .n = n };
+}
+
+static void heartbeat_gaps_and_degradation(void **state)
+{
+	struct mb_hb_series hb = make_series();
+	json_t *m = json_object(), *deg, *phases;
+
+	assert_int_equal(mb_metrics_heartbeats(&post, &hb, 1000000, "written", m), 0);
+	/* last beat at 2.999 s, first at 3.050 s */
+	assert_float_equal(num(m, "guest_downtime_ms"), 51.0, 1e-9);
+	deg = json_object_get(m, "degradation");
+	assert_float_equal(num(deg, "baseline_per_s"), 1000.0, 1.0);
+	phases = json_object_get(deg, "phases");
+	assert_float_equal(num(json_object_get(phases, "precopy"), "ratio"), 0.5, 0.01);
+	assert_float_equal(num(json_object_get(phases, "downtime"), "ratio"), 0.0, 0.05);
+	/* recovery: the first 100 ms window at >= 95 % starts ~200 ms after RESUME */
+	assert_float_equal(num(deg, "recovery_to_95pct_ms"), 200.0, 10.0);
+	json_decref(m);
+	free((void *)hb.points);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(times_add_up),
+		cmocka_unit_test(times_reject_disorder),
+		cmocka_unit_test(pages_split_by_bytes),
+		cmocka_unit_test(heartbeat_gaps_and_degradation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
