@@ -1,0 +1,767 @@
+/* Scenario sets: what the files and options say, kept as text until
+ * expansion turns every combination of their lists into typed run specs.
+ * Values are nevertheless parsed as soon as they are read, so that a bad
+ * value is reported with its file and line before anything runs. */
+#include "config.h"
+#include "bench/scenario.h"
+#include "bench/ini.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTION_NAME_MAX 128
+
+/* One `key=value` (or `--key=value`) as written, its list already split. */
+struct assignment {
+	const struct mb_key *key;
+	char **items;           /* the comma-separated values, trimmed; one when
+	                         * nothing is swept */
+	size_t nitems;
+	const char *file;       /* owned by the set; NULL for an option */
+	unsigned line;
+	bool inherited;         /* copied from [global]: the section may override it */
+};
+
+/* In the order of first mention, which is the order of the sweep. */
+struct assignments {
+	struct assignment *v;
+	size_t n;
+};
+
+struct section {
+	char *name;
+	const char *file;       /* owned by the set; NULL for "default" */
+	unsigned line;
+	struct assignments keys; /* [global]'s, then its own */
+};
+
+struct mb_scenario_set {
+	char **files;           /* every file's name, for the origins */
+	size_t nfiles;
+	struct section *sections;
+	size_t nsections;
+	struct assignments options;
+};
+
+/* ---- assignments -------------------------------------------------------- */
+
+static void assignment_free(struct assignment *a)
+{
+	for (size_t i = 0; i < a->nitems; i++)
+		free(a->items[i]);
+	free(a->items);
+	a->items = NULL;
+	a->nitems = 0;
+}
+
+static void assignments_free(struct assignments *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		assignment_free(&list->v[i]);
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
+}
+
+static struct assignment *assignments_find(const struct assignments *list,
+					   const struct mb_key *key)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (list->v[i].key == key)
+			return &list->v[i];
+	return NULL;
+}
+
+/* Takes `a` over: replaces the key's earlier assignment in place, keeping
+ * its position (and so its place in the sweep order), or appends. */
+static int assignments_put(struct assignments *list, struct assignment *a,
+			   struct mb_err *err)
+{
+	struct assignment *old = assignments_find(list, a->key), *v;
+
+	if (old) {
+		assignment_free(old);
+		*old = *a;
+		return 0;
+	}
+	v = realloc(list->v, (list->n + 1) * sizeof(*v));
+	if (!v) {
+		assignment_free(a);
+		return mb_errf(err, ENOMEM, "storing key '%s'", a->key->name);
+	}
+	list->v = v;
+	list->v[list->n++] = *a;
+	return 0;
+}
+
+static int assignment_copy(struct assignment *dst, const struct assignment *src,
+			   struct mb_err *err)
+{
+	*dst = *src;
+	dst->items = calloc(src->nitems, sizeof(*dst->items));
+	if (!dst->items)
+		goto nomem;
+	for (dst->nitems = 0; dst->nitems < src->nitems; dst->nitems++) {
+		dst->items[dst->nitems] = strdup(src->items[dst->nitems]);
+		if (!dst->items[dst->nitems])
+			goto nomem;
+	}
+	return 0;
+nomem:
+	assignment_free(dst);
+	return mb_errf(err, ENOMEM, "copying key '%s'", src->key->name);
+}
+
+static char *trimmed_copy(const char *s, size_t len)
+{
+	while (len && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	return strndup(s, len);
+}
+
+/* Splits "64M, 256M,1G" into its items and checks each one now: a mistake in
+ * the last item of a list must not wait until its turn comes in the run. */
+static int split_value(struct assignment *a, const char *text, struct mb_err *err)
+{
+	size_t n = 1;
+	uint64_t unused;
+
+	if (!*text)
+		return mb_errf(err, 0, "empty value");
+	for (const char *p = text; *p; p++)
+		n += *p == ',';
+	if (n > 1 && a->key->fixed)
+		return mb_errf(err, 0, "'%s' cannot be swept: one value per scenario", text);
+	a->items = calloc(n, sizeof(*a->items));
+	if (!a->items)
+		return mb_errf(err, ENOMEM, "splitting '%s'", text);
+	for (const char *p = text; a->nitems < n; p += strcspn(p, ",") + 1) {
+		char *item = trimmed_copy(p, strcspn(p, ","));
+
+		if (!item)
+			return mb_errf(err, ENOMEM, "splitting '%s'", text);
+		a->items[a->nitems++] = item;
+		if (!*item)
+			return mb_errf(err, 0, "empty item in the list '%s'", text);
+		if (mb_key_parse(a->key, item, &unused, err))
+			return -1;
+		for (size_t j = 0; j + 1 < a->nitems; j++)
+			if (!strcmp(a->items[j], item))
+				return mb_errf(err, 0, "'%s' is listed twice in '%s'", item, text);
+	}
+	return 0;
+}
+
+/* ---- sets --------------------------------------------------------------- */
+
+static void section_free(struct section *s)
+{
+	free(s->name);
+	assignments_free(&s->keys);
+}
+
+struct mb_scenario_set *mb_scenario_set_new(struct mb_err *err)
+{
+	struct mb_scenario_set *set = calloc(1, sizeof(*set));
+
+	if (!set)
+		mb_errf(err, ENOMEM, "allocating a scenario set");
+	return set;
+}
+
+void mb_scenario_set_free(struct mb_scenario_set *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->nsections; i++)
+		section_free(&set->sections[i]);
+	free(set->sections);
+	for (size_t i = 0; i < set->nfiles; i++)
+		free(set->files[i]);
+	free(set->files);
+	assignments_free(&set->options);
+	free(set);
+}
+
+static const struct section *find_section(const struct section *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+/* ---- reading a file ----------------------------------------------------- */
+
+/* One file's worth, kept apart until the whole file has read cleanly so that
+ * a failed file leaves the set as it was. */
+struct parse_ctx {
+	const struct mb_scenario_set *set;
+	char *file;
+	struct assignments global;
+	struct section *sections;
+	size_t nsections;
+	enum { BEFORE_ANY_SECTION, IN_GLOBAL, IN_SCENARIO } where;
+};
+
+/* Section names become directory names and the start of expanded names, in
+ * which ',' and '=' separate the swept keys: keep them out of section names
+ * so that no two scenarios can end up with one name. */
+static int valid_section_name(const char *name)
+{
+	if (name[0] == '.' || strlen(name) > SECTION_NAME_MAX)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._+-", *p))
+			return 0;
+	return 1;
+}
+
+static int on_section(void *opaque, const char *name, unsigned line, struct mb_err *err)
+{
+	struct parse_ctx *ctx = opaque;
+	const struct section *taken;
+	struct section *v, *s;
+
+	if (!strcmp(name, "global")) {
+		if (ctx->nsections)
+			return mb_errf(err, 0, "[global] after a scenario section: put it first "
+				       "(it gives defaults to every scenario of its file)");
+		ctx->where = IN_GLOBAL;
+		return 0;
+	}
+	if (!valid_section_name(name))
+		return mb_errf(err, 0, "section '%s': bad name (use at most %d letters, digits, "
+			       "'.', '_', '+' and '-', not starting with '.')", name, SECTION_NAME_MAX);
+	taken = find_section(ctx->sections, ctx->nsections, name);
+	if (!taken)
+		taken = find_section(ctx->set->sections, ctx->set->nsections, name);
+	if (taken)
+		return mb_errf(err, 0, "section '%s': already defined at %s:%u",
+			       name, taken->file, taken->line);
+
+	v = realloc(ctx->sections, (ctx->nsections + 1) * sizeof(*v));
+	if (!v)
+		return mb_errf(err, ENOMEM, "section '%s'", name);
+	ctx->sections = v;
+	s = &v[ctx->nsections];
+	*s = (struct section){ .name = strdup(name), .file = ctx->file, .line = line };
+	if (!s->name)
+		return mb_errf(err, ENOMEM, "section '%s'", name);
+	ctx->nsections++;
+	for (size_t i = 0; i < ctx->global.n; i++) {
+		struct assignment copy;
+
+		if (assignment_copy(&copy, &ctx->global.v[i], err))
+			return -1;
+		copy.inherited = true;
+		if (assignments_put(&s->keys, &copy, err))
+			return -1;
+	}
+	ctx->where = IN_SCENARIO;
+	return 0;
+}
+
+static int unknown_key(const char *typed, const char *prefix, struct mb_err *err)
+{
+	const struct mb_key *guess = mb_key_suggest(typed);
+	char spelt[64];
+
+	if (!guess)
+		return mb_errf(err, 0, "unknown key");
+	/* Suggest in the user's own style: --max-bandwidth, not --max_bandwidth. */
+	snprintf(spelt, sizeof(spelt), "%s", guess->name);
+	if (strchr(typed, '-'))
+		for (char *p = spelt; *p; p++)
+			if (*p == '_')
+				*p = '-';
+	return mb_errf(err, 0, "unknown key (did you mean '%s%s'?)", prefix, spelt);
+}
+
+static int on_pair(void *opaque, const char *typed, const char *value, unsigned line,
+		   struct mb_err *err)
+{
+	struct parse_ctx *ctx = opaque;
+	const struct mb_key *key = mb_key_find(typed);
+	struct assignments *target;
+	struct assignment a = { .key = key, .file = ctx->file, .line = line }, *old;
+
+	if (ctx->where == BEFORE_ANY_SECTION)
+		return mb_errf(err, 0, "key '%s': outside any section (start with [global] "
+			       "or [scenario-name])", typed);
+	if (!key) {
+		unknown_key(typed, "", err);
+		return mb_err_prefix(err, "key '%s'", typed);
+	}
+	target = ctx->where == IN_GLOBAL ? &ctx->global : &ctx->sections[ctx->nsections - 1].keys;
+	old = assignments_find(target, key);
+	if (old && !old->inherited)
+		return mb_errf(err, 0, "key '%s': already set at line %u", typed, old->line);
+	if (split_value(&a, value, err)) {
+		assignment_free(&a);
+		return mb_err_prefix(err, "key '%s'", typed);
+	}
+	return assignments_put(target, &a, err);
+}
+
+static const struct mb_ini_handler scenario_syntax = {
+	.section = on_section,
+	.pair = on_pair,
+};
+
+static void parse_ctx_free(struct parse_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nsections; i++)
+		section_free(&ctx->sections[i]);
+	free(ctx->sections);
+	assignments_free(&ctx->global);
+	free(ctx->file);
+}
+
+/* Moves the file's sections into the set. */
+static int adopt(struct mb_scenario_set *set, struct parse_ctx *ctx, struct mb_err *err)
+{
+	struct section *sections;
+	char **files;
+
+	if (!ctx->nsections)
+		return mb_errf(err, 0, "%s: no scenario: a file needs at least one "
+			       "[scenario-name] section", ctx->file);
+	files = realloc(set->files, (set->nfiles + 1) * sizeof(*files));
+	if (!files)
+		return mb_errf(err, ENOMEM, "%s", ctx->file);
+	set->files = files;
+	sections = realloc(set->sections, (set->nsections + ctx->nsections) * sizeof(*sections));
+	if (!sections)
+		return mb_errf(err, ENOMEM, "%s", ctx->file);
+	set->sections = sections;
+	memcpy(sections + set->nsections, ctx->sections, ctx->nsections * sizeof(*sections));
+	set->nsections += ctx->nsections;
+	set->files[set->nfiles++] = ctx->file;
+	free(ctx->sections);
+	ctx->sections = NULL;
+	ctx->nsections = 0;
+	ctx->file = NULL;
+	return 0;
+}
+
+static int parse(struct mb_scenario_set *set, const char *name, const char *text,
+		 struct mb_err *err)
+{
+	struct parse_ctx ctx = { .set = set, .file = strdup(name) };
+	int rc;
+
+	if (!ctx.file)
+		return mb_errf(err, ENOMEM, "%s", name);
+	rc = text ? mb_ini_read_string(ctx.file, text, &scenario_syntax, &ctx, err)
+		  : mb_ini_read_file(ctx.file, &scenario_syntax, &ctx, err);
+	if (!rc)
+		rc = adopt(set, &ctx, err);
+	parse_ctx_free(&ctx);
+	return rc;
+}
+
+int mb_scenario_parse_file(struct mb_scenario_set *set, const char *path, struct mb_err *err)
+{
+	return parse(set, path, NULL, err);
+}
+
+int mb_scenario_parse_string(struct mb_scenario_set *set, const char *name,
+			     const char *text, struct mb_err *err)
+{
+	return parse(set, name, text, err);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+int mb_scenario_apply_option(struct mb_scenario_set *set, const char *option,
+			     const char *value, struct mb_err *err)
+{
+	const char *typed = strncmp(option, "--", 2) ? option : option + 2;
+	const struct mb_key *key = mb_key_find(typed);
+	struct assignment a = { .key = key };
+
+	if (!key) {
+		unknown_key(typed, "--", err);
+		return mb_err_prefix(err, "option '--%s'", typed);
+	}
+	if (!value)
+		return mb_errf(err, 0, "option '--%s': missing value (--%s=VALUE)", typed, typed);
+	if (split_value(&a, value, err)) {
+		assignment_free(&a);
+		return mb_err_prefix(err, "option '--%s'", typed);
+	}
+	return assignments_put(&set->options, &a, err);
+}
+
+/* ---- run specs ---------------------------------------------------------- */
+
+static void spec_free(struct mb_run_spec *spec)
+{
+	free(spec->name);
+	free(spec->section);
+	free(spec->file);
+	for (size_t k = 0; k < MB_KEY_COUNT; k++)
+		free(spec->text[k]);
+	memset(spec, 0, sizeof(*spec));
+}
+
+/* String parameters point into the spec's own texts; an empty qemu_dst means
+ * "the same binary as the source". */
+static void bind_strings(struct mb_run_spec *spec)
+{
+	spec->params.qemu = spec->text[MB_KEY_QEMU];
+	spec->params.qemu_dst = *spec->text[MB_KEY_QEMU_DST] ? spec->text[MB_KEY_QEMU_DST]
+							     : spec->text[MB_KEY_QEMU];
+}
+
+static int spec_copy(struct mb_run_spec *dst, const struct mb_run_spec *src, struct mb_err *err)
+{
+	*dst = *src;
+	dst->name = strdup(src->name);
+	dst->section = strdup(src->section);
+	dst->file = src->file ? strdup(src->file) : NULL;
+	int failed = !dst->name || !dst->section || (src->file && !dst->file);
+
+	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
+		dst->text[k] = strdup(src->text[k]);
+		failed |= !dst->text[k];
+	}
+	if (failed) {
+		spec_free(dst);
+		return mb_errf(err, ENOMEM, "copying scenario '%s'", src->name);
+	}
+	bind_strings(dst);
+	return 0;
+}
+
+static void origin(const struct mb_run_spec *spec, char *buf, size_t size)
+{
+	if (spec->file)
+		snprintf(buf, size, "%s:%u", spec->file, spec->line);
+	else
+		snprintf(buf, size, "command line");
+}
+
+static int check_failed(const struct mb_run_spec *spec, struct mb_err *err, const char *why)
+{
+	char at[MB_ERR_MAX / 2];
+
+	origin(spec, at, sizeof(at));
+	return mb_errf(err, 0, "scenario '%s' (%s): %s", spec->name, at, why);
+}
+
+/* What no single key can know: combinations that QEMU would refuse or that
+ * would measure something other than what the scenario says. */
+static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
+{
+	const struct mb_params *p = &spec->params;
+	const char *const *t = (const char *const *)spec->text;
+	bool hybrid = p->mode == MB_MODE_HYBRID;
+	char why[MB_ERR_MAX / 2];
+
+	if (p->wss > p->memory) {
+		snprintf(why, sizeof(why), "wss (%s) is larger than memory (%s)",
+			 t[MB_KEY_WSS], t[MB_KEY_MEMORY]);
+		return check_failed(spec, err, why);
+	}
+	if (hybrid && !p->hybrid_passes && !p->hybrid_time_us)
+		return check_failed(spec, err, "mode=hybrid needs hybrid_passes or hybrid_time "
+				    "(when to switch to post-copy)");
+	if (!hybrid && (p->hybrid_passes || p->hybrid_time_us))
+		return check_failed(spec, err, p->hybrid_passes
+				    ? "hybrid_passes applies only to mode=hybrid"
+				    : "hybrid_time applies only to mode=hybrid");
+	if (hybrid && p->max_passes && p->hybrid_passes > p->max_passes) {
+		snprintf(why, sizeof(why), "hybrid_passes (%u) exceeds max_passes (%u): the switch "
+			 "to post-copy would never come", p->hybrid_passes, p->max_passes);
+		return check_failed(spec, err, why);
+	}
+	if (p->postcopy_preempt && p->mode != MB_MODE_POSTCOPY && !hybrid)
+		return check_failed(spec, err, "postcopy_preempt applies only to mode=postcopy "
+				    "or mode=hybrid");
+	if (p->multifd_compression != MB_COMPRESSION_NONE && !p->multifd) {
+		snprintf(why, sizeof(why), "multifd_compression=%s needs multifd channels "
+			 "(multifd > 0)", t[MB_KEY_MULTIFD_COMPRESSION]);
+		return check_failed(spec, err, why);
+	}
+	if (p->xbzrle_cache && p->xbzrle_cache < MB_GUEST_PAGE_SIZE)
+		return check_failed(spec, err, "xbzrle_cache must be 0 (off) or at least one "
+				    "page (4K)");
+	if (p->xbzrle_cache > p->memory) {
+		snprintf(why, sizeof(why), "xbzrle_cache (%s) is larger than memory (%s)",
+			 t[MB_KEY_XBZRLE_CACHE], t[MB_KEY_MEMORY]);
+		return check_failed(spec, err, why);
+	}
+	return 0;
+}
+
+/* ---- expansion ---------------------------------------------------------- */
+
+/* The expanded scenarios of a set, before repetitions. */
+struct expansion {
+	struct mb_run_spec *v;
+	size_t n;
+};
+
+static void expansion_free(struct expansion *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		spec_free(&e->v[i]);
+	free(e->v);
+	e->v = NULL;
+	e->n = 0;
+}
+
+/* What a section's scenarios are made of: its keys, each replaced in place by
+ * the option for the same key, then the options for keys it does not set. */
+static size_t effective_keys(const struct section *sec, const struct assignments *options,
+			     const struct assignment **eff)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sec->keys.n; i++) {
+		const struct assignment *opt = assignments_find(options, sec->keys.v[i].key);
+
+		eff[n++] = opt ? opt : &sec->keys.v[i];
+	}
+	for (size_t i = 0; i < options->n; i++)
+		if (!assignments_find(&sec->keys, options->v[i].key))
+			eff[n++] = &options->v[i];
+	return n;
+}
+
+static int allowed_in_name(char c)
+{
+	return isalnum((unsigned char)c) || strchr("._=,+-", c);
+}
+
+/* "<section>" or "<section>,key=value,...", the swept keys in sweep order. */
+static int build_name(struct mb_run_spec *spec, const char *section,
+		      const struct assignment *const *eff, size_t neff, const size_t *pick,
+		      struct mb_err *err)
+{
+	size_t len = strlen(section), at;
+
+	for (size_t i = 0; i < neff; i++)
+		if (eff[i]->nitems > 1)
+			len += 2 + strlen(eff[i]->key->name) + strlen(eff[i]->items[pick[i]]);
+	if (len > MB_SCENARIO_NAME_MAX)
+		return mb_errf(err, 0, "scenario '%s': an expanded name would have %zu characters, "
+			       "more than %d: shorten the section name or sweep fewer keys",
+			       section, len, MB_SCENARIO_NAME_MAX);
+	spec->name = malloc(len + 1);
+	if (!spec->name)
+		return mb_errf(err, ENOMEM, "scenario '%s'", section);
+	at = (size_t)sprintf(spec->name, "%s", section);
+	for (size_t i = 0; i < neff; i++) {
+		if (eff[i]->nitems == 1)
+			continue;
+		at += (size_t)sprintf(spec->name + at, ",%s=", eff[i]->key->name);
+		for (const char *c = eff[i]->items[pick[i]]; *c; c++)
+			spec->name[at++] = allowed_in_name(*c) ? *c : '_';
+	}
+	spec->name[at] = '\0';
+	return 0;
+}
+
+/* One combination of a section's lists: every key typed, named and checked. */
+static int build_scenario(struct mb_run_spec *spec, const struct section *sec,
+			  const struct assignment *const *eff, size_t neff, const size_t *pick,
+			  struct mb_err *err)
+{
+	const char *chosen[MB_KEY_COUNT];
+
+	memset(spec, 0, sizeof(*spec));
+	for (size_t k = 0; k < MB_KEY_COUNT; k++)
+		chosen[k] = mb_keys[k].def;
+	for (size_t i = 0; i < neff; i++)
+		chosen[eff[i]->key - mb_keys] = eff[i]->items[pick[i]];
+
+	if (build_name(spec, sec->name, eff, neff, pick, err))
+		return -1;
+	spec->section = strdup(sec->name);
+	spec->file = sec->file ? strdup(sec->file) : NULL;
+	spec->line = sec->line;
+	if (!spec->section || (sec->file && !spec->file))
+		return mb_errf(err, ENOMEM, "scenario '%s'", spec->name);
+	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
+		uint64_t value;
+
+		spec->text[k] = strdup(chosen[k]);
+		if (!spec->text[k])
+			return mb_errf(err, ENOMEM, "scenario '%s'", spec->name);
+		/* Items were checked when read; only a bad default can fail here. */
+		if (mb_key_parse(&mb_keys[k], spec->text[k], &value, err))
+			return mb_err_prefix(err, "scenario '%s': key '%s'", spec->name,
+					     mb_keys[k].name);
+		mb_key_store(&mb_keys[k], &spec->params, value, spec->text[k]);
+	}
+	bind_strings(spec);
+	return check_scenario(spec, err);
+}
+
+/* The cartesian product of a section's lists, first key slowest. */
+static int expand_section(const struct section *sec, const struct assignments *options,
+			  struct expansion *out, struct mb_err *err)
+{
+	const struct assignment *eff[MB_KEY_COUNT];
+	size_t neff = effective_keys(sec, options, eff), total = 1, pick[MB_KEY_COUNT];
+	struct mb_run_spec *v;
+
+	for (size_t i = 0; i < neff; i++) {
+		total *= eff[i]->nitems;
+		if (total > MB_CAMPAIGN_MAX_RUNS)
+			return mb_errf(err, 0, "scenario '%s': the sweep expands to more than %d "
+				       "scenarios", sec->name, MB_CAMPAIGN_MAX_RUNS);
+	}
+	v = realloc(out->v, (out->n + total) * sizeof(*v));
+	if (!v)
+		return mb_errf(err, ENOMEM, "expanding scenario '%s'", sec->name);
+	out->v = v;
+	for (size_t c = 0; c < total; c++) {
+		size_t rest = c;
+
+		for (size_t i = neff; i-- > 0;) {
+			pick[i] = rest % eff[i]->nitems;
+			rest /= eff[i]->nitems;
+		}
+		/* Counted before building so that a half-built spec is freed too. */
+		out->n++;
+		if (build_scenario(&out->v[out->n - 1], sec, eff, neff, pick, err))
+			return -1;
+	}
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct mb_run_spec *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* Names become directories: two scenarios with one name would mix their
+ * results. Sanitising can merge names ("/a/b" and "/a_b"). */
+static int check_unique_names(const struct expansion *e, struct mb_err *err)
+{
+	const struct mb_run_spec **sorted = malloc(e->n * sizeof(*sorted) + 1);
+	int rc = 0;
+
+	if (!sorted)
+		return mb_errf(err, ENOMEM, "checking scenario names");
+	for (size_t i = 0; i < e->n; i++)
+		sorted[i] = &e->v[i];
+	qsort(sorted, e->n, sizeof(*sorted), by_name);
+	for (size_t i = 1; i < e->n && !rc; i++) {
+		if (!strcmp(sorted[i - 1]->name, sorted[i]->name)) {
+			char a[MB_ERR_MAX / 3], b[MB_ERR_MAX / 3];
+
+			origin(sorted[i - 1], a, sizeof(a));
+			origin(sorted[i], b, sizeof(b));
+			rc = mb_errf(err, 0, "scenario name '%s' is used twice (%s and %s): "
+				     "values that differ only in characters outside "
+				     "[A-Za-z0-9._=,+-] give the same name",
+				     sorted[i]->name, a, b);
+		}
+	}
+	free(sorted);
+	return rc;
+}
+
+/* Repetition r of every scenario before repetition r + 1 of any. */
+static int round_robin(const struct expansion *e, struct mb_campaign *campaign,
+		       struct mb_err *err)
+{
+	unsigned most = 0;
+	size_t total = 0;
+
+	for (size_t i = 0; i < e->n; i++) {
+		total += e->v[i].params.repetitions;
+		if (e->v[i].params.repetitions > most)
+			most = e->v[i].params.repetitions;
+	}
+	if (total > MB_CAMPAIGN_MAX_RUNS)
+		return mb_errf(err, 0, "the campaign has %zu runs, more than %d", total,
+			       MB_CAMPAIGN_MAX_RUNS);
+	campaign->runs = calloc(total ? total : 1, sizeof(*campaign->runs));
+	if (!campaign->runs)
+		return mb_errf(err, ENOMEM, "allocating %zu runs", total);
+	campaign->nscenarios = e->n;
+	for (unsigned r = 0; r < most; r++) {
+		for (size_t i = 0; i < e->n; i++) {
+			struct mb_run_spec *run = &campaign->runs[campaign->nruns];
+
+			if (r >= e->v[i].params.repetitions)
+				continue;
+			if (spec_copy(run, &e->v[i], err))
+				return -1;
+			run->scenario = i;
+			run->repetition = r;
+			campaign->nruns++;
+		}
+	}
+	return 0;
+}
+
+int mb_scenario_expand(const struct mb_scenario_set *set, struct mb_campaign *campaign,
+		       struct mb_err *err)
+{
+	/* Without a file the options alone describe one scenario. */
+	const struct section from_options = { .name = "default" };
+	const struct section *sections = set->nsections ? set->sections : &from_options;
+	size_t nsections = set->nsections ? set->nsections : 1;
+	struct expansion e = { 0 };
+	int rc = 0;
+
+	*campaign = (struct mb_campaign){ 0 };
+	for (size_t i = 0; i < nsections && !rc; i++)
+		rc = expand_section(&sections[i], &set->options, &e, err);
+	if (!rc)
+		rc = check_unique_names(&e, err);
+	if (!rc)
+		rc = round_robin(&e, campaign, err);
+	expansion_free(&e);
+	if (rc)
+		mb_campaign_free(campaign);
+	return rc;
+}
+
+void mb_campaign_free(struct mb_campaign *campaign)
+{
+	if (!campaign)
+		return;
+	for (size_t i = 0; i < campaign->nruns; i++)
+		spec_free(&campaign->runs[i]);
+	free(campaign->runs);
+	*campaign = (struct mb_campaign){ 0 };
+}
+
+/* ---- the result file's echo --------------------------------------------- */
+
+json_t *mb_run_spec_to_json(const struct mb_run_spec *spec)
+{
+	json_t *obj = json_object();
+	int failed = !obj;
+
+	if (failed)
+		return NULL;
+	failed |= json_object_set_new(obj, "name", json_string(spec->name));
+	failed |= json_object_set_new(obj, "section", json_string(spec->section));
+	failed |= json_object_set_new(obj, "file", spec->file ? json_string(spec->file)
+							     : json_null());
+	for (size_t k = 0; k < MB_KEY_COUNT; k++)
+		failed |= json_object_set_new(obj, mb_keys[k].name,
+					      mb_key_to_json(&mb_keys[k], &spec->params));
+	if (failed) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}

@@ -1,0 +1,273 @@
+/* Scenario files and sweep expansion for `migbench run`.
+ *
+ * A scenario file is INI, like fio's job files:
+ *
+ *     [global]                 # defaults for every scenario in this file
+ *     memory=256M
+ *     repetitions=3
+ *
+ *     [precopy]                # one scenario; the section name is its name
+ *     mode=precopy
+ *     max_bandwidth=64M,1G     # a comma list sweeps: two scenarios
+ *
+ * Every key is also a command-line option (`--max_bandwidth=1G` or
+ * `--max-bandwidth=1G`) that overrides the files for every scenario.
+ *
+ * The flow: mb_scenario_set_new, mb_scenario_parse_file (once per file) and
+ * mb_scenario_apply_option (once per option), then mb_scenario_expand into a
+ * campaign: one mb_run_spec per repetition of each expanded scenario. Every
+ * error is found before the campaign exists, so nothing starts on a file with
+ * a mistake in its last line.
+ */
+#ifndef MB_SCENARIO_H
+#define MB_SCENARIO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bench/error.h"
+
+/* The guest's page size: a `rate=` given in bytes is converted with it. */
+#define MB_GUEST_PAGE_SIZE 4096
+
+/* Expanded names are directory names: at most a path component. */
+#define MB_SCENARIO_NAME_MAX 255
+
+/* Guards against a typo such as a 1000-item list exploding into a campaign
+ * that would run for years. */
+#define MB_CAMPAIGN_MAX_RUNS 100000
+
+/* ---- the values of the choice keys ---------------------------------------
+ * Each list is an X-macro so the enum and the names in the key table cannot
+ * drift apart: adding a workload (echo, kv) is one X(...) line here. */
+#define MB_X_ENUM(id, name) id,
+#define MB_X_NAME(id, name) name,
+
+#define MB_MODES(X) \
+	X(MB_MODE_PRECOPY, "precopy") \
+	X(MB_MODE_POSTCOPY, "postcopy") \
+	X(MB_MODE_HYBRID, "hybrid") \
+	X(MB_MODE_COLD, "cold")
+enum mb_mode { MB_MODES(MB_X_ENUM) };
+
+#define MB_WORKLOADS(X) \
+	X(MB_WORKLOAD_DIRTY, "dirty") \
+	X(MB_WORKLOAD_IDLE, "idle") \
+	X(MB_WORKLOAD_COMPUTE, "compute")
+enum mb_workload { MB_WORKLOADS(MB_X_ENUM) };
+
+#define MB_PATTERNS(X) \
+	X(MB_PATTERN_SEQUENTIAL, "sequential") \
+	X(MB_PATTERN_RANDOM, "random") \
+	X(MB_PATTERN_HOTCOLD, "hotcold")
+enum mb_pattern { MB_PATTERNS(MB_X_ENUM) };
+
+#define MB_TRANSPORTS(X) \
+	X(MB_TRANSPORT_TCP, "tcp") \
+	X(MB_TRANSPORT_UNIX, "unix")
+enum mb_transport { MB_TRANSPORTS(MB_X_ENUM) };
+
+#define MB_COMPRESSIONS(X) \
+	X(MB_COMPRESSION_NONE, "none") \
+	X(MB_COMPRESSION_ZLIB, "zlib") \
+	X(MB_COMPRESSION_ZSTD, "zstd")
+enum mb_compression { MB_COMPRESSIONS(MB_X_ENUM) };
+
+#define MB_ACCELS(X) \
+	X(MB_ACCEL_AUTO, "auto") \
+	X(MB_ACCEL_KVM, "kvm") \
+	X(MB_ACCEL_TCG, "tcg")
+enum mb_accel { MB_ACCELS(MB_X_ENUM) };
+
+/* ---- the typed parameters of one expanded scenario ------------------------ */
+struct mb_params {
+	enum mb_mode mode;
+	uint64_t memory;                /* bytes */
+	unsigned vcpus;
+	enum mb_workload workload;
+	uint64_t wss;                   /* bytes */
+	uint64_t rate;                  /* pages/s dirtied; 0 = as fast as possible */
+	enum mb_pattern pattern;
+	uint64_t max_bandwidth;         /* bytes/s */
+	uint64_t downtime_limit_us;
+	enum mb_transport transport;
+	unsigned repetitions;
+	uint64_t timeout_us;
+	unsigned max_passes;            /* 0 = unlimited */
+	unsigned hybrid_passes;         /* switch to post-copy after N passes; 0 = not by passes */
+	uint64_t hybrid_time_us;        /* ... or after this long; 0 = not by time */
+	unsigned multifd;               /* channels; 0 = off */
+	enum mb_compression multifd_compression;
+	uint64_t xbzrle_cache;          /* bytes; 0 = off */
+	bool auto_converge;
+	bool postcopy_preempt;
+	uint64_t sample_interval_us;
+	uint64_t heartbeat_period_us;
+	uint64_t settle_us;
+	enum mb_accel accel;
+	const char *qemu;               /* point into mb_run_spec.text */
+	const char *qemu_dst;           /* already resolved: never empty */
+};
+
+/* ---- the key table --------------------------------------------------------- */
+enum mb_key_id {
+	MB_KEY_MODE,
+	MB_KEY_MEMORY,
+	MB_KEY_VCPUS,
+	MB_KEY_WORKLOAD,
+	MB_KEY_WSS,
+	MB_KEY_RATE,
+	MB_KEY_PATTERN,
+	MB_KEY_MAX_BANDWIDTH,
+	MB_KEY_DOWNTIME_LIMIT,
+	MB_KEY_TRANSPORT,
+	MB_KEY_REPETITIONS,
+	MB_KEY_TIMEOUT,
+	MB_KEY_MAX_PASSES,
+	MB_KEY_HYBRID_PASSES,
+	MB_KEY_HYBRID_TIME,
+	MB_KEY_MULTIFD,
+	MB_KEY_MULTIFD_COMPRESSION,
+	MB_KEY_XBZRLE_CACHE,
+	MB_KEY_AUTO_CONVERGE,
+	MB_KEY_POSTCOPY_PREEMPT,
+	MB_KEY_SAMPLE_INTERVAL,
+	MB_KEY_HEARTBEAT_PERIOD,
+	MB_KEY_SETTLE,
+	MB_KEY_ACCEL,
+	MB_KEY_QEMU,
+	MB_KEY_QEMU_DST,
+	MB_KEY_COUNT
+};
+
+enum mb_key_type {
+	MB_TYPE_CHOICE,         /* one of key->choices; stored as its enum */
+	MB_TYPE_BOOL,           /* yes/no true/false on/off 1/0 */
+	MB_TYPE_COUNT,          /* whole number; stored as unsigned */
+	MB_TYPE_SIZE,           /* bytes, binary suffixes (mb_parse_size) */
+	MB_TYPE_BANDWIDTH,      /* bytes/s: a size, optionally with "/s" */
+	MB_TYPE_RATE,           /* pages/s, or bytes/s with a suffix (mb_parse_rate_pages) */
+	MB_TYPE_DURATION,       /* stored in µs; plain numbers count key->unit_us */
+	MB_TYPE_STRING,         /* stored as a pointer to the text */
+};
+
+/* One self-describing key: everything `migbench run --help`, the parser and
+ * the JSON echo need to know about it. */
+struct mb_key {
+	const char *name;
+	enum mb_key_type type;
+	size_t offset;                  /* of its value in struct mb_params */
+	const char *def;                /* default, written as in a file */
+	uint64_t min, max;              /* in the stored unit (bytes, pages/s, µs,
+	                                 * count); max 0 = no upper limit */
+	uint64_t unit_us;               /* MB_TYPE_DURATION: a plain number's unit */
+	const char *const *choices;     /* MB_TYPE_CHOICE: names by enum value, NULL-ended */
+	bool fixed;                     /* one value per scenario: cannot be swept */
+	const char *help;               /* one line */
+};
+
+extern const struct mb_key mb_keys[MB_KEY_COUNT];
+
+/* The key called `name`; '-' counts as '_' (`max-bandwidth`). NULL if none. */
+const struct mb_key *mb_key_find(const char *name);
+
+/* The key whose name is closest to a misspelt `name`, or NULL when none is
+ * close enough to be a plausible typo. */
+const struct mb_key *mb_key_suggest(const char *name);
+
+/* Parses one value (not a list) and checks its range. `*value` gets the
+ * stored unit (enum index, 0/1, count, bytes, pages/s, µs; 0 for strings).
+ * On error the message is about the value only ("'-64M' is not a valid
+ * size (...)"): the caller says where it came from. Returns 0 or -1. */
+int mb_key_parse(const struct mb_key *key, const char *text, uint64_t *value,
+		 struct mb_err *err);
+
+/* Stores a parsed value into its field of `params`; strings keep `text`. */
+void mb_key_store(const struct mb_key *key, struct mb_params *params,
+		  uint64_t value, const char *text);
+
+/* The value of a non-string key in its stored unit. */
+uint64_t mb_key_value(const struct mb_key *key, const struct mb_params *params);
+
+/* The value as JSON: choices as names, bools as true/false, sizes and
+ * rates as integers (bytes, bytes/s, pages/s), durations as ms numbers. */
+json_t *mb_key_to_json(const struct mb_key *key, const struct mb_params *params);
+
+/* Prints every key with its default, range and help: `migbench run --help`. */
+void mb_scenario_print_keys(FILE *out);
+
+/* ---- scenario sets, overrides and expansion -------------------------------- */
+
+/* The parsed files and options; opaque. */
+struct mb_scenario_set;
+
+/* One repetition of one expanded scenario: what the run loop runs. */
+struct mb_run_spec {
+	char *name;             /* "<section>" when nothing is swept, else
+	                         * "<section>,key=value,..." (swept keys in file
+	                         * order); only [A-Za-z0-9._=,+-]; unique */
+	char *section;
+	char *file;             /* where the section is; NULL for the scenario
+	                         * made from options alone */
+	unsigned line;          /* of the section header; 0 without a file */
+	size_t scenario;        /* index of the expanded scenario, 0-based */
+	unsigned repetition;    /* 0 .. params.repetitions - 1 */
+	struct mb_params params;
+	char *text[MB_KEY_COUNT]; /* each value as written (the default's text
+	                           * when the key was not set) */
+};
+
+/* The runs in the order to run them. */
+struct mb_campaign {
+	struct mb_run_spec *runs;
+	size_t nruns;
+	size_t nscenarios;      /* expanded scenarios (before repetitions) */
+};
+
+/* Returns NULL (and fills `err`) only when out of memory. */
+struct mb_scenario_set *mb_scenario_set_new(struct mb_err *err);
+void mb_scenario_set_free(struct mb_scenario_set *set);
+
+/* Adds the scenarios (sections) of one file. `[global]` sections, which
+ * must come before the scenarios, give defaults to the scenarios of the
+ * same file. Errors name "file:line: key 'k': ..."; on error the set is
+ * unchanged. Returns 0 or -1. */
+int mb_scenario_parse_file(struct mb_scenario_set *set, const char *path,
+			   struct mb_err *err);
+
+/* The same for text in memory; `name` stands in for the file name. */
+int mb_scenario_parse_string(struct mb_scenario_set *set, const char *name,
+			     const char *text, struct mb_err *err);
+
+/* `--option=value` from the command line: overrides `option` (a key name,
+ * with or without the leading "--", '-' or '_') in every scenario. `value`
+ * may be a comma list that sweeps. A later option for the same key replaces
+ * an earlier one. Errors name the option. Returns 0 or -1. */
+int mb_scenario_apply_option(struct mb_scenario_set *set, const char *option,
+			     const char *value, struct mb_err *err);
+
+/* Expands sweeps and repetitions into `campaign` and checks each expanded
+ * scenario as a whole (wss <= memory, hybrid needs a switch point, ...),
+ * naming the scenario on error. Without any file the options alone make one
+ * scenario, "default".
+ *
+ * Order: scenarios in file and section order, the sweep of each as the
+ * cartesian product of its lists (keys in file order, first key slowest,
+ * options' keys after the file's); repetitions round-robin over the whole
+ * campaign (every scenario's repetition 0, then every repetition 1, ...) so
+ * that a drift of the host over a long campaign spreads over all scenarios
+ * instead of biasing the ones that happened to run last.
+ * Returns 0 or -1; on error `campaign` is empty. */
+int mb_scenario_expand(const struct mb_scenario_set *set,
+		       struct mb_campaign *campaign, struct mb_err *err);
+
+void mb_campaign_free(struct mb_campaign *campaign);
+
+/* The `scenario` object of a result file: name, section, file and every key
+ * with its typed value (see mb_key_to_json). NULL when out of memory. */
+json_t *mb_run_spec_to_json(const struct mb_run_spec *spec);
+
+#endif

@@ -1,0 +1,559 @@
+/* The table of scenario keys, and how a value of each type is parsed,
+ * stored, printed and echoed. Adding a key is one entry here, one field in
+ * struct mb_params and one enum mb_key_id; everything else (files, options,
+ * sweeps, --help, the JSON echo) follows from the table. */
+#include "config.h"
+#include "bench/scenario.h"
+#include "bench/units.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KiB (UINT64_C(1) << 10)
+#define MiB (UINT64_C(1) << 20)
+#define GiB (UINT64_C(1) << 30)
+#define TiB (UINT64_C(1) << 40)
+
+#define US UINT64_C(1)
+#define MS (1000 * US)
+#define SEC (1000 * MS)
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+
+/* The offset of a field, with a compile-time warning ("comparison of
+ * distinct pointer types") when the field's type is not `type`: the store
+ * writes through a pointer of the type the key's kind implies. */
+#define FIELD(field, type) \
+	.offset = offsetof(struct mb_params, field) + \
+		  0 * sizeof((type *)0 == &((struct mb_params *)0)->field)
+
+/* Choice fields are written as int. */
+_Static_assert(sizeof(enum mb_mode) == sizeof(int) && sizeof(enum mb_workload) == sizeof(int) &&
+	       sizeof(enum mb_pattern) == sizeof(int) && sizeof(enum mb_transport) == sizeof(int) &&
+	       sizeof(enum mb_compression) == sizeof(int) && sizeof(enum mb_accel) == sizeof(int),
+	       "choice fields are stored as int");
+
+static const char *const mode_names[] = { MB_MODES(MB_X_NAME) NULL };
+static const char *const workload_names[] = { MB_WORKLOADS(MB_X_NAME) NULL };
+static const char *const pattern_names[] = { MB_PATTERNS(MB_X_NAME) NULL };
+static const char *const transport_names[] = { MB_TRANSPORTS(MB_X_NAME) NULL };
+static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL };
+static const char *const accel_names[] = { MB_ACCELS(MB_X_NAME) NULL };
+
+const struct mb_key mb_keys[MB_KEY_COUNT] = {
+	[MB_KEY_MODE] = {
+		.name = "mode", .type = MB_TYPE_CHOICE, FIELD(mode, enum mb_mode),
+		.def = "precopy", .choices = mode_names,
+		.help = "how to migrate; hybrid = pre-copy, then post-copy; cold = stop, then copy",
+	},
+	[MB_KEY_MEMORY] = {
+		.name = "memory", .type = MB_TYPE_SIZE, FIELD(memory, uint64_t),
+		.def = "256M", .min = 32 * MiB, .max = 1 * TiB,
+		.help = "guest RAM",
+	},
+	[MB_KEY_VCPUS] = {
+		.name = "vcpus", .type = MB_TYPE_COUNT, FIELD(vcpus, unsigned),
+		.def = "1", .min = 1, .max = 64,
+		.help = "guest vCPUs",
+	},
+	[MB_KEY_WORKLOAD] = {
+		.name = "workload", .type = MB_TYPE_CHOICE, FIELD(workload, enum mb_workload),
+		.def = "dirty", .choices = workload_names,
+		.help = "what runs in the guest",
+	},
+	[MB_KEY_WSS] = {
+		.name = "wss", .type = MB_TYPE_SIZE, FIELD(wss, uint64_t),
+		.def = "64M", .min = 4 * KiB, .max = 1 * TiB,
+		.help = "working set the dirty workload writes to (at most memory)",
+	},
+	[MB_KEY_RATE] = {
+		.name = "rate", .type = MB_TYPE_RATE, FIELD(rate, uint64_t),
+		.def = "4M",
+		.help = "dirty rate: pages/s, or bytes/s with a suffix (16M); 0 = as fast as possible",
+	},
+	[MB_KEY_PATTERN] = {
+		.name = "pattern", .type = MB_TYPE_CHOICE, FIELD(pattern, enum mb_pattern),
+		.def = "sequential", .choices = pattern_names,
+		.help = "order in which the dirty workload writes its working set",
+	},
+	[MB_KEY_MAX_BANDWIDTH] = {
+		.name = "max_bandwidth", .type = MB_TYPE_BANDWIDTH, FIELD(max_bandwidth, uint64_t),
+		/* QEMU's own default, so that leaving it out measures what QEMU does. */
+		.def = "128M", .min = 1, .max = 1 * TiB,
+		.help = "migration bandwidth cap, bytes/s (1G = 1 GiB/s)",
+	},
+	[MB_KEY_DOWNTIME_LIMIT] = {
+		.name = "downtime_limit", .type = MB_TYPE_DURATION, FIELD(downtime_limit_us, uint64_t),
+		.def = "300ms", .min = 1 * MS, .max = 2000 * SEC, .unit_us = MS,
+		.help = "longest pause QEMU aims for when it stops the guest (ms when no unit)",
+	},
+	[MB_KEY_TRANSPORT] = {
+		.name = "transport", .type = MB_TYPE_CHOICE, FIELD(transport, enum mb_transport),
+		.def = "tcp", .choices = transport_names,
+		.help = "migration stream over loopback TCP or a Unix socket",
+	},
+	[MB_KEY_REPETITIONS] = {
+		.name = "repetitions", .type = MB_TYPE_COUNT, FIELD(repetitions, unsigned),
+		.def = "1", .min = 1, .max = 1000, .fixed = true,
+		.help = "runs of each scenario (cannot be swept)",
+	},
+	[MB_KEY_TIMEOUT] = {
+		.name = "timeout", .type = MB_TYPE_DURATION, FIELD(timeout_us, uint64_t),
+		.def = "5min", .min = 1 * SEC, .max = 24 * HOUR, .unit_us = SEC,
+		.help = "give up on a run after this long (s when no unit)",
+	},
+	[MB_KEY_MAX_PASSES] = {
+		.name = "max_passes", .type = MB_TYPE_COUNT, FIELD(max_passes, unsigned),
+		.def = "0", .max = 1000000,
+		.help = "give up on a pre-copy still running after N passes (0 = unlimited)",
+	},
+	[MB_KEY_HYBRID_PASSES] = {
+		.name = "hybrid_passes", .type = MB_TYPE_COUNT, FIELD(hybrid_passes, unsigned),
+		.def = "0", .max = 1000000,
+		.help = "hybrid: switch to post-copy after N pre-copy passes (0 = not by passes)",
+	},
+	[MB_KEY_HYBRID_TIME] = {
+		.name = "hybrid_time", .type = MB_TYPE_DURATION, FIELD(hybrid_time_us, uint64_t),
+		.def = "0", .max = 24 * HOUR, .unit_us = SEC,
+		.help = "hybrid: switch to post-copy after this long (s when no unit; 0 = not by time)",
+	},
+	[MB_KEY_MULTIFD] = {
+		.name = "multifd", .type = MB_TYPE_COUNT, FIELD(multifd, unsigned),
+		.def = "0", .max = 255,
+		.help = "parallel migration channels (0 = off)",
+	},
+	[MB_KEY_MULTIFD_COMPRESSION] = {
+		.name = "multifd_compression", .type = MB_TYPE_CHOICE,
+		FIELD(multifd_compression, enum mb_compression),
+		.def = "none", .choices = compression_names,
+		.help = "compression of the multifd channels",
+	},
+	[MB_KEY_XBZRLE_CACHE] = {
+		.name = "xbzrle_cache", .type = MB_TYPE_SIZE, FIELD(xbzrle_cache, uint64_t),
+		.def = "0", .max = 1 * TiB,
+		.help = "XBZRLE cache for delta-compressing re-sent pages (0 = off)",
+	},
+	[MB_KEY_AUTO_CONVERGE] = {
+		.name = "auto_converge", .type = MB_TYPE_BOOL, FIELD(auto_converge, bool),
+		.def = "no",
+		.help = "let QEMU throttle the vCPUs until pre-copy converges",
+	},
+	[MB_KEY_POSTCOPY_PREEMPT] = {
+		.name = "postcopy_preempt", .type = MB_TYPE_BOOL, FIELD(postcopy_preempt, bool),
+		.def = "no",
+		.help = "post-copy: a separate channel for the pages the guest is waiting for",
+	},
+	[MB_KEY_SAMPLE_INTERVAL] = {
+		.name = "sample_interval", .type = MB_TYPE_DURATION, FIELD(sample_interval_us, uint64_t),
+		.def = "50ms", .min = 1 * MS, .max = 60 * SEC, .unit_us = MS,
+		.help = "period of the query-migrate sampler (ms when no unit)",
+	},
+	[MB_KEY_HEARTBEAT_PERIOD] = {
+		.name = "heartbeat_period", .type = MB_TYPE_DURATION, FIELD(heartbeat_period_us, uint64_t),
+		.def = "1ms", .min = 100 * US, .max = 1 * SEC, .unit_us = MS,
+		.help = "period of the guest's heartbeats (ms when no unit)",
+	},
+	[MB_KEY_SETTLE] = {
+		.name = "settle", .type = MB_TYPE_DURATION, FIELD(settle_us, uint64_t),
+		.def = "2s", .max = 10 * MIN, .unit_us = SEC,
+		.help = "wait after migration before the guest's health check (s when no unit)",
+	},
+	[MB_KEY_ACCEL] = {
+		.name = "accel", .type = MB_TYPE_CHOICE, FIELD(accel, enum mb_accel),
+		.def = "auto", .choices = accel_names,
+		.help = "accelerator; auto = kvm where /dev/kvm is usable, else tcg",
+	},
+	[MB_KEY_QEMU] = {
+		.name = "qemu", .type = MB_TYPE_STRING, FIELD(qemu, const char *),
+		.def = MB_DEFAULT_QEMU,
+		.help = "source QEMU binary",
+	},
+	[MB_KEY_QEMU_DST] = {
+		.name = "qemu_dst", .type = MB_TYPE_STRING, FIELD(qemu_dst, const char *),
+		.def = "",
+		.help = "destination QEMU binary (empty = same as qemu)",
+	},
+};
+
+/* ---- lookup --------------------------------------------------------------- */
+
+/* Compares a user's spelling with a key name, '-' standing for '_'. */
+static int same_name(const char *typed, const char *name)
+{
+	for (; *typed && *name; typed++, name++)
+		if (*typed != *name && !(*typed == '-' && *name == '_'))
+			return 0;
+	return *typed == *name;
+}
+
+const struct mb_key *mb_key_find(const char *name)
+{
+	for (size_t i = 0; i < MB_KEY_COUNT; i++)
+		if (same_name(name, mb_keys[i].name))
+			return &mb_keys[i];
+	return NULL;
+}
+
+#define SUGGEST_MAX_LEN 64
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[SUGGEST_MAX_LEN + 1];
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] || (a[i - 1] == '-' && b[j - 1] == '_') ? 0 : 1;
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const struct mb_key *mb_key_suggest(const char *name)
+{
+	const struct mb_key *best = NULL;
+	size_t best_distance = SIZE_MAX, len = strlen(name);
+	/* A third of the letters wrong is still a typo; more is another word. */
+	size_t limit = len / 3 > 2 ? len / 3 : 2;
+
+	if (len > SUGGEST_MAX_LEN)
+		return NULL;
+	for (size_t i = 0; i < MB_KEY_COUNT; i++) {
+		size_t d = edit_distance(name, mb_keys[i].name);
+
+		if (d < best_distance) {
+			best_distance = d;
+			best = &mb_keys[i];
+		}
+	}
+	return best_distance <= limit ? best : NULL;
+}
+
+/* ---- printing values in the units people write ---------------------------- */
+
+static void format_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const struct { char suffix; uint64_t unit; } units[] = {
+		{ 'T', TiB }, { 'G', GiB }, { 'M', MiB }, { 'K', KiB },
+	};
+
+	for (size_t i = 0; bytes && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (bytes % units[i].unit == 0) {
+			snprintf(buf, size, "%" PRIu64 "%c", bytes / units[i].unit, units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, size, "%" PRIu64, bytes);
+}
+
+static void format_duration(uint64_t us, char *buf, size_t size)
+{
+	static const struct { const char *suffix; uint64_t unit; } units[] = {
+		{ "h", HOUR }, { "min", MIN }, { "s", SEC }, { "ms", MS }, { "us", US },
+	};
+
+	if (!us) {
+		snprintf(buf, size, "0");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (us % units[i].unit == 0) {
+			snprintf(buf, size, "%" PRIu64 "%s", us / units[i].unit, units[i].suffix);
+			return;
+		}
+	}
+}
+
+/* A limit of `key` as a user would write it. */
+static void format_limit(const struct mb_key *key, uint64_t value, char *buf, size_t size)
+{
+	switch (key->type) {
+	case MB_TYPE_SIZE:
+	case MB_TYPE_BANDWIDTH:
+		format_size(value, buf, size);
+		break;
+	case MB_TYPE_DURATION:
+		format_duration(value, buf, size);
+		break;
+	default:
+		snprintf(buf, size, "%" PRIu64, value);
+		break;
+	}
+}
+
+static const char *unit_name(uint64_t unit_us)
+{
+	switch (unit_us) {
+	case US: return "us";
+	case MS: return "ms";
+	case SEC: return "s";
+	case MIN: return "min";
+	default: return "?";
+	}
+}
+
+/* "a, b, c" or "a|b|c" */
+static void format_choices(const struct mb_key *key, const char *sep, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; key->choices[i] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? sep : "",
+					 key->choices[i]);
+}
+
+/* ---- parsing one value ------------------------------------------------------ */
+
+static int parse_choice(const struct mb_key *key, const char *text, uint64_t *value,
+			struct mb_err *err)
+{
+	char list[256];
+
+	for (size_t i = 0; key->choices[i]; i++) {
+		if (!strcasecmp(text, key->choices[i])) {
+			*value = i;
+			return 0;
+		}
+	}
+	format_choices(key, ", ", list, sizeof(list));
+	return mb_errf(err, 0, "'%s' is not one of %s", text, list);
+}
+
+static int parse_bool(const char *text, uint64_t *value, struct mb_err *err)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(text, yes[i])) {
+			*value = 1;
+			return 0;
+		}
+		if (!strcasecmp(text, no[i])) {
+			*value = 0;
+			return 0;
+		}
+	}
+	return mb_errf(err, 0, "'%s' is not a boolean (yes/no, true/false, on/off, 1/0)", text);
+}
+
+static int parse_count(const char *text, uint64_t *value, struct mb_err *err)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*text || strspn(text, "0123456789") != strlen(text))
+		return mb_errf(err, 0, "'%s' is not a whole number", text);
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || v > UINT_MAX)
+		return mb_errf(err, 0, "'%s' is too large", text);
+	*value = v;
+	return 0;
+}
+
+/* A size with an optional "/s", which reads naturally for a bandwidth. */
+static int parse_bandwidth(const char *text, uint64_t *value)
+{
+	size_t len = strlen(text);
+	char buf[64];
+
+	if (len > 2 && len < sizeof(buf) && !strcmp(text + len - 2, "/s")) {
+		memcpy(buf, text, len - 2);
+		buf[len - 2] = '\0';
+		return mb_parse_size(buf, value);
+	}
+	return mb_parse_size(text, value);
+}
+
+static int parse_unchecked(const struct mb_key *key, const char *text, uint64_t *value,
+			   struct mb_err *err)
+{
+	switch (key->type) {
+	case MB_TYPE_CHOICE:
+		return parse_choice(key, text, value, err);
+	case MB_TYPE_BOOL:
+		return parse_bool(text, value, err);
+	case MB_TYPE_COUNT:
+		return parse_count(text, value, err);
+	case MB_TYPE_SIZE:
+		if (mb_parse_size(text, value))
+			return mb_errf(err, 0, "'%s' is not a valid size (bytes, e.g. 64M, 1G)", text);
+		return 0;
+	case MB_TYPE_BANDWIDTH:
+		if (parse_bandwidth(text, value))
+			return mb_errf(err, 0, "'%s' is not a valid size (bytes per second, e.g. 64M, 1G)",
+				       text);
+		return 0;
+	case MB_TYPE_RATE:
+		if (mb_parse_rate_pages(text, MB_GUEST_PAGE_SIZE, value))
+			return mb_errf(err, 0, "'%s' is not a valid rate (pages per second, or bytes "
+				       "per second with a suffix, e.g. 1000, 16M)", text);
+		return 0;
+	case MB_TYPE_DURATION:
+		if (mb_parse_duration_us(text, key->unit_us, value))
+			return mb_errf(err, 0, "'%s' is not a valid duration (%s when no unit, "
+				       "e.g. 300ms, 2s)", text, unit_name(key->unit_us));
+		return 0;
+	case MB_TYPE_STRING:
+		*value = 0;
+		return 0;
+	}
+	return mb_errf(err, 0, "key of unknown type %d", (int)key->type);
+}
+
+int mb_key_parse(const struct mb_key *key, const char *text, uint64_t *value,
+		 struct mb_err *err)
+{
+	char limit[32];
+
+	/* Only a default can be empty: qemu_dst's "same as qemu". */
+	if (!*text && key->type != MB_TYPE_STRING)
+		return mb_errf(err, 0, "empty value");
+	if (parse_unchecked(key, text, value, err))
+		return -1;
+	if (*value < key->min) {
+		if (key->min == 1)
+			return mb_errf(err, 0, "'%s' must be greater than 0", text);
+		format_limit(key, key->min, limit, sizeof(limit));
+		return mb_errf(err, 0, "'%s' is below the minimum, %s", text, limit);
+	}
+	if (key->max && *value > key->max) {
+		format_limit(key, key->max, limit, sizeof(limit));
+		return mb_errf(err, 0, "'%s' is above the maximum, %s", text, limit);
+	}
+	return 0;
+}
+
+/* ---- the value in struct mb_params ------------------------------------------ */
+
+void mb_key_store(const struct mb_key *key, struct mb_params *params,
+		  uint64_t value, const char *text)
+{
+	void *field = (char *)params + key->offset;
+
+	switch (key->type) {
+	case MB_TYPE_CHOICE:
+		*(int *)field = (int)value;
+		break;
+	case MB_TYPE_BOOL:
+		*(bool *)field = value != 0;
+		break;
+	case MB_TYPE_COUNT:
+		*(unsigned *)field = (unsigned)value;
+		break;
+	case MB_TYPE_SIZE:
+	case MB_TYPE_BANDWIDTH:
+	case MB_TYPE_RATE:
+	case MB_TYPE_DURATION:
+		*(uint64_t *)field = value;
+		break;
+	case MB_TYPE_STRING:
+		*(const char **)field = text;
+		break;
+	}
+}
+
+uint64_t mb_key_value(const struct mb_key *key, const struct mb_params *params)
+{
+	const void *field = (const char *)params + key->offset;
+
+	switch (key->type) {
+	case MB_TYPE_CHOICE:
+		return (uint64_t)*(const int *)field;
+	case MB_TYPE_BOOL:
+		return *(const bool *)field;
+	case MB_TYPE_COUNT:
+		return *(const unsigned *)field;
+	case MB_TYPE_SIZE:
+	case MB_TYPE_BANDWIDTH:
+	case MB_TYPE_RATE:
+	case MB_TYPE_DURATION:
+		return *(const uint64_t *)field;
+	case MB_TYPE_STRING:
+		break;
+	}
+	return 0;
+}
+
+json_t *mb_key_to_json(const struct mb_key *key, const struct mb_params *params)
+{
+	uint64_t v = mb_key_value(key, params);
+
+	switch (key->type) {
+	case MB_TYPE_CHOICE:
+		return json_string(key->choices[v]);
+	case MB_TYPE_BOOL:
+		return json_boolean(v);
+	case MB_TYPE_COUNT:
+	case MB_TYPE_SIZE:
+	case MB_TYPE_BANDWIDTH:
+	case MB_TYPE_RATE:
+		/* Every maximum in the table is far below 2^63. */
+		return json_integer((json_int_t)v);
+	case MB_TYPE_DURATION:
+		return json_real((double)v / 1000.0);
+	case MB_TYPE_STRING: {
+		const char *s = *(const char *const *)((const char *)params + key->offset);
+
+		return json_string(s ? s : "");
+	}
+	}
+	return NULL;
+}
+
+/* ---- migbench run --help ------------------------------------------------------ */
+
+static void format_range(const struct mb_key *key, char *buf, size_t size)
+{
+	char lo[32], hi[32];
+
+	buf[0] = '\0';
+	if (key->type == MB_TYPE_CHOICE) {
+		char list[256];
+
+		format_choices(key, "|", list, sizeof(list));
+		snprintf(buf, size, " [%s]", list);
+	} else if (key->type == MB_TYPE_BOOL) {
+		snprintf(buf, size, " [yes|no]");
+	} else if (key->max) {
+		format_limit(key, key->min, lo, sizeof(lo));
+		format_limit(key, key->max, hi, sizeof(hi));
+		snprintf(buf, size, " [%s..%s]", lo, hi);
+	}
+}
+
+void mb_scenario_print_keys(FILE *out)
+{
+	fprintf(out,
+		"Scenario keys: `key=value` in a scenario file, `--key=value` on the command\n"
+		"line (overrides every file). A comma list (`max_bandwidth=64M,1G`) sweeps.\n"
+		"Sizes take binary suffixes (K, M, G, T: 1G = 1 GiB); times take us, ms, s,\n"
+		"min, h.\n\n");
+	for (size_t i = 0; i < MB_KEY_COUNT; i++) {
+		const struct mb_key *key = &mb_keys[i];
+		char name_def[96], range[300];
+
+		snprintf(name_def, sizeof(name_def), "%s=%s", key->name, key->def);
+		format_range(key, range, sizeof(range));
+		fprintf(out, "  %-28s %s%s\n", name_def, key->help, range);
+	}
+}
