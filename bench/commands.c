@@ -3,8 +3,13 @@
 
 #include <stddef.h>
 
+extern const struct mb_command mb_cmd_doctor;
+extern const struct mb_command mb_cmd_image;
+
 /* The registry: adding a subcommand is one file and one line here. */
 
 const struct mb_command *const mb_commands[] = {
+	&mb_cmd_doctor,
+	&mb_cmd_image,
 	NULL,
 };

@@ -1,0 +1,72 @@
+/* Can this process use KVM, or will QEMU fall back to TCG? */
+#include "config.h"
+#include "bench/host_probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* What an open(2) errno on the KVM node usually means, so the user knows
+ * what to change rather than just what failed. */
+static const char *open_hint(int errnum)
+{
+	switch (errnum) {
+	case ENOENT:
+		return "no KVM device: kvm module not loaded, or no (nested) virtualisation";
+	case EACCES:
+	case EPERM:
+		return "run as root or join the group that owns the device (usually kvm)";
+	case ENXIO:
+	case ENODEV:
+		return "the node exists but no KVM driver answers: kvm_intel/kvm_amd not loaded, "
+		       "or VT-x/AMD-V disabled in firmware";
+	default:
+		return "see dmesg";
+	}
+}
+
+void mb_probe_accel(const char *device, struct mb_host_accel *out)
+{
+	int fd, version, vm;
+
+	*out = (struct mb_host_accel){ .name = "tcg", .kvm_api_version = -1 };
+	fd = open(device, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(out->kvm.detail, sizeof(out->kvm.detail), "open %s: %s (%s)",
+			 device, strerror(e), open_hint(e));
+		return;
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version < 0) {
+		snprintf(out->kvm.detail, sizeof(out->kvm.detail),
+			 "%s: KVM_GET_API_VERSION: %s (not a KVM device?)", device, strerror(errno));
+		goto out;
+	}
+	out->kvm_api_version = version;
+	if (version != KVM_API_VERSION) {
+		snprintf(out->kvm.detail, sizeof(out->kvm.detail),
+			 "%s: KVM API version %d, this build knows %d", device, version, KVM_API_VERSION);
+		goto out;
+	}
+	/* A VM is what QEMU will ask for first; some sandboxes pass the node
+	 * through but refuse this. */
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		snprintf(out->kvm.detail, sizeof(out->kvm.detail),
+			 "%s: KVM_CREATE_VM: %s", device, strerror(errno));
+		goto out;
+	}
+	close(vm);
+	out->kvm.ok = true;
+	out->name = "kvm";
+	snprintf(out->kvm.detail, sizeof(out->kvm.detail),
+		 "%s opens, API version %d, creates VMs", device, version);
+out:
+	close(fd);
+}

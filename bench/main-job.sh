@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# migbench's main job on a fresh Debian 12 machine, set-up included:
+# install what is needed (.ci/setup), build in build/, say what this host can
+# measure (doctor), build the guest image, and boot a guest for 10 s.
+# What it runs grows with the project; the command stays
+#   bash bench/main-job.sh
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$PWD
+build=$top/build
+
+echo "== set-up (.ci/setup)"
+if [ "$(id -u)" -eq 0 ]; then
+	bash .ci/setup
+else
+	sudo bash .ci/setup
+fi
+
+echo "== build (in build/)"
+# configure is generated, not versioned: regenerate it when missing or older
+# than its sources.
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	./autogen.sh
+fi
+mkdir -p "$build"
+if [ ! -f "$build/Makefile" ]; then
+	(cd "$build" && "$top/configure")
+fi
+make -C "$build" -j2
+
+# Not installed: point migbench at the agent it just built.
+export MIGBENCH_AGENT=$build/workloads/migbench-agent
+migbench=$build/migbench
+
+echo "== what this host can measure (migbench doctor)"
+status=0
+"$migbench" doctor || status=$?
+if [ "$status" -ne 0 ]; then
+	echo "main-job: migbench cannot run on this host (doctor exit $status); stopping" >&2
+	exit "$status"
+fi
+
+echo "== guest image (migbench image)"
+"$migbench" image
+
+echo "== boot a guest for 10 s (migbench boot)"
+"$migbench" boot --duration 10

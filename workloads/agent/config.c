@@ -1,0 +1,238 @@
+#include "workloads/agent/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/units.h"
+
+#define PARAM_PREFIX "migbench."
+
+static const char *const workload_names[] = {
+	[AGENT_WORKLOAD_DIRTY] = "dirty",
+	[AGENT_WORKLOAD_IDLE] = "idle",
+	[AGENT_WORKLOAD_COMPUTE] = "compute",
+};
+
+static const char *const pattern_names[] = {
+	[AGENT_PATTERN_SEQUENTIAL] = "sequential",
+	[AGENT_PATTERN_RANDOM] = "random",
+	[AGENT_PATTERN_HOTCOLD] = "hotcold",
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *agent_workload_name(enum agent_workload workload)
+{
+	return (size_t)workload < COUNT_OF(workload_names) ? workload_names[workload] : "?";
+}
+
+const char *agent_pattern_name(enum agent_pattern pattern)
+{
+	return (size_t)pattern < COUNT_OF(pattern_names) ? pattern_names[pattern] : "?";
+}
+
+void agent_config_defaults(struct agent_config *config, uint64_t page_size)
+{
+	*config = (struct agent_config){
+		.workload = AGENT_WORKLOAD_DIRTY,
+		.page_size = page_size,
+		.wss_pages = (64ull << 20) / page_size,
+		.rate_pages = 0,
+		.pattern = AGENT_PATTERN_SEQUENTIAL,
+		.hot = 0.2,
+		.hotw = 0.8,
+		.period_us = 1000,
+		.seed = 1,
+	};
+}
+
+/* Records a rejected parameter (beyond AGENT_CONFIG_MAX_ERRORS, only counts it). */
+static int reject(struct agent_config_error *error, const char *word_kind, const char *key,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int reject(struct agent_config_error *error, const char *word_kind, const char *key,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (error->count < AGENT_CONFIG_MAX_ERRORS) {
+		va_start(ap, fmt);
+		vsnprintf(error->items[error->count].message, sizeof(error->items[0].message), fmt, ap);
+		va_end(ap);
+		snprintf(error->items[error->count].word, sizeof(error->items[0].word), "%s:" PARAM_PREFIX "%.60s",
+			 word_kind, key);
+		/* The word travels in `ERR msg=`, which must not contain spaces. */
+		for (char *c = error->items[error->count].word; *c; c++)
+			if (isspace((unsigned char)*c) || *c == '=')
+				*c = '_';
+	}
+	error->count++;
+	return -1;
+}
+
+static int lookup_name(const char *const *names, size_t count, const char *value)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(names[i], value))
+			return (int)i;
+	return -1;
+}
+
+int agent_parse_rate(const char *value, uint64_t page_size, uint64_t *pages_per_s)
+{
+	return mb_parse_rate_pages(value, page_size, pages_per_s);
+}
+
+int agent_parse_period(const char *value, uint64_t *period_us)
+{
+	uint64_t us;
+
+	if (mb_parse_duration_us(value, 1, &us) || us < AGENT_PERIOD_MIN_US || us > AGENT_PERIOD_MAX_US)
+		return -1;
+	*period_us = us;
+	return 0;
+}
+
+static int parse_seed(const char *value, uint64_t *seed)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!*value || *value == '-' || *value == '+' || isspace((unsigned char)*value))
+		return -1;
+	errno = 0;
+	n = strtoull(value, &end, 0);
+	if (errno || *end)
+		return -1;
+	*seed = n;
+	return 0;
+}
+
+int agent_config_set(struct agent_config *config, const char *key, const char *value,
+		     struct agent_config_error *error)
+{
+	uint64_t n;
+	double fraction;
+	int index;
+
+	if (!strcmp(key, "workload")) {
+		index = lookup_name(workload_names, COUNT_OF(workload_names), value);
+		if (index < 0)
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "workload=%s: unknown workload (dirty, idle or compute)", value);
+		config->workload = (enum agent_workload)index;
+	} else if (!strcmp(key, "pattern")) {
+		index = lookup_name(pattern_names, COUNT_OF(pattern_names), value);
+		if (index < 0)
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "pattern=%s: unknown pattern (sequential, random or hotcold)", value);
+		config->pattern = (enum agent_pattern)index;
+	} else if (!strcmp(key, "wss")) {
+		if (mb_parse_size(value, &n) || n == 0)
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "wss=%s: not a positive size (e.g. 64M, 1G)", value);
+		/* A partial page is still a page the workload dirties. */
+		n = n / config->page_size + (n % config->page_size != 0);
+		if (n > AGENT_WSS_MAX_PAGES)
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "wss=%s: more than %u pages", value, AGENT_WSS_MAX_PAGES);
+		config->wss_pages = n;
+	} else if (!strcmp(key, "rate")) {
+		if (agent_parse_rate(value, config->page_size, &n))
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "rate=%s: not a rate (pages/s, or bytes/s with a suffix like 16M; 0 = unpaced)",
+				      value);
+		config->rate_pages = n;
+	} else if (!strcmp(key, "hot") || !strcmp(key, "hotw")) {
+		if (mb_parse_fraction(value, &fraction))
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "%s=%s: not a fraction in [0, 1] (e.g. 0.2 or 20%%)", key, value);
+		if (!strcmp(key, "hot"))
+			config->hot = fraction;
+		else
+			config->hotw = fraction;
+	} else if (!strcmp(key, "period")) {
+		if (agent_parse_period(value, &n))
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "period=%s: not a duration between %uus and %us (plain number = us)",
+				      value, AGENT_PERIOD_MIN_US, AGENT_PERIOD_MAX_US / 1000000u);
+		config->period_us = n;
+	} else if (!strcmp(key, "seed")) {
+		if (parse_seed(value, &n))
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "seed=%s: not an unsigned 64-bit integer", value);
+		config->seed = n;
+	} else {
+		return reject(error, "unknown_param", key,
+			      PARAM_PREFIX "%s: unknown parameter (known: workload wss rate pattern hot hotw period seed)",
+			      key);
+	}
+	return 0;
+}
+
+/* Applies one "migbench.key=value" word; other words are not ours. */
+static int apply_word(struct agent_config *config, const char *word, struct agent_config_error *error)
+{
+	char key[64];
+	const char *name, *eq;
+	size_t len;
+
+	if (strncmp(word, PARAM_PREFIX, strlen(PARAM_PREFIX)))
+		return 0;
+	name = word + strlen(PARAM_PREFIX);
+	eq = strchr(name, '=');
+	if (!eq)
+		return reject(error, "bad_value", name, "%s: parameter without a value (expected %skey=value)",
+			      word, PARAM_PREFIX);
+	len = (size_t)(eq - name);
+	if (len == 0 || len >= sizeof(key))
+		return reject(error, "unknown_param", "", "%s: no such parameter", word);
+	memcpy(key, name, len);
+	key[len] = '\0';
+	return agent_config_set(config, key, eq + 1, error);
+}
+
+int agent_config_parse_cmdline(struct agent_config *config, const char *cmdline,
+			       struct agent_config_error *error)
+{
+	char word[512];
+	unsigned before = error->count;
+	const char *p = cmdline;
+
+	for (;;) {
+		size_t len = 0;
+		int quoted = 0;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		/* The kernel's own rule: spaces inside double quotes do not split,
+		 * and the quotes themselves are not part of the value. */
+		for (; *p && (quoted || !isspace((unsigned char)*p)); p++) {
+			if (*p == '"') {
+				quoted = !quoted;
+				continue;
+			}
+			if (len + 1 < sizeof(word))
+				word[len++] = *p;
+		}
+		word[len] = '\0';
+		apply_word(config, word, error);
+	}
+	return (int)(error->count - before);
+}
+
+int agent_config_parse_words(struct agent_config *config, int nwords, char *const words[],
+			     struct agent_config_error *error)
+{
+	unsigned before = error->count;
+
+	for (int i = 0; i < nwords; i++)
+		apply_word(config, words[i], error);
+	return (int)(error->count - before);
+}
