@@ -90,6 +90,9 @@ int main(int argc, char **argv)
 	char cmdline[4096], first_records[2048] = "", errors[512] = "";
 	long page_size = sysconf(_SC_PAGESIZE);
 	pthread_t heartbeat_thread;
+	/* Where the boot time goes (the target is ≤3 s to the first heartbeat
+	 * under TCG): kept for the "ready" console line. */
+	uint64_t start_us = agent_now_us(), modules_us = 0, channel_us = 0, stamp_us;
 	int err;
 
 	if (!pid1 && !stdio_mode) {
@@ -120,9 +123,13 @@ int main(int argc, char **argv)
 		boot_ensure_console();
 		if (read_kernel_cmdline(cmdline, sizeof(cmdline)) == 0)
 			agent_config_parse_cmdline(&config, cmdline, &config_error);
+		modules_us = agent_now_us();
 		if (modules_load_list(AGENT_MODULES_LIST))
 			snprintf(errors + strlen(errors), sizeof(errors) - strlen(errors), "module_load_failed ");
+		channel_us = agent_now_us();
+		modules_us = channel_us - modules_us;
 		channel_open_guest(&channel, PORT_WAIT_MS);
+		channel_us = agent_now_us() - channel_us;
 	}
 
 	if (config_error.count) {
@@ -142,6 +149,7 @@ int main(int argc, char **argv)
 			halt_forever();
 		return 1;
 	}
+	stamp_us = agent_now_us();
 	if (working_set_alloc(&state.ws, config.wss_pages, config.page_size) < 0) {
 		agent_log("cannot allocate the working set of %" PRIu64 " pages (%" PRIu64 " MiB): %s; idling",
 			  config.wss_pages, config.wss_pages * config.page_size >> 20, strerror(errno));
@@ -153,6 +161,7 @@ int main(int argc, char **argv)
 	}
 
 	state.boot_us = agent_now_us();
+	stamp_us = state.boot_us - stamp_us;
 	record_hello(first_records, sizeof(first_records), &state, config.period_us);
 	for (unsigned i = 0; i < config_error.count && i < AGENT_CONFIG_MAX_ERRORS; i++)
 		add_boot_error(first_records, sizeof(first_records), config_error.items[i].word);
@@ -170,7 +179,9 @@ int main(int argc, char **argv)
 		  " us on %s", agent_workload_name(state.config.workload), config.wss_pages, config.rate_pages,
 		  agent_pattern_name(config.pattern), config.period_us, channel.name);
 	if (pid1)
-		agent_log("ready %" PRIu64 " ms after the kernel started", state.boot_us / 1000);
+		agent_log("ready %" PRIu64 " ms after the kernel started: /init ran %" PRIu64 " ms (modules %" PRIu64
+			  " ms, channel %" PRIu64 " ms, working set %" PRIu64 " ms)", state.boot_us / 1000,
+			  (state.boot_us - start_us) / 1000, modules_us / 1000, channel_us / 1000, stamp_us / 1000);
 
 	workload_run(&state);
 
