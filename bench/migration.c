@@ -1,0 +1,174 @@
+#include "config.h"
+#include "bench/migration.h"
+#include "bench/guest_check.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *mb_run_status_name(enum mb_run_status s)
+{
+	switch (s) {
+	case MB_RUN_COMPLETED: return "completed";
+	case MB_RUN_FAILED: return "failed";
+	case MB_RUN_DID_NOT_CONVERGE: return "did-not-converge";
+	case MB_RUN_CANCELLED: return "cancelled";
+	}
+	return "unknown";
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Whether the mode asks for the switch to post-copy now. `passes` counts
+ * passes started, so "after the first pass" is the start of the second. */
+static int wants_postcopy(const struct mb_params *p, const struct mb_mig_progress *prog,
+			  int64_t elapsed_us)
+{
+	if (strcmp(prog->status, "active"))
+		return 0;
+	switch (p->mode) {
+	case MB_MODE_POSTCOPY:
+		return prog->passes >= 2;
+	case MB_MODE_HYBRID:
+		if (p->hybrid_passes && prog->passes >= p->hybrid_passes + 1)
+			return 1;
+		return p->hybrid_time_us && (uint64_t)elapsed_us >= p->hybrid_time_us;
+	default:
+		return 0;
+	}
+}
+
+static void fail(struct mb_mig_outcome *out, enum mb_run_status status, const struct mb_err *err)
+{
+	out->status = status;
+	snprintf(out->error, sizeof(out->error), "%s", err->msg);
+}
+
+/* Past its bounds the migration is given up: that is a result. */
+static const char *over_bounds(const struct mb_params *p, const struct mb_mig_progress *prog,
+			       int64_t elapsed_us, char *why, size_t len)
+{
+	if (p->timeout_us && (uint64_t)elapsed_us > p->timeout_us) {
+		snprintf(why, len, "not converged after %.1f s (timeout %.1f s), at pass %u with %llu bytes remaining",
+			 elapsed_us / 1e6, p->timeout_us / 1e6, prog->passes,
+			 (unsigned long long)prog->remaining);
+		return why;
+	}
+	if (p->max_passes && prog->passes > p->max_passes && !strcmp(prog->status, "active")) {
+		snprintf(why, len, "not converged within max_passes=%u (pass %u started, %llu bytes remaining)",
+			 p->max_passes, prog->passes, (unsigned long long)prog->remaining);
+		return why;
+	}
+	return NULL;
+}
+
+int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
+		    const struct mb_run_spec *spec, mb_mig_progress_fn progress, void *arg,
+		    volatile const int *interrupted, struct mb_mig_outcome *out)
+{
+	const struct mb_params *p = &spec->params;
+	struct mb_mig_progress prog;
+	struct mb_err err = {0};
+	int64_t t0;
+	int completed = 0;
+	char why[512];
+
+	memset(out, 0, sizeof(*out));
+	out->guest_usable = 1;
+	if (ops->start_destination(r, &err)) {
+		fail(out, MB_RUN_FAILED, &err);
+		return 0;
+	}
+	t0 = mono_us();
+	if (ops->migrate(r, &err)) {
+		fail(out, MB_RUN_FAILED, &err);
+		ops->cancel(r, &err);
+		ops->finish(r, &out->rec, &err);
+		return 0;
+	}
+
+	for (;;) {
+		int64_t elapsed;
+
+		memset(&prog, 0, sizeof(prog));
+		if (ops->poll(r, &prog, (int)(p->sample_interval_us / 1000), &err)) {
+			fail(out, MB_RUN_FAILED, &err);
+			out->guest_usable = 0;
+			break;
+		}
+		elapsed = mono_us() - t0;
+		if (progress)
+			progress(&prog, elapsed, arg);
+		if (!strcmp(prog.status, "completed")) {
+			completed = 1;
+			break;
+		}
+		if (!strcmp(prog.status, "failed") || !strcmp(prog.status, "cancelled")) {
+			mb_errf(&err, 0, "migration %s on the source (see events)", prog.status);
+			fail(out, MB_RUN_FAILED, &err);
+			/* A failed post-copy leaves the guest split between hosts. */
+			out->guest_usable = !out->rec.switched_to_postcopy;
+			break;
+		}
+		if (interrupted && *interrupted) {
+			mb_errf(&err, 0, "interrupted by the user");
+			fail(out, MB_RUN_CANCELLED, &err);
+			if (!out->rec.switched_to_postcopy)
+				ops->cancel(r, &err);
+			else
+				out->guest_usable = 0;
+			break;
+		}
+		if (!out->rec.switched_to_postcopy && over_bounds(p, &prog, elapsed, why, sizeof(why))) {
+			out->status = MB_RUN_DID_NOT_CONVERGE;
+			snprintf(out->error, sizeof(out->error), "%s", why);
+			if (ops->cancel(r, &err)) {
+				fail(out, MB_RUN_FAILED, &err);
+				out->guest_usable = 0;
+			}
+			break;
+		}
+		if (!out->rec.switched_to_postcopy && wants_postcopy(p, &prog, elapsed)) {
+			if (ops->start_postcopy(r, &err)) {
+				fail(out, MB_RUN_FAILED, &err);
+				ops->cancel(r, &err);
+				break;
+			}
+			out->rec.switched_to_postcopy = 1;
+		}
+	}
+
+	/* switched_to_postcopy belongs to this loop; finish fills the rest. */
+	{
+		int switched = out->rec.switched_to_postcopy;
+
+		if (ops->finish(r, &out->rec, &err) && completed) {
+			fail(out, MB_RUN_FAILED, &err);
+			completed = 0;
+		}
+		out->rec.switched_to_postcopy = switched;
+	}
+	if (!completed)
+		return 0;
+
+	out->status = MB_RUN_COMPLETED;
+	if (mb_guest_check(ops, r, spec, out, &err)) {
+		fail(out, MB_RUN_FAILED, &err);
+		out->guest_usable = 0;
+	}
+	return 0;
+}
+
+void mb_mig_outcome_release(struct mb_mig_outcome *out)
+{
+	mb_mig_record_release(&out->rec);
+	json_decref(out->verify);
+	json_decref(out->health);
+	out->verify = out->health = NULL;
+}

@@ -1,0 +1,195 @@
+#include "config.h"
+#include "bench/result.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bench/atomic_file.h"
+
+static json_t *iso_time(int64_t real_us)
+{
+	char buf[64];
+	time_t s = (time_t)(real_us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(real_us % 1000000));
+	return json_string(buf);
+}
+
+static json_t *tool_json(void)
+{
+	return json_pack("{s:s, s:s, s:s}", "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
+			 "git_describe", MB_GIT_DESCRIBE);
+}
+
+/* QEMU's own figures, verbatim, from both sides. */
+static json_t *qemu_reported(const struct mb_mig_record *rec)
+{
+	json_t *o = json_object();
+	static const char *const keys[] = { "downtime", "total-time", "setup-time",
+					    "expected-downtime", "ram", "status" };
+
+	if (rec->final_source)
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *v = json_object_get(rec->final_source, keys[i]);
+
+			if (v)
+				json_object_set(o, keys[i], v);
+		}
+	json_object_set(o, "source", rec->final_source ? rec->final_source : json_null());
+	json_object_set(o, "destination", rec->final_destination ? rec->final_destination : json_null());
+	return o;
+}
+
+/* Heartbeats as columns (a row object per beat would triple the file). */
+static json_t *heartbeats_json(const struct mb_hb_series *hb, int64_t origin_us)
+{
+	json_t *t = json_array(), *seq = json_array(), *written = json_array(), *ops = json_array();
+
+	for (size_t i = 0; hb && i < hb->n; i++) {
+		json_array_append_new(t, json_integer(hb->points[i].host_us - origin_us));
+		json_array_append_new(seq, json_integer((json_int_t)hb->points[i].seq));
+		json_array_append_new(written, json_integer((json_int_t)hb->points[i].written));
+		json_array_append_new(ops, json_integer((json_int_t)hb->points[i].ops));
+	}
+	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}",
+			 "time_origin", "host realtime µs of run.start_time",
+			 "origin_real_us", (json_int_t)origin_us,
+			 "host_us", t, "seq", seq, "written", written, "ops", ops);
+}
+
+static void add_unavailable(json_t *metrics, const char *key, const char *why)
+{
+	json_t *u = json_object_get(metrics, "unavailable");
+
+	if (!u) {
+		u = json_object();
+		json_object_set_new(metrics, "unavailable", u);
+	}
+	json_object_set_new(u, key, json_string(why));
+}
+
+static json_t *metrics_json(const struct mb_result_input *in)
+{
+	const struct mb_mig_outcome *o = in->outcome;
+	const struct mb_params *p = &in->spec->params;
+	json_t *m = json_object();
+
+	if (o->status != MB_RUN_COMPLETED) {
+		add_unavailable(m, "times", "the migration did not complete");
+	} else if (mb_metrics_times(&o->rec.times, m)) {
+		add_unavailable(m, "times", "STOP/RESUME/completion events missing or out of order");
+	}
+	if (!o->rec.final_source || mb_metrics_pages(o->rec.final_source, m))
+		add_unavailable(m, "pages_transferred", "no final query-migrate from the source");
+	if (o->status == MB_RUN_COMPLETED && in->heartbeats && in->heartbeats->n) {
+		const char *counter = p->workload == MB_WORKLOAD_COMPUTE ? "ops" : "written";
+		int64_t baseline = 2000000;
+
+		if (mb_metrics_heartbeats(&o->rec.times, in->heartbeats, baseline, counter, m))
+			add_unavailable(m, "guest_downtime_ms", "no heartbeats around the migration");
+	} else {
+		add_unavailable(m, "guest_downtime_ms", "no completed migration with heartbeats");
+	}
+	if (o->verify)
+		json_object_set(m, "memory_verify", o->verify);
+	return m;
+}
+
+json_t *mb_result_build(const struct mb_result_input *in)
+{
+	const struct mb_mig_outcome *o = in->outcome;
+	const char *actual_mode = mb_keys[MB_KEY_MODE].choices[in->spec->params.mode];
+	json_t *run, *doc;
+
+	if (in->spec->params.mode != MB_MODE_PRECOPY && in->spec->params.mode != MB_MODE_COLD)
+		actual_mode = o->rec.switched_to_postcopy ? "postcopy" : "precopy";
+	run = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s, s:b}",
+			"id", in->run_id, "scenario", in->spec->name,
+			"repetition", (int)in->spec->repetition,
+			"start_time", iso_time(in->start_real_us),
+			"status", mb_run_status_name(o->status),
+			"completed_as", actual_mode,
+			"switched_to_postcopy", o->rec.switched_to_postcopy);
+	if (o->status != MB_RUN_COMPLETED)
+		json_object_set_new(run, "error", json_string(o->error));
+	if (o->health)
+		json_object_set(run, "health", o->health);
+
+	doc = json_pack("{s:s, s:o, s:O, s:O, s:o, s:o, s:o, s:o, s:O, s:O, s:o}",
+			"schema", MB_RESULT_SCHEMA,
+			"tool", tool_json(),
+			"host", in->host ? in->host : json_null(),
+			"hypervisor", o->rec.hypervisor ? o->rec.hypervisor : json_null(),
+			"scenario", mb_run_spec_to_json(in->spec),
+			"run", run,
+			"metrics", metrics_json(in),
+			"qemu_reported", qemu_reported(&o->rec),
+			"events", o->rec.events ? o->rec.events : json_array(),
+			"samples", o->rec.samples ? o->rec.samples : json_array(),
+			"heartbeats", heartbeats_json(in->heartbeats, in->start_real_us));
+	return doc;
+}
+
+int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host,
+			   struct mb_campaign_dir *c, struct mb_err *err)
+{
+	char stamp[32];
+	struct timespec now;
+
+	memset(c, 0, sizeof(*c));
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!name) {
+		struct tm tm;
+
+		localtime_r(&now.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+		name = stamp;
+	}
+	if (mb_mkdir_p(out_dir, err))
+		return mb_err_prefix(err, "campaign");
+	if (snprintf(c->path, sizeof(c->path), "%s/%s", out_dir, name) >= (int)sizeof(c->path))
+		return mb_errf(err, ENAMETOOLONG, "campaign folder '%s/%s'", out_dir, name);
+	if (mkdir(c->path, 0755))
+		return mb_errf(err, errno, "campaign folder '%s'%s", c->path,
+			       errno == EEXIST ? " (an earlier campaign is never overwritten; choose another name)" : "");
+	c->manifest = json_pack("{s:s, s:o, s:s, s:o, s:O, s:[]}",
+				"schema", MB_CAMPAIGN_SCHEMA, "tool", tool_json(),
+				"name", name, "created", iso_time((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000),
+				"host", host ? host : json_null(), "runs");
+	return 0;
+}
+
+int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spec,
+			const json_t *result, struct mb_err *err)
+{
+	char dir[4096 + 256], path[4096 + 300], manifest[4096 + 32], rel[512];
+	const json_t *run = json_object_get(result, "run");
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->path, spec->name);
+	if (mb_mkdir_p(dir, err))
+		return -1;
+	snprintf(rel, sizeof(rel), "%s/%u.json", spec->name, spec->repetition + 1);
+	snprintf(path, sizeof(path), "%s/%s", c->path, rel);
+	if (mb_write_json_atomic(path, result, 1, err))
+		return mb_err_prefix(err, "result of %s repetition %u", spec->name, spec->repetition + 1);
+	json_array_append_new(json_object_get(c->manifest, "runs"),
+			      json_pack("{s:s, s:i, s:s, s:O, s:O}",
+					"scenario", spec->name, "repetition", (int)spec->repetition + 1,
+					"file", rel, "status", json_object_get(run, "status"),
+					"error", json_object_get(run, "error") ? json_object_get(run, "error") : json_null()));
+	snprintf(manifest, sizeof(manifest), "%s/campaign.json", c->path);
+	return mb_write_json_atomic(manifest, c->manifest, 0, err);
+}
+
+void mb_campaign_dir_close(struct mb_campaign_dir *c)
+{
+	json_decref(c->manifest);
+	c->manifest = NULL;
+}

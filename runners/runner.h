@@ -1,0 +1,83 @@
+/* A runner drives one hypervisor: it boots the guest, starts destinations
+ * and carries out migrations. The mode logic (when to switch to post-copy,
+ * when to give up) lives above it in bench/migration.c, so every runner
+ * gets the same definitions. One ops table per runner; the registry is
+ * runners/registry.c. */
+#ifndef MB_RUNNER_H
+#define MB_RUNNER_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bench/error.h"
+#include "bench/metrics.h"
+#include "bench/scenario.h"
+
+struct mb_hb_reader;
+
+/* What a poll saw of a migration in progress (the source's view). */
+struct mb_mig_progress {
+	char status[32];            /* QEMU's: setup, active, postcopy-active, completed, failed, cancelled... */
+	unsigned passes;            /* memory passes started (dirty-sync-count) */
+	uint64_t transferred;       /* bytes */
+	uint64_t remaining;         /* bytes */
+	uint64_t total;             /* bytes of guest RAM */
+	uint64_t dirty_rate;        /* pages/s as QEMU measures it */
+	uint64_t expected_downtime_ms;
+	uint64_t postcopy_requests;
+};
+
+/* Everything one migration leaves behind for the metrics and the result. */
+struct mb_mig_record {
+	struct mb_mig_times times;
+	json_t *events;             /* [{side, event, data, qemu_us, host_real_us, host_mono_us}] */
+	json_t *samples;            /* query-migrate time series (source) */
+	json_t *final_source;       /* source's query-migrate after completion */
+	json_t *final_destination;  /* destination's query-migrate after completion */
+	json_t *hypervisor;         /* {source:{binary,version}, destination:{...}} */
+	json_t *console;            /* guest console lines that failed the health check */
+	int switched_to_postcopy;
+};
+
+struct mb_runner;
+
+struct mb_runner_ops {
+	const char *name;
+	const char *summary;
+	/* Allocates the runner for this scenario and checks, before anything
+	 * starts, that the hypervisor offers what it asks for. */
+	int (*prepare)(const struct mb_run_spec *spec, struct mb_runner **out, struct mb_err *err);
+	/* Boots the guest; returns once its first heartbeat arrived. */
+	int (*start_source)(struct mb_runner *r, struct mb_err *err);
+	/* A fresh, empty destination waiting for the incoming stream. */
+	int (*start_destination)(struct mb_runner *r, struct mb_err *err);
+	/* Sets capabilities and parameters on both sides and starts the
+	 * migration (cold: stops the guest first); records times.start_us. */
+	int (*migrate)(struct mb_runner *r, struct mb_err *err);
+	/* Waits up to timeout_ms for progress; fills `p`. Returns 0, or -1
+	 * when a QEMU died or stopped answering. */
+	int (*poll)(struct mb_runner *r, struct mb_mig_progress *p, int timeout_ms, struct mb_err *err);
+	int (*start_postcopy)(struct mb_runner *r, struct mb_err *err);
+	/* Gives up the migration: the source keeps running, the destination
+	 * goes away. */
+	int (*cancel)(struct mb_runner *r, struct mb_err *err);
+	/* After completion (or cancel): waits for both sides' final events,
+	 * fills `rec`, and (when completed) makes the destination the source
+	 * of the next migration. */
+	int (*finish)(struct mb_runner *r, struct mb_mig_record *rec, struct mb_err *err);
+	/* Guest console lines since boot that show a sick kernel (BUG:, Oops,
+	 * panic, watchdog), as a JSON array; empty when healthy. */
+	int (*console_problems)(struct mb_runner *r, json_t **lines, struct mb_err *err);
+	/* The heartbeat reader of the running guest. */
+	struct mb_hb_reader *(*heartbeats)(struct mb_runner *r);
+	/* Kills what is left, removes run directories. Never fails. */
+	void (*teardown)(struct mb_runner *r);
+};
+
+extern const struct mb_runner_ops *const mb_runners[];
+const struct mb_runner_ops *mb_runner_find(const char *name);
+
+void mb_mig_record_release(struct mb_mig_record *rec);
+
+#endif
