@@ -1,5 +1,6 @@
-/* The QMP connection: socket, reader thread, reply matching, event log, and
- * the migration-configuration helpers built on top of them. */
+/* The QMP connection: socket, reader thread, reply matching, and the
+ * migration-configuration helpers built on commands. Events go to the
+ * connection's event log (qmp_events.c). */
 #include "config.h"
 #include "runners/qmp.h"
 
@@ -36,6 +37,7 @@ struct mb_qmp {
 	bool reader_started;
 	struct mb_qmp_version version;
 
+	struct mb_qmp_event_log *events; /* has its own lock: events never wait for ours */
 	pthread_mutex_t write_lock;     /* keeps requests whole on the wire */
 
 	pthread_mutex_t lock;           /* guards every field below */
@@ -43,11 +45,6 @@ struct mb_qmp {
 	json_t *greeting;
 	uint64_t next_id;
 	struct pending_reply *pending;
-	uint64_t late_replies;          /* replies whose caller had given up */
-	struct mb_qmp_event *events;    /* log, in arrival order */
-	bool *consumed;                 /* parallel to events: returned by a wait */
-	size_t n_events, cap_events;
-	uint64_t log_takes;             /* times mb_qmp_take_events emptied the log */
 	bool closed;
 	int closed_errnum;
 	char closed_why[MB_ERR_MAX];    /* without strerror(closed_errnum) */
@@ -116,6 +113,7 @@ static void mark_closed_locked(struct mb_qmp *c, int errnum, const char *fmt, ..
 	c->closed_errnum = errnum;
 	c->closed = true;
 	pthread_cond_broadcast(&c->changed);
+	mb_qmp_event_log_end(c->events, errnum, c->closed_why);
 }
 
 /* Fills err with the reason the connection closed, behind a context
@@ -135,30 +133,6 @@ static int closed_error_locked(const struct mb_qmp *c, struct mb_err *err, const
 }
 
 /* ---- reader thread -------------------------------------------------------------- */
-
-static int append_event_locked(struct mb_qmp *c, struct mb_qmp_event *ev, struct mb_err *err)
-{
-	if (c->n_events == c->cap_events) {
-		size_t cap = c->cap_events ? c->cap_events * 2 : 64;
-		struct mb_qmp_event *events = realloc(c->events, cap * sizeof(*events));
-		bool *consumed;
-
-		if (!events)
-			return mb_errf(err, ENOMEM, "recording QMP event %s", ev->name);
-		c->events = events;
-		consumed = realloc(c->consumed, cap * sizeof(*consumed));
-		if (!consumed)
-			return mb_errf(err, ENOMEM, "recording QMP event %s", ev->name);
-		c->consumed = consumed;
-		c->cap_events = cap;
-	}
-	c->events[c->n_events] = *ev;
-	c->consumed[c->n_events] = false;
-	c->n_events++;
-	*ev = (struct mb_qmp_event){ 0 };     /* ownership moved into the log */
-	pthread_cond_broadcast(&c->changed);
-	return 0;
-}
 
 static int deliver_reply_locked(struct mb_qmp *c, json_t *msg, int64_t real_us, int64_t mono_us,
 				struct mb_err *err)
@@ -181,8 +155,7 @@ static int deliver_reply_locked(struct mb_qmp *c, json_t *msg, int64_t real_us, 
 			return 0;
 		}
 	}
-	/* Its caller timed out and left: the reply is no longer anyone's. */
-	c->late_replies++;
+	/* its caller timed out and left: the reply is no longer anyone's */
 	return 0;
 }
 
@@ -194,12 +167,9 @@ static int handle_message(struct mb_qmp *c, json_t *msg, int64_t real_us, int64_
 	int rc = 0;
 
 	if (json_object_get(msg, "event")) {
-		/* parse outside the lock: only the append needs it */
 		if (mb_qmp_event_from_message(msg, real_us, mono_us, &ev, err) != 0)
 			return -1;
-		pthread_mutex_lock(&c->lock);
-		rc = append_event_locked(c, &ev, err);
-		pthread_mutex_unlock(&c->lock);
+		rc = mb_qmp_event_log_append(c->events, &ev, err);
 		mb_qmp_event_release(&ev);
 		return rc;
 	}
@@ -426,6 +396,10 @@ int mb_qmp_connect(const char *socket_path, int timeout_ms, struct mb_qmp **out,
 		mb_qmp_close(c);
 		return mb_errf(err, ENOMEM, "QMP connection to %s", socket_path);
 	}
+	if (mb_qmp_event_log_new(socket_path, &c->events, err) != 0) {
+		mb_qmp_close(c);
+		return mb_err_prefix(err, "QMP connection to %s", socket_path);
+	}
 	c->fd = connect_with_retry(socket_path, deadline, timeout_ms, err);
 	if (c->fd < 0) {
 		mb_qmp_close(c);
@@ -457,10 +431,7 @@ void mb_qmp_close(struct mb_qmp *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
-	for (size_t i = 0; i < c->n_events; i++)
-		mb_qmp_event_release(&c->events[i]);
-	free(c->events);
-	free(c->consumed);
+	mb_qmp_event_log_free(c->events);
 	json_decref(c->greeting);
 	free(c->socket_path);
 	pthread_cond_destroy(&c->changed);
@@ -656,116 +627,27 @@ int mb_qmp_execute(struct mb_qmp *c, const char *command, json_t *args, json_t *
 
 /* ---- events ------------------------------------------------------------------------- */
 
-struct data_match {
-	const json_t *data;
-};
-
-static bool data_matches(const struct mb_qmp_event *ev, void *arg)
-{
-	return mb_qmp_event_matches(ev, NULL, ((struct data_match *)arg)->data);
-}
-
-static int wait_event(struct mb_qmp *c, const char *name, mb_qmp_event_pred pred, void *arg,
-		      const char *what, int timeout_ms, struct mb_qmp_event *out,
-		      struct mb_err *err)
-{
-	int64_t deadline = deadline_after(timeout_ms);
-	uint64_t takes_seen;
-	int rc = -1;
-
-	*out = (struct mb_qmp_event){ .qemu_us = -1 };
-	pthread_mutex_lock(&c->lock);
-	takes_seen = c->log_takes;
-	for (size_t i = 0;;) {
-		/* the log only grows while we sleep, so resume the scan where it
-		 * stopped, unless mb_qmp_take_events emptied it meanwhile */
-		if (takes_seen != c->log_takes) {
-			takes_seen = c->log_takes;
-			i = 0;
-		}
-		for (; i < c->n_events; i++) {
-			const struct mb_qmp_event *ev = &c->events[i];
-
-			if (c->consumed[i] || !mb_qmp_event_matches(ev, name, NULL) || (pred && !pred(ev, arg)))
-				continue;
-			rc = mb_qmp_event_copy(ev, out, err);
-			if (rc == 0)
-				c->consumed[i] = true;
-			goto done;
-		}
-		if (c->closed) {
-			rc = closed_error_locked(c, err, "waiting for QMP event %s", what);
-			goto done;
-		}
-		if (deadline_passed(deadline)) {
-			rc = mb_errf(err, 0, "no QMP event %s from %s within %d ms", what, c->socket_path,
-				     timeout_ms);
-			goto done;
-		}
-		wait_for_change(c, deadline);
-	}
-done:
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
 int mb_qmp_wait_event(struct mb_qmp *c, const char *name, const json_t *data_match,
 		      int timeout_ms, struct mb_qmp_event *out, struct mb_err *err)
 {
-	struct data_match match = { .data = data_match };
-	char what[512];
-	char *text = data_match ? json_dumps(data_match, JSON_COMPACT) : NULL;
-
-	snprintf(what, sizeof(what), "%s%s%s", name ? name : "(any)",
-		 text ? " with data matching " : "", text ? text : "");
-	free(text);
-	return wait_event(c, name, data_match ? data_matches : NULL, &match, what, timeout_ms,
-			  out, err);
+	return mb_qmp_event_log_wait(c->events, name, data_match, NULL, NULL, timeout_ms, out, err);
 }
 
 int mb_qmp_wait_event_if(struct mb_qmp *c, const char *name, mb_qmp_event_pred pred,
 			 void *pred_arg, int timeout_ms, struct mb_qmp_event *out,
 			 struct mb_err *err)
 {
-	char what[256];
-
-	snprintf(what, sizeof(what), "%s%s", name ? name : "(any)",
-		 pred ? " accepted by the caller's filter" : "");
-	return wait_event(c, name, pred, pred_arg, what, timeout_ms, out, err);
+	return mb_qmp_event_log_wait(c->events, name, NULL, pred, pred_arg, timeout_ms, out, err);
 }
 
 void mb_qmp_take_events(struct mb_qmp *c, struct mb_qmp_event_list *out)
 {
-	pthread_mutex_lock(&c->lock);
-	*out = (struct mb_qmp_event_list){ .items = c->events, .count = c->n_events };
-	free(c->consumed);
-	c->events = NULL;
-	c->consumed = NULL;
-	c->n_events = c->cap_events = 0;
-	c->log_takes++;
-	pthread_mutex_unlock(&c->lock);
+	mb_qmp_event_log_take(c->events, out);
 }
 
 int mb_qmp_copy_events(struct mb_qmp *c, struct mb_qmp_event_list *out, struct mb_err *err)
 {
-	int rc = 0;
-
-	*out = (struct mb_qmp_event_list){ 0 };
-	pthread_mutex_lock(&c->lock);
-	if (c->n_events) {
-		out->items = calloc(c->n_events, sizeof(*out->items));
-		if (!out->items)
-			rc = mb_errf(err, ENOMEM, "copying %zu QMP events", c->n_events);
-	}
-	for (size_t i = 0; rc == 0 && i < c->n_events; i++) {
-		rc = mb_qmp_event_copy(&c->events[i], &out->items[i], err);
-		if (rc == 0)
-			out->count++;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0)
-		mb_qmp_event_list_free(out);
-	return rc;
+	return mb_qmp_event_log_copy(c->events, out, err);
 }
 
 /* ---- migration configuration ------------------------------------------------------------ */

@@ -13,7 +13,8 @@
  * that arrived before can still be waited for and taken.
  *
  * Timeouts are in milliseconds; a negative timeout means wait forever.
- * All functions return 0 on success and -1 with `err` filled on failure. */
+ * Functions returning int return 0 on success and -1 with `err` filled on
+ * failure. */
 #ifndef MB_RUNNERS_QMP_H
 #define MB_RUNNERS_QMP_H
 
@@ -96,8 +97,8 @@ struct mb_qmp_event_list {
 	size_t count;
 };
 
-/* Decides whether an event is the one waited for. Called with the
- * connection's lock held: it must not call back into the connection. */
+/* Decides whether an event is the one waited for. Called with the event
+ * log's lock held: it must not call back into the connection or the log. */
 typedef bool (*mb_qmp_event_pred)(const struct mb_qmp_event *ev, void *arg);
 
 /* Waits for the first event named `name` that no earlier wait returned,
@@ -124,7 +125,7 @@ void mb_qmp_take_events(struct mb_qmp *conn, struct mb_qmp_event_list *out);
 int mb_qmp_copy_events(struct mb_qmp *conn, struct mb_qmp_event_list *out,
 		       struct mb_err *err);
 
-/* Event helpers (runners/qmp_events.c). */
+/* Single events (runners/qmp_events.c). */
 
 /* Builds an event from a QMP message {"event":..., "data":..., "timestamp":
  * {"seconds":..., "microseconds":...}} that arrived at the given host times. */
@@ -144,6 +145,33 @@ bool mb_qmp_event_matches(const struct mb_qmp_event *ev, const char *name,
  *  "host_mono_us": N} ("data" only when present); NULL when out of memory. */
 json_t *mb_qmp_event_to_json(const struct mb_qmp_event *ev);
 json_t *mb_qmp_event_list_to_json(const struct mb_qmp_event_list *list);
+
+/* The event log behind a connection (runners/qmp_events.c): append-only,
+ * thread-safe, with a "consumed" mark per event. It has its own lock, so the
+ * reader thread never waits for a command to append an event. Usable on its
+ * own for any source of QMP-style events. */
+struct mb_qmp_event_log;
+
+/* `source` names where events come from in error messages (a socket path). */
+int mb_qmp_event_log_new(const char *source, struct mb_qmp_event_log **out, struct mb_err *err);
+void mb_qmp_event_log_free(struct mb_qmp_event_log *log);
+
+/* Moves *ev into the log (leaving *ev empty) and wakes the waiters. */
+int mb_qmp_event_log_append(struct mb_qmp_event_log *log, struct mb_qmp_event *ev,
+			    struct mb_err *err);
+
+/* No more events will come: from now on a wait that finds nothing fails at
+ * once with `why` (+ strerror(errnum) when not 0). The first call wins. */
+void mb_qmp_event_log_end(struct mb_qmp_event_log *log, int errnum, const char *why);
+
+/* What mb_qmp_wait_event{,_if} do: name, data_match and pred are each
+ * optional (NULL) filters. */
+int mb_qmp_event_log_wait(struct mb_qmp_event_log *log, const char *name,
+			  const json_t *data_match, mb_qmp_event_pred pred, void *pred_arg,
+			  int timeout_ms, struct mb_qmp_event *out, struct mb_err *err);
+void mb_qmp_event_log_take(struct mb_qmp_event_log *log, struct mb_qmp_event_list *out);
+int mb_qmp_event_log_copy(struct mb_qmp_event_log *log, struct mb_qmp_event_list *out,
+			  struct mb_err *err);
 
 /* ---- migration configuration ------------------------------------------------- */
 

@@ -1,11 +1,15 @@
-/* What a QMP event is once received: parsed from QEMU's message, matched,
- * copied, freed and written out. The queueing lives in qmp.c. */
+/* QMP events once received: parsing one from QEMU's message, matching,
+ * copying, freeing and writing it out; and the event log a connection keeps
+ * them in until someone waits for or takes them. */
 #include "config.h"
 #include "runners/qmp.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* QEMU stamps events with {"seconds": S, "microseconds": US} from its
  * CLOCK_REALTIME; keep it as one µs count so it compares with host_real_us. */
@@ -118,4 +122,220 @@ json_t *mb_qmp_event_list_to_json(const struct mb_qmp_event_list *list)
 		}
 	}
 	return arr;
+}
+
+/* ---- the event log ----------------------------------------------------------- */
+
+#define NO_DEADLINE INT64_MAX
+
+struct mb_qmp_event_log {
+	char *source;
+	pthread_mutex_t lock;           /* guards every field below */
+	pthread_cond_t grown;           /* broadcast on append and on end */
+	struct mb_qmp_event *events;    /* in arrival order */
+	bool *consumed;                 /* parallel to events: returned by a wait */
+	size_t count, cap;
+	uint64_t takes;                 /* times mb_qmp_event_log_take emptied it */
+	bool ended;
+	int end_errnum;
+	char end_why[MB_ERR_MAX];
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int mb_qmp_event_log_new(const char *source, struct mb_qmp_event_log **out, struct mb_err *err)
+{
+	struct mb_qmp_event_log *log = calloc(1, sizeof(*log));
+	pthread_condattr_t attr;
+
+	*out = NULL;
+	if (!log || !(log->source = strdup(source))) {
+		free(log);
+		return mb_errf(err, ENOMEM, "event log for %s", source);
+	}
+	pthread_mutex_init(&log->lock, NULL);
+	/* deadlines are CLOCK_MONOTONIC: immune to the host clock being set */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&log->grown, &attr);
+	pthread_condattr_destroy(&attr);
+	*out = log;
+	return 0;
+}
+
+void mb_qmp_event_log_free(struct mb_qmp_event_log *log)
+{
+	if (!log)
+		return;
+	for (size_t i = 0; i < log->count; i++)
+		mb_qmp_event_release(&log->events[i]);
+	free(log->events);
+	free(log->consumed);
+	free(log->source);
+	pthread_cond_destroy(&log->grown);
+	pthread_mutex_destroy(&log->lock);
+	free(log);
+}
+
+static int grow_locked(struct mb_qmp_event_log *log, struct mb_err *err)
+{
+	size_t cap = log->cap ? log->cap * 2 : 64;
+	struct mb_qmp_event *events = realloc(log->events, cap * sizeof(*events));
+	bool *consumed;
+
+	if (!events)
+		return mb_errf(err, ENOMEM, "recording QMP event number %zu", log->count + 1);
+	log->events = events;
+	consumed = realloc(log->consumed, cap * sizeof(*consumed));
+	if (!consumed)
+		return mb_errf(err, ENOMEM, "recording QMP event number %zu", log->count + 1);
+	log->consumed = consumed;
+	log->cap = cap;
+	return 0;
+}
+
+int mb_qmp_event_log_append(struct mb_qmp_event_log *log, struct mb_qmp_event *ev,
+			    struct mb_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&log->lock);
+	if (log->count == log->cap)
+		rc = grow_locked(log, err);
+	if (rc == 0) {
+		log->events[log->count] = *ev;
+		log->consumed[log->count] = false;
+		log->count++;
+		*ev = (struct mb_qmp_event){ .qemu_us = -1 };   /* the log owns it now */
+		pthread_cond_broadcast(&log->grown);
+	}
+	pthread_mutex_unlock(&log->lock);
+	return rc;
+}
+
+void mb_qmp_event_log_end(struct mb_qmp_event_log *log, int errnum, const char *why)
+{
+	if (!log)
+		return;
+	pthread_mutex_lock(&log->lock);
+	if (!log->ended) {
+		log->ended = true;
+		log->end_errnum = errnum;
+		snprintf(log->end_why, sizeof(log->end_why), "%s", why);
+		pthread_cond_broadcast(&log->grown);
+	}
+	pthread_mutex_unlock(&log->lock);
+}
+
+static void wait_for_growth(struct mb_qmp_event_log *log, int64_t deadline)
+{
+	struct timespec ts;
+
+	if (deadline == NO_DEADLINE) {
+		pthread_cond_wait(&log->grown, &log->lock);
+		return;
+	}
+	ts = (struct timespec){ .tv_sec = deadline / 1000000, .tv_nsec = deadline % 1000000 * 1000 };
+	pthread_cond_timedwait(&log->grown, &log->lock, &ts);
+}
+
+/* "MIGRATION with data matching {"status":"completed"}", for error messages. */
+static void describe_wait(char *buf, size_t size, const char *name, const json_t *data_match,
+			  mb_qmp_event_pred pred)
+{
+	char *text = data_match ? json_dumps(data_match, JSON_COMPACT) : NULL;
+
+	snprintf(buf, size, "%s%s%s%s", name ? name : "(any)", text ? " with data matching " : "",
+		 text ? text : "", pred ? " accepted by the caller's filter" : "");
+	free(text);
+}
+
+int mb_qmp_event_log_wait(struct mb_qmp_event_log *log, const char *name,
+			  const json_t *data_match, mb_qmp_event_pred pred, void *pred_arg,
+			  int timeout_ms, struct mb_qmp_event *out, struct mb_err *err)
+{
+	int64_t deadline = timeout_ms < 0 ? NO_DEADLINE : mono_us() + (int64_t)timeout_ms * 1000;
+	char what[512];
+	uint64_t takes_seen;
+	int rc = -1;
+
+	*out = (struct mb_qmp_event){ .qemu_us = -1 };
+	pthread_mutex_lock(&log->lock);
+	takes_seen = log->takes;
+	for (size_t i = 0;;) {
+		/* the log only grows while we sleep, so resume the scan where it
+		 * stopped, unless a take emptied it meanwhile */
+		if (takes_seen != log->takes) {
+			takes_seen = log->takes;
+			i = 0;
+		}
+		for (; i < log->count; i++) {
+			const struct mb_qmp_event *ev = &log->events[i];
+
+			if (log->consumed[i] || !mb_qmp_event_matches(ev, name, data_match) ||
+			    (pred && !pred(ev, pred_arg)))
+				continue;
+			rc = mb_qmp_event_copy(ev, out, err);
+			if (rc == 0)
+				log->consumed[i] = true;
+			goto done;
+		}
+		if (log->ended) {
+			describe_wait(what, sizeof(what), name, data_match, pred);
+			mb_errf(err, log->end_errnum, "%s", log->end_why);
+			rc = mb_err_prefix(err, "waiting for QMP event %s", what);
+			goto done;
+		}
+		if (deadline != NO_DEADLINE && mono_us() >= deadline) {
+			describe_wait(what, sizeof(what), name, data_match, pred);
+			rc = mb_errf(err, 0, "no QMP event %s from %s within %d ms", what, log->source,
+				     timeout_ms);
+			goto done;
+		}
+		wait_for_growth(log, deadline);
+	}
+done:
+	pthread_mutex_unlock(&log->lock);
+	return rc;
+}
+
+void mb_qmp_event_log_take(struct mb_qmp_event_log *log, struct mb_qmp_event_list *out)
+{
+	pthread_mutex_lock(&log->lock);
+	*out = (struct mb_qmp_event_list){ .items = log->events, .count = log->count };
+	free(log->consumed);
+	log->events = NULL;
+	log->consumed = NULL;
+	log->count = log->cap = 0;
+	log->takes++;
+	pthread_mutex_unlock(&log->lock);
+}
+
+int mb_qmp_event_log_copy(struct mb_qmp_event_log *log, struct mb_qmp_event_list *out,
+			  struct mb_err *err)
+{
+	int rc = 0;
+
+	*out = (struct mb_qmp_event_list){ 0 };
+	pthread_mutex_lock(&log->lock);
+	if (log->count) {
+		out->items = calloc(log->count, sizeof(*out->items));
+		if (!out->items)
+			rc = mb_errf(err, ENOMEM, "copying %zu QMP events", log->count);
+	}
+	for (size_t i = 0; rc == 0 && i < log->count; i++) {
+		rc = mb_qmp_event_copy(&log->events[i], &out->items[i], err);
+		if (rc == 0)
+			out->count++;
+	}
+	pthread_mutex_unlock(&log->lock);
+	if (rc != 0)
+		mb_qmp_event_list_free(out);
+	return rc;
 }

@@ -1,0 +1,206 @@
+#include "config.h"
+#include "probes/migrate_sampler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/scenario.h"
+#include "runners/qmp.h"
+
+struct mb_migrate_sampler {
+	struct mb_qmp *qmp;
+	uint64_t interval_us;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping, running;
+	json_t *series;
+	struct mb_migrate_sample latest;
+	char last_error[MB_ERR_MAX];
+};
+
+static uint64_t u64_of(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+void mb_migrate_sample_from_reply(const json_t *reply, int64_t host_real_us,
+				  struct mb_migrate_sample *out)
+{
+	const json_t *ram = json_object_get(reply, "ram");
+	const char *status = json_string_value(json_object_get(reply, "status"));
+
+	memset(out, 0, sizeof(*out));
+	out->host_real_us = host_real_us;
+	snprintf(out->status, sizeof(out->status), "%s", status ? status : "none");
+	out->transferred = u64_of(ram, "transferred");
+	out->remaining = u64_of(ram, "remaining");
+	out->total = u64_of(ram, "total");
+	out->dirty_sync_count = u64_of(ram, "dirty-sync-count");
+	out->dirty_pages_rate = u64_of(ram, "dirty-pages-rate");
+	out->postcopy_requests = u64_of(ram, "postcopy-requests");
+	out->expected_downtime_ms = u64_of(reply, "expected-downtime");
+	out->valid = 1;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *sampler_main(void *arg)
+{
+	struct mb_migrate_sampler *s = arg;
+	int64_t next = mono_us();
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		struct mb_qmp_timing timing = {0};
+		struct mb_err err = {0};
+		json_t *reply = NULL;
+		int rc;
+
+		pthread_mutex_unlock(&s->lock);
+		/* A slow reply delays the next sample, never the events. */
+		rc = mb_qmp_execute_timed(s->qmp, "query-migrate", NULL, &reply, 10000, &timing, &err);
+		pthread_mutex_lock(&s->lock);
+		if (rc == 0) {
+			mb_migrate_sample_from_reply(reply, timing.reply_real_us, &s->latest);
+			json_array_append_new(s->series,
+					      json_pack("{s:I, s:I, s:o}",
+							"host_real_us", (json_int_t)timing.reply_real_us,
+							"reply_wait_us", (json_int_t)(timing.reply_mono_us - timing.sent_mono_us),
+							"reply", reply));
+		} else {
+			snprintf(s->last_error, sizeof(s->last_error), "%s", err.msg);
+			/* The connection is gone: QEMU exited, nothing more to sample. */
+			break;
+		}
+		next += (int64_t)s->interval_us;
+		if (next < mono_us())
+			next = mono_us();
+		while (!s->stopping) {
+			struct timespec until;
+			int64_t wait_us = next - mono_us();
+
+			if (wait_us <= 0)
+				break;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += wait_us / 1000000;
+			until.tv_nsec += (wait_us % 1000000) * 1000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->wake, &s->lock, &until);
+		}
+	}
+	s->running = 0;
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int mb_migrate_sampler_start(struct mb_qmp *qmp, uint64_t interval_us,
+			     struct mb_migrate_sampler **out, struct mb_err *err)
+{
+	struct mb_migrate_sampler *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return mb_errf(err, ENOMEM, "query-migrate sampler");
+	s->qmp = qmp;
+	s->interval_us = interval_us ? interval_us : 50000;
+	s->series = json_array();
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	s->running = 1;
+	rc = pthread_create(&s->thread, NULL, sampler_main, s);
+	if (rc) {
+		json_decref(s->series);
+		free(s);
+		return mb_errf(err, rc, "query-migrate sampler: start thread");
+	}
+	*out = s;
+	return 0;
+}
+
+void mb_migrate_sampler_latest(struct mb_migrate_sampler *s, struct mb_migrate_sample *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->latest;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void mb_migrate_sampler_stop(struct mb_migrate_sampler *s)
+{
+	if (!s || s->stopping)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+}
+
+json_t *mb_migrate_sampler_series(struct mb_migrate_sampler *s)
+{
+	json_t *copy;
+
+	pthread_mutex_lock(&s->lock);
+	copy = json_deep_copy(s->series);
+	pthread_mutex_unlock(&s->lock);
+	return copy;
+}
+
+void mb_migrate_sampler_free(struct mb_migrate_sampler *s)
+{
+	if (!s)
+		return;
+	mb_migrate_sampler_stop(s);
+	json_decref(s->series);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}
+
+/* ---- as a probe ---- */
+
+static int probe_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
+{
+	return mb_migrate_sampler_start(ctx->src_qmp, ctx->spec->params.sample_interval_us,
+					(struct mb_migrate_sampler **)state, err);
+}
+
+static int probe_stop(void *state, struct mb_err *err)
+{
+	mb_migrate_sampler_stop(state);
+	return 0;
+}
+
+static json_t *probe_json(void *state)
+{
+	return mb_migrate_sampler_series(state);
+}
+
+static void probe_free(void *state)
+{
+	mb_migrate_sampler_free(state);
+}
+
+const struct mb_probe_ops mb_probe_migrate_sampler = {
+	.name = "samples",
+	.summary = "query-migrate on the source every sample_interval",
+	.start = probe_start,
+	.stop = probe_stop,
+	.to_json = probe_json,
+	.free = probe_free,
+};

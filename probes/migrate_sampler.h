@@ -1,0 +1,41 @@
+/* The `query-migrate` sampler: a thread that asks the source every
+ * `sample_interval` and keeps the time series. It never holds up event
+ * handling (QMP replies and events are read by the connection's own
+ * thread), and each sample is stamped with the moment QEMU's reply arrived,
+ * not when the poll returned: during stop-and-copy a reply can take ~1 s. */
+#ifndef MB_MIGRATE_SAMPLER_H
+#define MB_MIGRATE_SAMPLER_H
+
+#include <stdint.h>
+
+#include "probes/probe.h"
+
+struct mb_migrate_sampler;
+
+/* The latest sample, for progress display and the mode logic. */
+struct mb_migrate_sample {
+	int64_t host_real_us;    /* arrival of the reply */
+	char status[32];
+	uint64_t transferred, remaining, total;
+	uint64_t dirty_sync_count, dirty_pages_rate, expected_downtime_ms;
+	uint64_t postcopy_requests;
+	int valid;
+};
+
+int mb_migrate_sampler_start(struct mb_qmp *qmp, uint64_t interval_us,
+			     struct mb_migrate_sampler **out, struct mb_err *err);
+/* Copies the latest sample (valid = 0 before the first reply). */
+void mb_migrate_sampler_latest(struct mb_migrate_sampler *s, struct mb_migrate_sample *out);
+/* Stops the thread; the series stays readable. */
+void mb_migrate_sampler_stop(struct mb_migrate_sampler *s);
+/* [{host_real_us, reply_wait_us, reply: {...query-migrate...}}] (new reference). */
+json_t *mb_migrate_sampler_series(struct mb_migrate_sampler *s);
+void mb_migrate_sampler_free(struct mb_migrate_sampler *s);
+
+/* Parses one query-migrate reply into a sample. */
+void mb_migrate_sample_from_reply(const json_t *reply, int64_t host_real_us,
+				  struct mb_migrate_sample *out);
+
+extern const struct mb_probe_ops mb_probe_migrate_sampler;
+
+#endif
