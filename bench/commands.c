@@ -3,12 +3,16 @@
 
 #include <stddef.h>
 
+extern const struct mb_command mb_cmd_run;
+extern const struct mb_command mb_cmd_boot;
 extern const struct mb_command mb_cmd_doctor;
 extern const struct mb_command mb_cmd_image;
 
 /* The registry: adding a subcommand is one file and one line here. */
 
 const struct mb_command *const mb_commands[] = {
+	&mb_cmd_run,
+	&mb_cmd_boot,
 	&mb_cmd_doctor,
 	&mb_cmd_image,
 	NULL,

@@ -27,6 +27,7 @@ json_t *mb_host_accel_json(const struct mb_host_accel *accel)
 
 	json_object_set_new(kvm, "api_version",
 			    accel->kvm_api_version >= 0 ? json_integer(accel->kvm_api_version) : json_null());
+	json_object_set_new(kvm, "backend", json_string(accel->backend ? accel->backend : "unknown"));
 	return json_pack("{s:s, s:o}", "accelerator", accel->name, "kvm", kvm);
 }
 

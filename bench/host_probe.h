@@ -43,7 +43,7 @@ int mb_host_read_file(const char *root, const char *rel, char *buf, size_t size)
 struct mb_host_system {
 	char kernel[256];       /* "Linux 6.1.0-18-amd64 #1 SMP ... x86_64" */
 	char kernel_release[128];
-	char machine[64];       /* uname -m */
+	char machine[65];       /* uname -m (utsname size) */
 	char cpu_model[256];    /* /proc/cpuinfo "model name", "unknown" if absent */
 	long cores_online;
 	long cores_configured;
@@ -59,10 +59,18 @@ struct mb_host_accel {
 	const char *name;       /* "kvm" or "tcg": what migbench will use */
 	struct mb_check kvm;    /* why kvm is (not) usable */
 	int kvm_api_version;    /* KVM_GET_API_VERSION, -1 when unknown */
+	const char *backend;    /* "kvm_intel", "kvm_amd", "kvm_pvm" or "unknown" */
 };
 
+/* The KVM module behind /dev/kvm, from sysfs_root/module/: "kvm_intel",
+ * "kvm_amd" (hardware virtualisation), "kvm_pvm" (software PVM, which runs
+ * only PVM-enabled guest kernels), or "unknown". */
+const char *mb_kvm_backend(const char *sysfs_root);
+
 /* KVM counts as usable when `device` opens read-write, answers
- * KVM_GET_API_VERSION with the version this build knows, and creates a VM. */
+ * KVM_GET_API_VERSION with the version this build knows, creates a VM, and
+ * is not the PVM backend (an ordinary guest kernel hangs there in early
+ * boot). The sysfs root comes from $MIGBENCH_SYSFS_ROOT. */
 void mb_probe_accel(const char *device, struct mb_host_accel *out);
 
 /* ---- QEMU ------------------------------------------------------------------- */

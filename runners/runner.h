@@ -45,6 +45,9 @@ struct mb_runner;
 struct mb_runner_ops {
 	const char *name;
 	const char *summary;
+	/* Checks, without booting a guest, that the hypervisor offers what the
+	 * scenario asks for (capabilities, parameters, post-copy support). */
+	int (*preflight)(const struct mb_run_spec *spec, struct mb_err *err);
 	/* Allocates the runner for this scenario and checks, before anything
 	 * starts, that the hypervisor offers what it asks for. */
 	int (*prepare)(const struct mb_run_spec *spec, struct mb_runner **out, struct mb_err *err);
@@ -71,6 +74,10 @@ struct mb_runner_ops {
 	int (*console_problems)(struct mb_runner *r, json_t **lines, struct mb_err *err);
 	/* The heartbeat reader of the running guest. */
 	struct mb_hb_reader *(*heartbeats)(struct mb_runner *r);
+	/* Copies the heartbeats received since `from_real_us` (host realtime)
+	 * into *points (caller frees). */
+	int (*heartbeat_points)(struct mb_runner *r, int64_t from_real_us,
+				struct mb_hb_point **points, size_t *n, struct mb_err *err);
 	/* Kills what is left, removes run directories. Never fails. */
 	void (*teardown)(struct mb_runner *r);
 };

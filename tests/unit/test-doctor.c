@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,13 +217,37 @@ static void accel_not_a_kvm_device(void **state)
 	assert_non_null(strstr(accel.kvm.detail, "KVM_GET_API_VERSION"));
 }
 
+static void kvm_backend_from_sysfs(void **state)
+{
+	char root[4096];
+
+	snprintf(root, sizeof(root), "%s/sysfs/kvm-pvm", fixtures());
+	assert_string_equal(mb_kvm_backend(root), "kvm_pvm");
+	snprintf(root, sizeof(root), "%s/sysfs/kvm-amd", fixtures());
+	assert_string_equal(mb_kvm_backend(root), "kvm_amd");
+	snprintf(root, sizeof(root), "%s/sysfs/rapl-none", fixtures());
+	assert_string_equal(mb_kvm_backend(root), "unknown");
+}
+
 /* ---- the real command ------------------------------------------------------ */
 
-/* Decided here independently of the probe: open, API version, a VM. */
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Decided here independently of the probe: open, API version, a VM, and
+ * hardware KVM rather than PVM alone (which cannot boot our guest). */
 static int kvm_works_here(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, ok = 0;
+	int fd, vm, ok = 0;
 
+	if (is_dir("/sys/module/kvm_pvm") && !is_dir("/sys/module/kvm_intel") &&
+	    !is_dir("/sys/module/kvm_amd"))
+		return 0;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	if (ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION) {
@@ -340,6 +365,7 @@ int main(void)
 		cmocka_unit_test(roots_from_env),
 		cmocka_unit_test(accel_missing_device),
 		cmocka_unit_test(accel_not_a_kvm_device),
+		cmocka_unit_test(kvm_backend_from_sysfs),
 		cmocka_unit_test(real_doctor),
 		cmocka_unit_test(real_doctor_sysfs_root),
 		cmocka_unit_test(real_doctor_without_qemu),

@@ -29,9 +29,28 @@ const size_t mb_image_nwanted_modules = sizeof(mb_image_wanted_modules) / sizeof
 #define MB_PKGLIBEXECDIR "/usr/local/libexec/migbench"
 #endif
 
+static int build_tree_agent(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	if (snprintf(buf, len, "%s/workloads/migbench-agent", exe) >= (int)len)
+		return -1;
+	return access(buf, X_OK);
+}
+
 static int find_agent(const struct mb_image_opts *opts, struct mb_image *img, struct mb_err *err)
 {
 	const char *agent = opts->agent, *what = "--agent";
+	char beside[PATH_MAX];
 	char *abs;
 	int dynamic;
 	struct mb_err ignored;
@@ -43,6 +62,9 @@ static int find_agent(const struct mb_image_opts *opts, struct mb_image *img, st
 	if (!agent || !*agent) {
 		agent = MB_PKGLIBEXECDIR "/migbench-agent";
 		what = "agent";
+		/* Run from the build tree: the agent is built beside migbench. */
+		if (build_tree_agent(beside, sizeof(beside)) == 0)
+			agent = beside;
 	}
 	if (mb_img_check_readable(agent, what, err) < 0) {
 		char why[MB_ERR_MAX];

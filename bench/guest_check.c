@@ -1,0 +1,76 @@
+#include "config.h"
+#include "bench/guest_check.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "probes/heartbeat.h"
+
+/* A verify pass reads every page of the working set: slow under TCG. */
+#define VERIFY_TIMEOUT_MS 300000
+
+static void sleep_us(uint64_t us)
+{
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int verify(struct mb_hb_reader *hb, struct mb_mig_outcome *out, struct mb_err *err)
+{
+	struct mb_hb_reply reply;
+	uint64_t checked, corrupted, first_bad, us;
+
+	if (mb_hb_command(hb, "VERIFY", NULL, &reply, VERIFY_TIMEOUT_MS, err) ||
+	    mb_hb_reply_u64(&reply, "checked", &checked, err) ||
+	    mb_hb_reply_u64(&reply, "corrupted", &corrupted, err) ||
+	    mb_hb_reply_u64(&reply, "first_bad", &first_bad, err) ||
+	    mb_hb_reply_u64(&reply, "us", &us, err))
+		return mb_err_prefix(err, "memory verify on the destination");
+	out->verify = json_pack("{s:I, s:I, s:o, s:I}",
+				"pages_checked", (json_int_t)checked,
+				"pages_corrupted", (json_int_t)corrupted,
+				"first_corrupted_page", corrupted ? json_integer((json_int_t)first_bad) : json_null(),
+				"verify_us", (json_int_t)us);
+	if (corrupted)
+		return mb_errf(err, 0, "MEMORY CORRUPTED: %llu of %llu guest pages did not survive the "
+			       "migration (first: page %llu)", (unsigned long long)corrupted,
+			       (unsigned long long)checked, (unsigned long long)first_bad);
+	if (!checked)
+		return mb_errf(err, 0, "memory verify on the destination checked no pages");
+	return 0;
+}
+
+int mb_guest_check(const struct mb_runner_ops *ops, struct mb_runner *r,
+		   const struct mb_run_spec *spec, struct mb_mig_outcome *out,
+		   struct mb_err *err)
+{
+	struct mb_hb_reader *hb = ops->heartbeats(r);
+	size_t before, after;
+	json_t *problems = NULL;
+	int rc;
+
+	rc = verify(hb, out, err);
+	before = mb_hb_count(hb);
+	sleep_us(spec->params.settle_us);
+	after = mb_hb_count(hb);
+	if (ops->console_problems(r, &problems, err) && !rc)
+		rc = -1;
+	if (!problems)
+		problems = json_array();
+	out->health = json_pack("{s:I, s:f, s:O}",
+				"heartbeats_in_settle", (json_int_t)(after - before),
+				"settle_ms", spec->params.settle_us / 1000.0,
+				"console_problems", problems);
+	json_object_set_new(out->health, "healthy",
+			    json_boolean(!rc && after > before && json_array_size(problems) == 0));
+	if (!rc && after == before)
+		rc = mb_errf(err, 0, "the guest sent no heartbeat during the %.1f s settle period after the migration",
+			     spec->params.settle_us / 1e6);
+	if (!rc && json_array_size(problems))
+		rc = mb_errf(err, 0, "the guest console shows a sick kernel after the migration: %s",
+			     json_string_value(json_array_get(problems, 0)));
+	json_decref(problems);
+	return rc;
+}

@@ -1,0 +1,186 @@
+#include "config.h"
+#include "bench/run_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/command.h"
+#include "bench/host_probe.h"
+#include "bench/migration.h"
+#include "bench/progress.h"
+#include "bench/result.h"
+#include "bench/summary.h"
+
+static int64_t real_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The runs of one scenario in repetition order. */
+static size_t runs_of(const struct mb_campaign *c, size_t scenario, const struct mb_run_spec **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nruns; i++)
+		if (c->runs[i].scenario == scenario)
+			out[n++] = &c->runs[i];
+	return n;
+}
+
+/* A run that could not even start is still a result: it says why. */
+static void record_unstarted(struct mb_mig_outcome *out, const struct mb_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = MB_RUN_FAILED;
+	snprintf(out->error, sizeof(out->error), "%s", err->msg);
+}
+
+static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
+			const struct mb_run_spec *spec, int64_t start_us,
+			const struct mb_mig_outcome *out, const struct mb_hb_series *hb,
+			const json_t *host, struct mb_summary *summary)
+{
+	char run_id[128];
+	struct mb_err err = {0};
+	struct mb_result_input in = {
+		.spec = spec, .run_id = run_id, .start_real_us = start_us,
+		.outcome = out, .heartbeats = hb, .host = host,
+	};
+	json_t *doc;
+	int rc;
+
+	snprintf(run_id, sizeof(run_id), "%s/%s/%u", strrchr(dir->path, '/') + 1, spec->name,
+		 spec->repetition + 1);
+	doc = mb_result_build(&in);
+	if (!doc) {
+		fprintf(stderr, "migbench run: %s: cannot build the result (out of memory)\n", run_id);
+		return -1;
+	}
+	mb_summary_add(summary, doc);
+	rc = mb_campaign_dir_add(dir, spec, doc, &err);
+	if (rc)
+		fprintf(stderr, "migbench run: %s\n", err.msg);
+	json_decref(doc);
+	return rc;
+}
+
+int mb_run_loop(struct mb_run_loop *loop)
+{
+	const struct mb_campaign *c = loop->campaign;
+	const struct mb_run_spec **runs = calloc(c->nruns ? c->nruns : 1, sizeof(*runs));
+	struct mb_progress pr = { .enabled = loop->progress, .nruns = c->nruns };
+	struct mb_summary *summary = mb_summary_new();
+	struct mb_host_report host_report;
+	struct mb_campaign_dir dir;
+	struct mb_err err = {0};
+	json_t *host;
+	int failures = 0;
+
+	mb_host_probe_all(c->nruns ? c->runs[0].params.qemu : NULL, &host_report);
+	if (!host_report.ready) {
+		fprintf(stderr, "migbench run: this host cannot run migrations: %s\n", host_report.reason);
+		free(runs);
+		mb_summary_free(summary);
+		return MB_EXIT_NO_RESOURCE;
+	}
+	host = mb_host_report_json(&host_report);
+
+	/* Every scenario is checked against its QEMU before any guest boots. */
+	for (size_t s = 0; s < c->nscenarios; s++) {
+		if (runs_of(c, s, runs) && loop->ops->preflight && loop->ops->preflight(runs[0], &err)) {
+			fprintf(stderr, "migbench run: scenario %s: %s\n", runs[0]->name, err.msg);
+			json_decref(host);
+			free(runs);
+			mb_summary_free(summary);
+			return MB_EXIT_USAGE;
+		}
+	}
+	if (mb_campaign_dir_create(loop->out_dir, loop->name, host, &dir, &err)) {
+		fprintf(stderr, "migbench run: %s\n", err.msg);
+		json_decref(host);
+		free(runs);
+		mb_summary_free(summary);
+		return MB_EXIT_FAILED;
+	}
+	snprintf(loop->campaign_path, sizeof(loop->campaign_path), "%s", dir.path);
+	if (loop->progress)
+		fprintf(stderr, "campaign %s: %zu run(s)\n", dir.path, c->nruns);
+
+	for (size_t s = 0; s < c->nscenarios; s++) {
+		size_t n = runs_of(c, s, runs);
+		struct mb_runner *r = NULL;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct mb_run_spec *spec = runs[i];
+			struct mb_mig_outcome out;
+			struct mb_hb_point *pts = NULL;
+			struct mb_hb_series hb = {0};
+			int64_t start = real_us();
+
+			pr.run++;
+			pr.scenario = spec->name;
+			pr.mode = spec->text[MB_KEY_MODE];
+			pr.repetition = spec->repetition + 1;
+			pr.repetitions = spec->params.repetitions;
+
+			if (loop->interrupted && *loop->interrupted) {
+				mb_errf(&err, 0, "interrupted by the user before this run started");
+				record_unstarted(&out, &err);
+				out.status = MB_RUN_CANCELLED;
+				write_result(loop, &dir, spec, start, &out, NULL, host, summary);
+				failures++;
+				continue;
+			}
+			if (!r) {
+				if (loop->progress)
+					mb_progress_note(&pr, "[%zu/%zu] %s: booting the guest", pr.run, pr.nruns, spec->name);
+				if (loop->ops->prepare(spec, &r, &err) || loop->ops->start_source(r, &err)) {
+					if (r)
+						loop->ops->teardown(r);
+					r = NULL;
+					record_unstarted(&out, &err);
+					mb_progress_note(&pr, "[%zu/%zu] %s rep %u: failed: %s", pr.run, pr.nruns,
+							 spec->name, pr.repetition, err.msg);
+					write_result(loop, &dir, spec, start, &out, NULL, host, summary);
+					failures++;
+					continue;
+				}
+			}
+			start = real_us();
+			mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
+			if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - 3000000, &pts, &hb.n, &err))
+				hb.points = pts;
+			mb_progress_clear(&pr);
+			write_result(loop, &dir, spec, start, &out, &hb, host, summary);
+			if (out.status != MB_RUN_COMPLETED) {
+				failures++;
+				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: %s: %s", pr.run, pr.nruns, spec->name,
+						 pr.repetition, mb_run_status_name(out.status), out.error);
+			} else if (loop->progress) {
+				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: completed", pr.run, pr.nruns,
+						 spec->name, pr.repetition);
+			}
+			if (!out.guest_usable) {
+				loop->ops->teardown(r);
+				r = NULL;
+			}
+			free(pts);
+			mb_mig_outcome_release(&out);
+		}
+		if (r)
+			loop->ops->teardown(r);
+	}
+
+	mb_summary_print(summary, stdout);
+	printf("\nresults: %s\n", dir.path);
+	mb_campaign_dir_close(&dir);
+	mb_summary_free(summary);
+	json_decref(host);
+	free(runs);
+	return failures ? MB_EXIT_FAILED : MB_EXIT_OK;
+}

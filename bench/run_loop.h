@@ -1,0 +1,22 @@
+/* The campaign loop: one guest per scenario, migrated back and forth for
+ * its repetitions; every run's result written as soon as it is known. */
+#ifndef MB_RUN_LOOP_H
+#define MB_RUN_LOOP_H
+
+#include "bench/scenario.h"
+#include "runners/runner.h"
+
+struct mb_run_loop {
+	const struct mb_runner_ops *ops;
+	const struct mb_campaign *campaign;
+	const char *out_dir;
+	const char *name;            /* campaign name; NULL = date-time */
+	int progress;                /* live progress line on stderr */
+	volatile const int *interrupted;
+	char campaign_path[4096];    /* out: where the results went */
+};
+
+/* Returns the command's exit status (0 when every run completed). */
+int mb_run_loop(struct mb_run_loop *loop);
+
+#endif

@@ -1,0 +1,710 @@
+/* The heartbeat reader (see heartbeat.h): one thread per source socket, one
+ * ordered record stream, command replies matched to waiting callers. */
+#include "config.h"
+#include "probes/heartbeat.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Unsolicited ERR lines kept for mb_hb_guest_errors. */
+#define GUEST_ERRORS_TEXT 1024
+
+struct source {
+	struct mb_hb_reader *reader;
+	unsigned index;
+	char label[MB_HB_LABEL_MAX];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd;
+	pthread_t thread;
+	bool thread_running;       /* joinable */
+	bool open;                 /* still reading (guarded by reader->lock) */
+	char close_reason[160];    /* why it stopped: "closed by QEMU", an errno text */
+	int64_t last_mono_us;      /* arrival of its last record; 0 = none yet */
+	pthread_mutex_t write_lock; /* one command line at a time on the socket */
+};
+
+/* A caller of mb_hb_command waiting for the reply with its id. Lives on
+ * that caller's stack while linked in reader->waiters. */
+struct waiter {
+	uint64_t id;
+	const struct source *to;
+	bool done;
+	struct mb_hb_reply reply;
+	struct waiter *next;
+};
+
+struct mb_hb_reader {
+	pthread_mutex_t lock;      /* guards everything below */
+	pthread_cond_t changed;    /* a record, a reply or a closed source */
+	struct source *sources[MB_HB_MAX_SOURCES];
+	unsigned nsources;
+	struct mb_hb_record *records;
+	size_t nrecords, cap;
+	struct mb_hb_hello hello;
+	struct waiter *waiters;
+	uint64_t next_id;
+	size_t bad_lines, late_replies, guest_errors, unstored;
+	char guest_error_text[GUEST_ERRORS_TEXT];
+};
+
+static int64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- handling one record (reader->lock held) ---------------------------- */
+
+static void store_heartbeat(struct mb_hb_reader *r, const struct mb_hb_record *rec)
+{
+	size_t i;
+
+	if (r->nrecords == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4096;
+		struct mb_hb_record *grown = realloc(r->records, cap * sizeof(*grown));
+
+		if (!grown) {
+			r->unstored++;
+			return;
+		}
+		r->records = grown;
+		r->cap = cap;
+	}
+	/* Two sources' threads may append a few µs out of order; keep the
+	 * stream sorted by arrival (nearly always: append at the end). */
+	i = r->nrecords;
+	while (i > 0 && r->records[i - 1].host_mono_us > rec->host_mono_us) {
+		r->records[i] = r->records[i - 1];
+		i--;
+	}
+	r->records[i] = *rec;
+	r->nrecords++;
+}
+
+static void take_hello(struct mb_hb_reader *r, const struct mb_proto_line *l, const struct source *s,
+		       int64_t real_us, int64_t mono_us)
+{
+	struct mb_hb_hello h = {
+		.received = true,
+		.host_real_us = real_us,
+		.host_mono_us = mono_us,
+		.source = s->index,
+	};
+	const char *v;
+
+	mb_proto_get_u64(l, "v", &h.version);
+	mb_proto_get_u64(l, "wss_pages", &h.wss_pages);
+	mb_proto_get_u64(l, "page_size", &h.page_size);
+	mb_proto_get_u64(l, "rate", &h.rate);
+	mb_proto_get_u64(l, "period_us", &h.period_us);
+	mb_proto_get_u64(l, "boot_us", &h.boot_us);
+	if ((v = mb_proto_get(l, "workload")))
+		snprintf(h.workload, sizeof(h.workload), "%s", v);
+	if ((v = mb_proto_get(l, "pattern")))
+		snprintf(h.pattern, sizeof(h.pattern), "%s", v);
+	r->hello = h;
+}
+
+static void note_guest_error(struct mb_hb_reader *r, const char *text)
+{
+	size_t used = strlen(r->guest_error_text);
+
+	r->guest_errors++;
+	if (used + 3 < sizeof(r->guest_error_text))
+		snprintf(r->guest_error_text + used, sizeof(r->guest_error_text) - used, "%s%s",
+			 used ? "; " : "", text);
+}
+
+static bool is_reply_type(const char *type)
+{
+	static const char *const replies[] = { "PONG", "RATE", "PERIOD", "VERIFY", "STATS", "ERR" };
+
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
+		if (!strcmp(type, replies[i]))
+			return true;
+	return false;
+}
+
+static void handle_line(struct mb_hb_reader *r, struct source *s, const char *text,
+			int64_t real_us, int64_t mono_us)
+{
+	char copy[MB_PROTO_LINE_MAX];
+	struct mb_proto_line l;
+	uint64_t id;
+
+	snprintf(copy, sizeof(copy), "%s", text);
+	if (mb_proto_parse(copy, &l)) {
+		if (text[strspn(text, " \t\r")])
+			r->bad_lines++;
+		return;
+	}
+	s->last_mono_us = mono_us;
+	if (!strcmp(l.type, "HB")) {
+		struct mb_hb_record rec = {
+			.host_real_us = real_us,
+			.host_mono_us = mono_us,
+			.source = s->index,
+		};
+
+		if (mb_proto_get_u64(&l, "seq", &rec.seq) || mb_proto_get_u64(&l, "gt", &rec.guest_us) ||
+		    mb_proto_get_u64(&l, "written", &rec.written) || mb_proto_get_u64(&l, "ops", &rec.ops) ||
+		    mb_proto_get_u64(&l, "rate", &rec.rate)) {
+			r->bad_lines++;
+			return;
+		}
+		store_heartbeat(r, &rec);
+	} else if (!strcmp(l.type, "HELLO")) {
+		take_hello(r, &l, s, real_us, mono_us);
+	} else if (is_reply_type(l.type)) {
+		struct waiter *w;
+
+		if (mb_proto_get_u64(&l, "id", &id))
+			id = 0;
+		for (w = r->waiters; w; w = w->next)
+			if (w->id == id && !w->done)
+				break;
+		if (w) {
+			snprintf(w->reply.text, sizeof(w->reply.text), "%s", text);
+			w->reply.host_real_us = real_us;
+			w->reply.host_mono_us = mono_us;
+			w->done = true;
+		} else if (!strcmp(l.type, "ERR")) {
+			note_guest_error(r, text);
+		} else {
+			r->late_replies++;
+		}
+	} else {
+		r->bad_lines++;
+	}
+}
+
+/* ---- the per-source thread ------------------------------------------------ */
+
+static void source_closed(struct source *s, const char *reason)
+{
+	struct mb_hb_reader *r = s->reader;
+
+	pthread_mutex_lock(&r->lock);
+	if (s->open) {
+		s->open = false;
+		snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
+	}
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *source_main(void *arg)
+{
+	struct source *s = arg;
+	struct mb_hb_reader *r = s->reader;
+	char buf[8 * MB_PROTO_LINE_MAX];
+	size_t len = 0;
+	bool discarding = false; /* inside an over-long line: skip to its '\n' */
+
+	for (;;) {
+		ssize_t n = read(s->fd, buf + len, sizeof(buf) - 1 - len);
+		/* Stamp first: the arrival time is the measurement. */
+		int64_t real_us = clock_us(CLOCK_REALTIME), mono_us = clock_us(CLOCK_MONOTONIC);
+		size_t start = 0;
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			char reason[160];
+
+			if (n == 0)
+				snprintf(reason, sizeof(reason), "%s closed (QEMU exited or detached)", s->path);
+			else
+				snprintf(reason, sizeof(reason), "reading %s: %s", s->path, strerror(errno));
+			source_closed(s, reason);
+			return NULL;
+		}
+		len += (size_t)n;
+		buf[len] = '\0';
+		pthread_mutex_lock(&r->lock);
+		while ((nl = memchr(buf + start, '\n', len - start))) {
+			*nl = '\0';
+			if (!discarding)
+				handle_line(r, s, buf + start, real_us, mono_us);
+			discarding = false;
+			start = (size_t)(nl - buf) + 1;
+		}
+		pthread_cond_broadcast(&r->changed);
+		pthread_mutex_unlock(&r->lock);
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (len >= MB_PROTO_LINE_MAX) {
+			/* No record is this long: drop it, resync at the next '\n'. */
+			pthread_mutex_lock(&r->lock);
+			r->bad_lines++;
+			pthread_mutex_unlock(&r->lock);
+			discarding = true;
+			len = 0;
+		}
+	}
+}
+
+/* ---- reader ------------------------------------------------------------------ */
+
+int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
+{
+	struct mb_hb_reader *r = calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return mb_errf(err, errno, "heartbeat reader");
+	pthread_mutex_init(&r->lock, NULL);
+	/* Waits are measured on the monotonic clock: a clock step (NTP) must
+	 * not stretch or cut a timeout. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&r->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc) {
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return mb_errf(err, rc, "heartbeat reader: pthread_cond_init");
+	}
+	*out = r;
+	return 0;
+}
+
+static int connect_retrying(const char *path, int timeout_ms, struct mb_err *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int64_t deadline = clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return mb_errf(err, ENAMETOOLONG, "heartbeat socket %s", path);
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return mb_errf(err, errno, "heartbeat socket %s: socket()", path);
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return fd;
+		e = errno;
+		close(fd);
+		/* QEMU has not created or not started listening on it yet. */
+		if ((e != ENOENT && e != ECONNREFUSED && e != EINTR) ||
+		    (timeout_ms >= 0 && clock_us(CLOCK_MONOTONIC) >= deadline))
+			return mb_errf(err, e, "cannot connect to heartbeat socket %s", path);
+		usleep(2000);
+	}
+}
+
+int mb_hb_attach(struct mb_hb_reader *r, const char *socket_path, const char *label,
+		 int timeout_ms, unsigned *index, struct mb_err *err)
+{
+	struct source *s;
+	sigset_t all, old;
+	int fd, rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = r->nsources >= MB_HB_MAX_SOURCES;
+	pthread_mutex_unlock(&r->lock);
+	if (rc)
+		return mb_errf(err, 0, "heartbeat reader: already %d sources, cannot attach %s",
+			       MB_HB_MAX_SOURCES, socket_path);
+	fd = connect_retrying(socket_path, timeout_ms, err);
+	if (fd < 0)
+		return -1;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return mb_errf(err, errno, "heartbeat reader: attaching %s", socket_path);
+	}
+	*s = (struct source){ .reader = r, .fd = fd, .open = true };
+	snprintf(s->label, sizeof(s->label), "%s", label && *label ? label : "guest");
+	snprintf(s->path, sizeof(s->path), "%s", socket_path);
+	pthread_mutex_init(&s->write_lock, NULL);
+
+	pthread_mutex_lock(&r->lock);
+	if (r->nsources >= MB_HB_MAX_SOURCES) { /* lost a race with another attach */
+		pthread_mutex_unlock(&r->lock);
+		close(fd);
+		free(s);
+		return mb_errf(err, 0, "heartbeat reader: already %d sources, cannot attach %s",
+			       MB_HB_MAX_SOURCES, socket_path);
+	}
+	s->index = r->nsources;
+	r->sources[r->nsources++] = s;
+	/* The reader thread must not take the caller's signals (Ctrl-C is
+	 * for the main loop). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->thread, NULL, source_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->thread_running = rc == 0;
+	if (rc) {
+		s->open = false;
+		snprintf(s->close_reason, sizeof(s->close_reason), "no reader thread");
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc)
+		return mb_errf(err, rc, "heartbeat reader: thread for %s", socket_path);
+	if (index)
+		*index = s->index;
+	return 0;
+}
+
+void mb_hb_detach(struct mb_hb_reader *r, unsigned index)
+{
+	struct source *s;
+	bool join;
+
+	pthread_mutex_lock(&r->lock);
+	s = index < r->nsources ? r->sources[index] : NULL;
+	join = s && s->thread_running;
+	if (s)
+		s->thread_running = false;
+	pthread_mutex_unlock(&r->lock);
+	if (!s)
+		return;
+	/* Wakes the thread's read() with end of file. */
+	if (s->fd >= 0)
+		shutdown(s->fd, SHUT_RDWR);
+	if (join)
+		pthread_join(s->thread, NULL);
+	source_closed(s, "detached");
+	pthread_mutex_lock(&s->write_lock);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	pthread_mutex_unlock(&s->write_lock);
+}
+
+void mb_hb_reader_free(struct mb_hb_reader *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < r->nsources; i++)
+		mb_hb_detach(r, i);
+	for (unsigned i = 0; i < r->nsources; i++) {
+		pthread_mutex_destroy(&r->sources[i]->write_lock);
+		free(r->sources[i]);
+	}
+	free(r->records);
+	pthread_cond_destroy(&r->changed);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* ---- waiting (reader->lock held) --------------------------------------------- */
+
+static struct timespec deadline_after(int timeout_ms)
+{
+	int64_t us = clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+
+	return (struct timespec){ .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+}
+
+/* Sleeps until something changes; false once the deadline has passed. */
+static bool wait_changed(struct mb_hb_reader *r, int timeout_ms, const struct timespec *deadline)
+{
+	if (timeout_ms < 0) {
+		pthread_cond_wait(&r->changed, &r->lock);
+		return true;
+	}
+	return pthread_cond_timedwait(&r->changed, &r->lock, deadline) != ETIMEDOUT;
+}
+
+static unsigned open_sources(const struct mb_hb_reader *r)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->nsources; i++)
+		n += r->sources[i]->open;
+	return n;
+}
+
+/* "source: why; destination: why" for a reader whose sources all closed. */
+static void closed_reasons(const struct mb_hb_reader *r, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < r->nsources && used + 1 < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s: %s", i ? "; " : "",
+					 r->sources[i]->label, r->sources[i]->close_reason);
+	if (!r->nsources)
+		snprintf(buf, len, "no source attached");
+}
+
+int mb_hb_wait_records(struct mb_hb_reader *r, size_t count, int timeout_ms, struct mb_err *err)
+{
+	struct timespec deadline = deadline_after(timeout_ms);
+	char why[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->nrecords < count) {
+		if (!open_sources(r)) {
+			closed_reasons(r, why, sizeof(why));
+			rc = mb_errf(err, 0, "heartbeat channel closed after %zu of %zu heartbeats (%s)",
+				     r->nrecords, count, why);
+			break;
+		}
+		if (!wait_changed(r, timeout_ms, &deadline) && r->nrecords < count) {
+			rc = mb_errf(err, ETIMEDOUT, "%zu of %zu heartbeats within %d ms", r->nrecords, count,
+				     timeout_ms);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int mb_hb_wait_hello(struct mb_hb_reader *r, struct mb_hb_hello *hello, int timeout_ms,
+		     struct mb_err *err)
+{
+	struct timespec deadline = deadline_after(timeout_ms);
+	char why[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->hello.received) {
+		if (!open_sources(r)) {
+			closed_reasons(r, why, sizeof(why));
+			rc = mb_errf(err, 0, "heartbeat channel closed before the agent's HELLO (%s)", why);
+			break;
+		}
+		if (!wait_changed(r, timeout_ms, &deadline) && !r->hello.received) {
+			rc = mb_errf(err, ETIMEDOUT, "no HELLO from the guest agent within %d ms", timeout_ms);
+			break;
+		}
+	}
+	if (hello)
+		*hello = r->hello;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+/* The open source that spoke last; before anyone spoke, the newest. */
+static struct source *active_source(struct mb_hb_reader *r)
+{
+	struct source *best = NULL;
+
+	for (unsigned i = 0; i < r->nsources; i++) {
+		struct source *s = r->sources[i];
+
+		if (s->open && (!best || s->last_mono_us >= best->last_mono_us))
+			best = s;
+	}
+	return best;
+}
+
+static void unlink_waiter(struct mb_hb_reader *r, struct waiter *w)
+{
+	for (struct waiter **p = &r->waiters; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+	}
+}
+
+static int send_line(struct source *s, const char *line, size_t len, struct mb_err *err)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->write_lock);
+	while (done < len) {
+		ssize_t n = s->fd < 0 ? -1 : send(s->fd, line + done, len - done, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = mb_errf(err, s->fd < 0 ? EBADF : errno, "writing to heartbeat socket %s", s->path);
+			break;
+		}
+		done += (size_t)n;
+	}
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+static const char *expected_reply(const char *command)
+{
+	return !strcmp(command, "PING") ? "PONG" : command;
+}
+
+int mb_hb_command(struct mb_hb_reader *r, const char *command, const char *args,
+		  struct mb_hb_reply *reply, int timeout_ms, struct mb_err *err)
+{
+	struct timespec deadline;
+	struct waiter w = { 0 };
+	struct source *s;
+	char line[MB_PROTO_LINE_MAX], type[32] = "";
+	int n, rc = 0;
+	int64_t sent;
+
+	pthread_mutex_lock(&r->lock);
+	s = active_source(r);
+	if (!s) {
+		char why[512];
+
+		closed_reasons(r, why, sizeof(why));
+		pthread_mutex_unlock(&r->lock);
+		return mb_errf(err, 0, "guest command %s: no open heartbeat channel (%s)", command, why);
+	}
+	w.id = ++r->next_id;
+	w.to = s;
+	w.next = r->waiters;
+	r->waiters = &w;
+	pthread_mutex_unlock(&r->lock);
+
+	n = snprintf(line, sizeof(line), "%s %llu%s%s\n", command, (unsigned long long)w.id,
+		     args && *args ? " " : "", args ? args : "");
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		rc = mb_errf(err, 0, "guest command %s: longer than %d bytes", command, MB_PROTO_LINE_MAX - 1);
+		goto out;
+	}
+	sent = clock_us(CLOCK_MONOTONIC);
+	/* Sent without the lock: a slow socket must not stall the readers. */
+	if (send_line(s, line, (size_t)n, err)) {
+		rc = mb_err_prefix(err, "guest command %s (%s)", command, s->label);
+		goto out;
+	}
+	deadline = deadline_after(timeout_ms);
+	pthread_mutex_lock(&r->lock);
+	while (!w.done) {
+		if (!s->open) {
+			rc = mb_errf(err, 0, "guest command %s: %s channel closed before the reply (%s)", command,
+				     s->label, s->close_reason);
+			break;
+		}
+		if (!wait_changed(r, timeout_ms, &deadline) && !w.done) {
+			rc = mb_errf(err, ETIMEDOUT, "guest command %s: no reply from the %s guest within %d ms",
+				     command, s->label, timeout_ms);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!rc) {
+		w.reply.sent_mono_us = sent;
+		sscanf(w.reply.text, "%31s", type);
+		if (!strcmp(type, "ERR"))
+			rc = mb_errf(err, 0, "guest command %s: the %s guest answered: %s", command, s->label,
+				     w.reply.text);
+		else if (strcmp(type, expected_reply(command)))
+			rc = mb_errf(err, 0, "guest command %s: the %s guest answered with a %s record: %s",
+				     command, s->label, type, w.reply.text);
+	}
+out:
+	pthread_mutex_lock(&r->lock);
+	unlink_waiter(r, &w);
+	pthread_mutex_unlock(&r->lock);
+	if (reply)
+		*reply = w.reply;
+	return rc;
+}
+
+int mb_hb_reply_u64(const struct mb_hb_reply *reply, const char *key, uint64_t *out,
+		    struct mb_err *err)
+{
+	char copy[MB_PROTO_LINE_MAX];
+	struct mb_proto_line l;
+
+	snprintf(copy, sizeof(copy), "%s", reply->text);
+	if (mb_proto_parse(copy, &l) || mb_proto_get_u64(&l, key, out))
+		return mb_errf(err, 0, "guest reply has no number %s=: '%s'", key, reply->text);
+	return 0;
+}
+
+/* ---- reading the stream ------------------------------------------------------- */
+
+size_t mb_hb_count(struct mb_hb_reader *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->nrecords;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+size_t mb_hb_copy(struct mb_hb_reader *r, size_t from, struct mb_hb_record *out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (from < r->nrecords) {
+		n = r->nrecords - from;
+		if (n > max)
+			n = max;
+		memcpy(out, r->records + from, n * sizeof(*out));
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+int mb_hb_points(struct mb_hb_reader *r, struct mb_hb_point **points, size_t *n, struct mb_err *err)
+{
+	struct mb_hb_point *p = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->nrecords) {
+		p = malloc(r->nrecords * sizeof(*p));
+		if (!p) {
+			rc = mb_errf(err, errno, "copying %zu heartbeats", r->nrecords);
+		} else {
+			for (size_t i = 0; i < r->nrecords; i++)
+				p[i] = (struct mb_hb_point){
+					.host_us = r->records[i].host_real_us,
+					.seq = r->records[i].seq,
+					.written = r->records[i].written,
+					.ops = r->records[i].ops,
+				};
+		}
+	}
+	*n = p ? r->nrecords : 0;
+	*points = p;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+void mb_hb_counters(struct mb_hb_reader *r, struct mb_hb_counters *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = (struct mb_hb_counters){
+		.records = r->nrecords,
+		.bad_lines = r->bad_lines,
+		.late_replies = r->late_replies,
+		.guest_errors = r->guest_errors,
+		.unstored = r->unstored,
+		.sources = r->nsources,
+		.open_sources = open_sources(r),
+	};
+	pthread_mutex_unlock(&r->lock);
+}
+
+size_t mb_hb_guest_errors(struct mb_hb_reader *r, char *buf, size_t len)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->guest_errors;
+	if (len)
+		snprintf(buf, len, "%s", r->guest_error_text);
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}

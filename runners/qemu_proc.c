@@ -1,0 +1,407 @@
+/* Spawning, watching and tearing down one QEMU process (see qemu_proc.h). */
+#include "config.h"
+#include "runners/qemu_proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Lines of each log quoted in an error: enough for a kernel panic's first
+ * lines or QEMU's one-line complaint, short enough for struct mb_err. */
+#define QEMU_LOG_TAIL_LINES 4
+#define CONSOLE_TAIL_LINES 8
+
+static int64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL); /* an early wake-up (a signal) only shortens a poll */
+}
+
+/* ---- the run directory ------------------------------------------------------ */
+
+/* A unix socket path must fit in sockaddr_un.sun_path, NUL included. */
+static bool socket_fits(const char *dir)
+{
+	return strlen(dir) + sizeof("/qmp.sock") <= sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
+/* $XDG_RUNTIME_DIR is per user, mode 0700 and on tmpfs: the best home for
+ * sockets. It is skipped when unusable rather than failing the run. */
+static const char *run_dir_base(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	/* The longest directory mkdtemp will make under it. */
+	char probe[PATH_MAX];
+
+	if (!xdg || xdg[0] != '/' || strchr(xdg, ',') || stat(xdg, &st) || !S_ISDIR(st.st_mode) ||
+	    access(xdg, W_OK | X_OK))
+		return "/tmp";
+	snprintf(probe, sizeof(probe), "%s/migbench-destination-XXXXXX", xdg);
+	return socket_fits(probe) ? xdg : "/tmp";
+}
+
+static int make_run_dir(struct mb_qemu *q, struct mb_err *err)
+{
+	const char *base = run_dir_base();
+	int n = snprintf(q->dir, sizeof(q->dir), "%s/migbench-%s-XXXXXX", base, q->label);
+
+	if (n < 0 || (size_t)n >= sizeof(q->dir) || !socket_fits(q->dir))
+		return mb_errf(err, ENAMETOOLONG, "run directory under %s", base);
+	/* mkdtemp creates it 0700: only this user reaches the sockets. */
+	if (!mkdtemp(q->dir)) {
+		int e = errno;
+
+		q->dir[0] = '\0';
+		return mb_errf(err, e, "cannot create a run directory under %s", base);
+	}
+	snprintf(q->qmp_socket, sizeof(q->qmp_socket), "%s/qmp.sock", q->dir);
+	snprintf(q->hb_socket, sizeof(q->hb_socket), "%s/hb.sock", q->dir);
+	snprintf(q->console_log, sizeof(q->console_log), "%s/console.log", q->dir);
+	snprintf(q->qemu_log, sizeof(q->qemu_log), "%s/qemu.log", q->dir);
+	return 0;
+}
+
+/* Removes what QEMU and we put in the directory, then the directory. Only
+ * ever called on a directory this process made with mkdtemp. */
+static void remove_run_dir(struct mb_qemu *q)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!q->dir[0])
+		return;
+	d = opendir(q->dir);
+	if (d) {
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			unlinkat(dirfd(d), e->d_name, 0);
+		}
+		closedir(d);
+	}
+	rmdir(q->dir);
+	q->dir[0] = '\0';
+}
+
+/* ---- spawning ------------------------------------------------------------------ */
+
+static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
+{
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	int rc;
+	static const int reset_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
+					     SIGALRM, SIGUSR1, SIGUSR2 };
+
+	if ((rc = posix_spawn_file_actions_init(&actions)))
+		return mb_errf(err, rc, "posix_spawn_file_actions_init");
+	if ((rc = posix_spawnattr_init(&attr))) {
+		posix_spawn_file_actions_destroy(&actions);
+		return mb_errf(err, rc, "posix_spawnattr_init");
+	}
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
+		sigaddset(&defaults, reset_signals[i]);
+	rc = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, q->qemu_log,
+						      O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+	/* Own process group: the terminal's Ctrl-C goes to migbench only.
+	 * Default signal handling and an empty mask whatever migbench has set
+	 * (it ignores SIGPIPE, blocks signals in threads). */
+	if (!rc)
+		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETSIGDEF);
+	if (!rc)
+		rc = posix_spawnattr_setpgroup(&attr, 0);
+	if (!rc)
+		rc = posix_spawnattr_setsigmask(&attr, &none);
+	if (!rc)
+		rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+	if (rc) {
+		mb_errf(err, rc, "preparing to spawn %s", argv[0]);
+	} else {
+		q->launch_real_us = clock_us(CLOCK_REALTIME);
+		q->launch_mono_us = clock_us(CLOCK_MONOTONIC);
+		/* posix_spawnp: a bare "qemu-system-x86_64" is looked up in PATH,
+		 * like a shell would, without a shell. */
+		rc = posix_spawnp(&q->pid, argv[0], &actions, &attr, argv, environ);
+		if (rc) {
+			q->pid = 0;
+			mb_errf(err, rc, "cannot execute '%s'", argv[0]);
+		}
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&actions);
+	return rc ? -1 : 0;
+}
+
+int mb_qemu_start(const struct mb_qemu_opts *opts, struct mb_qemu **out, struct mb_err *err)
+{
+	const char *keep = getenv("MIGBENCH_KEEP_RUNDIR");
+	struct mb_guest_paths paths;
+	struct mb_argv argv;
+	struct mb_qemu *q;
+	enum mb_accel accel;
+	char why[512];
+
+	*out = NULL;
+	if (mb_accel_resolve(opts->guest->accel, &accel, why, sizeof(why), err))
+		return -1;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return mb_errf(err, errno, "starting QEMU");
+	snprintf(q->label, sizeof(q->label), "%s", opts->label && *opts->label ? opts->label : "guest");
+	q->accel = accel;
+	snprintf(q->accel_why, sizeof(q->accel_why), "%s", why);
+	q->keep_dir = opts->keep_dir || (keep && *keep && strcmp(keep, "0"));
+	if (make_run_dir(q, err))
+		goto fail;
+	paths = (struct mb_guest_paths){
+		.console_log = q->console_log,
+		.qmp_socket = q->qmp_socket,
+		.hb_socket = q->hb_socket,
+	};
+	if (mb_guest_build_argv(opts->guest, accel, &paths, opts->incoming, &argv, err))
+		goto fail;
+	mb_argv_format(&argv, q->command, sizeof(q->command));
+	if (spawn(q, argv.v, err)) {
+		mb_argv_free(&argv);
+		goto fail;
+	}
+	mb_argv_free(&argv);
+	*out = q;
+	return 0;
+fail:
+	mb_err_prefix(err, "%s QEMU", q->label);
+	q->keep_dir = false;
+	remove_run_dir(q);
+	free(q);
+	return -1;
+}
+
+/* ---- watching ------------------------------------------------------------------ */
+
+/* Reaps the process if it has exited; true when it is gone. */
+static bool reap(struct mb_qemu *q, int options)
+{
+	pid_t r;
+	int status;
+
+	if (q->exited || q->pid <= 0)
+		return true;
+	do
+		r = waitpid(q->pid, &status, options);
+	while (r < 0 && errno == EINTR);
+	if (r == q->pid) {
+		q->exited = true;
+		q->wait_status = status;
+		return true;
+	}
+	if (r < 0 && errno == ECHILD) {
+		/* Reaped elsewhere (SIGCHLD set to SIG_IGN): gone, status unknown. */
+		q->exited = true;
+		q->wait_status = -1;
+		return true;
+	}
+	return false;
+}
+
+/* The last `max_lines` non-empty lines of a file, joined with " | ", and
+ * cut at the front when longer than `len`: the end is where the reason is. */
+static void file_tail(const char *path, unsigned max_lines, char *buf, size_t len)
+{
+	char data[4096];
+	ssize_t n;
+	off_t size;
+	size_t start, out = 0;
+	unsigned lines = 0;
+	int fd;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size < 0 || lseek(fd, size > (off_t)sizeof(data) ? size - (off_t)sizeof(data) : 0, SEEK_SET) < 0) {
+		close(fd);
+		return;
+	}
+	n = read(fd, data, sizeof(data));
+	close(fd);
+	if (n <= 0)
+		return;
+	/* Walk back over max_lines lines, ignoring blank ones. */
+	start = (size_t)n;
+	while (start > 0 && lines < max_lines) {
+		size_t end = start;
+
+		while (end > 0 && (data[end - 1] == '\n' || data[end - 1] == '\r'))
+			end--;
+		start = end;
+		while (start > 0 && data[start - 1] != '\n')
+			start--;
+		if (end > start)
+			lines++;
+	}
+	for (size_t i = start; i < (size_t)n; i++) {
+		char c = data[i];
+
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			if (out && i + 1 < (size_t)n) {
+				const char *sep = " | ";
+
+				for (; *sep; sep++) {
+					if (out + 1 >= len)
+						memmove(buf, buf + 1, --out);
+					buf[out++] = *sep;
+				}
+			}
+			continue;
+		}
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (out + 1 >= len)
+			memmove(buf, buf + 1, --out); /* keep the end */
+		buf[out++] = c;
+	}
+	while (out && (buf[out - 1] == ' ' || buf[out - 1] == '|'))
+		out--;
+	buf[out] = '\0';
+}
+
+void mb_qemu_console_tail(const struct mb_qemu *q, unsigned max_lines, char *buf, size_t len)
+{
+	file_tail(q->console_log, max_lines, buf, len);
+}
+
+void mb_qemu_log_tail(const struct mb_qemu *q, unsigned max_lines, char *buf, size_t len)
+{
+	file_tail(q->qemu_log, max_lines, buf, len);
+}
+
+/* Appends to err->msg whatever fits. */
+static void err_append(struct mb_err *err, const char *fmt, const char *text)
+{
+	size_t used;
+
+	if (!err)
+		return;
+	used = strlen(err->msg);
+	if (used + 1 < sizeof(err->msg))
+		snprintf(err->msg + used, sizeof(err->msg) - used, fmt, text);
+}
+
+void mb_qemu_explain(const struct mb_qemu *q, struct mb_err *err)
+{
+	char tail[400];
+
+	mb_qemu_log_tail(q, QEMU_LOG_TAIL_LINES, tail, 200);
+	if (tail[0])
+		err_append(err, "; QEMU said: %s", tail);
+	mb_qemu_console_tail(q, CONSOLE_TAIL_LINES, tail, sizeof(tail));
+	err_append(err, "; guest console: %s", tail[0] ? tail : "(empty)");
+	if (q->dir[0] && q->keep_dir)
+		err_append(err, "; logs in %s", q->dir);
+}
+
+static void describe_exit(const struct mb_qemu *q, struct mb_err *err)
+{
+	int st = q->wait_status;
+
+	if (st == -1)
+		mb_errf(err, 0, "%s QEMU (pid %d) exited (status unknown)", q->label, (int)q->pid);
+	else if (WIFEXITED(st))
+		mb_errf(err, 0, "%s QEMU (pid %d) exited with status %d", q->label, (int)q->pid, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		mb_errf(err, 0, "%s QEMU (pid %d) was killed by signal %d (%s)", q->label, (int)q->pid,
+			WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		mb_errf(err, 0, "%s QEMU (pid %d) stopped (wait status 0x%x)", q->label, (int)q->pid, st);
+	mb_qemu_explain(q, err);
+}
+
+int mb_qemu_check_alive(struct mb_qemu *q, struct mb_err *err)
+{
+	if (q->pid <= 0)
+		return mb_errf(err, 0, "%s QEMU is not running", q->label);
+	if (!reap(q, WNOHANG))
+		return 0;
+	describe_exit(q, err);
+	return -1;
+}
+
+int mb_qemu_wait_for_socket(struct mb_qemu *q, const char *path, int timeout_ms,
+			    struct mb_err *err)
+{
+	int64_t deadline = clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+	struct stat st;
+
+	for (;;) {
+		if (mb_qemu_check_alive(q, err))
+			return mb_err_prefix(err, "waiting for %s", path);
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		if (clock_us(CLOCK_MONOTONIC) >= deadline) {
+			mb_errf(err, 0, "%s QEMU (pid %d) did not create %s within %d ms", q->label,
+				(int)q->pid, path, timeout_ms);
+			mb_qemu_explain(q, err);
+			return -1;
+		}
+		sleep_ms(2);
+	}
+}
+
+/* ---- teardown ------------------------------------------------------------------ */
+
+void mb_qemu_stop(struct mb_qemu *q, unsigned grace_ms)
+{
+	if (!q)
+		return;
+	if (q->pid > 0 && !reap(q, WNOHANG)) {
+		int64_t deadline = clock_us(CLOCK_MONOTONIC) + (int64_t)grace_ms * 1000;
+
+		/* By PID only: the process group is QEMU's alone, but nothing
+		 * else of ours should ever be signalled by accident. */
+		kill(q->pid, SIGTERM);
+		while (!reap(q, WNOHANG) && clock_us(CLOCK_MONOTONIC) < deadline)
+			sleep_ms(5);
+		if (!q->exited) {
+			kill(q->pid, SIGKILL);
+			reap(q, 0);
+		}
+	}
+	if (!q->keep_dir)
+		remove_run_dir(q);
+	free(q);
+}

@@ -1,0 +1,55 @@
+/* What a scenario asks of QEMU's migration, as QMP capability and parameter
+ * objects: one place, so preflight checks exactly what migrate sets. */
+#include "config.h"
+#include "runners/qmp_config.h"
+
+#include "bench/scenario.h"
+
+static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL };
+
+json_t *mb_qmp_caps_for(const struct mb_params *p)
+{
+	json_t *caps = json_pack("{s:b}", "events", 1);
+	int postcopy = p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID;
+
+	if (postcopy)
+		json_object_set_new(caps, "postcopy-ram", json_true());
+	if (p->postcopy_preempt)
+		json_object_set_new(caps, "postcopy-preempt", json_true());
+	if (p->multifd)
+		json_object_set_new(caps, "multifd", json_true());
+	if (p->xbzrle_cache)
+		json_object_set_new(caps, "xbzrle", json_true());
+	if (p->auto_converge)
+		json_object_set_new(caps, "auto-converge", json_true());
+	return caps;
+}
+
+json_t *mb_qmp_source_params_for(const struct mb_params *p)
+{
+	json_t *params = json_pack("{s:I, s:I}",
+				   "max-bandwidth", (json_int_t)p->max_bandwidth,
+				   "downtime-limit", (json_int_t)((p->downtime_limit_us + 999) / 1000));
+
+	if (p->multifd) {
+		json_object_set_new(params, "multifd-channels", json_integer(p->multifd));
+		json_object_set_new(params, "multifd-compression",
+				    json_string(compression_names[p->multifd_compression]));
+	}
+	if (p->xbzrle_cache)
+		json_object_set_new(params, "xbzrle-cache-size", json_integer((json_int_t)p->xbzrle_cache));
+	return params;
+}
+
+json_t *mb_qmp_destination_params_for(const struct mb_params *p)
+{
+	json_t *params = json_object();
+
+	/* The receiving side must open as many channels as the sender. */
+	if (p->multifd) {
+		json_object_set_new(params, "multifd-channels", json_integer(p->multifd));
+		json_object_set_new(params, "multifd-compression",
+				    json_string(compression_names[p->multifd_compression]));
+	}
+	return params;
+}

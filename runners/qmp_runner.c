@@ -1,0 +1,599 @@
+/* The `qmp` runner: QEMU processes started by migbench itself and driven
+ * over QMP, no daemon. Each repetition migrates the running guest into a
+ * fresh destination QEMU, which then becomes the source of the next one
+ * (QEMU keeps some counters across migrations within one process). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/host_probe.h"
+#include "probes/heartbeat.h"
+#include "probes/migrate_sampler.h"
+#include "runners/guest.h"
+#include "runners/qemu_proc.h"
+#include "runners/qmp.h"
+#include "runners/qmp_config.h"
+#include "runners/runner.h"
+#include "workloads/image/image.h"
+
+#define QMP_TIMEOUT_MS 10000
+#define BOOT_TIMEOUT_MS 120000
+/* Heartbeats before `migrate` that the degradation baseline uses. */
+#define BASELINE_US 2000000
+
+struct mb_runner {
+	const struct mb_run_spec *spec;
+	struct mb_image image;
+	struct mb_guest guest;
+	struct mb_qemu *src, *dst;
+	struct mb_qmp *src_qmp, *dst_qmp;
+	struct mb_hb_reader *hb;
+	unsigned src_hb, dst_hb;
+	struct mb_migrate_sampler *sampler;
+	char uri[4200];
+	char status[32];
+	unsigned passes;
+	int64_t start_real_us;
+	int64_t running_since_mono_us;  /* the guest last started running */
+	unsigned migrations;
+};
+
+static int64_t now_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_us(int64_t us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
+
+	while (us > 0 && nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Starts one QEMU and connects QMP to it; on failure nothing is left. */
+static int start_qemu(struct mb_runner *r, const char *label, const char *incoming,
+		      struct mb_qemu **q, struct mb_qmp **qmp, struct mb_err *err)
+{
+	struct mb_qemu_opts opts = { .guest = &r->guest, .label = label, .incoming = incoming };
+
+	if (mb_qemu_start(&opts, q, err))
+		return -1;
+	if (mb_qemu_wait_for_socket(*q, (*q)->qmp_socket, QMP_TIMEOUT_MS, err) ||
+	    mb_qmp_connect((*q)->qmp_socket, QMP_TIMEOUT_MS, qmp, err)) {
+		mb_err_prefix(err, "%s QEMU", label);
+		mb_qemu_stop(*q, MB_QEMU_GRACE_MS);
+		*q = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void stop_qemu(struct mb_qemu **q, struct mb_qmp **qmp)
+{
+	if (*qmp) {
+		struct mb_err ignored;
+
+		/* A clean quit lets QEMU remove its own sockets. */
+		mb_qmp_execute(*qmp, "quit", NULL, NULL, 2000, &ignored);
+		mb_qmp_close(*qmp);
+		*qmp = NULL;
+	}
+	mb_qemu_stop(*q, MB_QEMU_GRACE_MS);
+	*q = NULL;
+}
+
+/* ---- preflight ---- */
+
+static int check_offers(struct mb_qmp *qmp, const struct mb_params *p, struct mb_err *err)
+{
+	json_t *caps = NULL, *params = NULL, *want_caps = mb_qmp_caps_for(p);
+	json_t *want_params = mb_qmp_source_params_for(p);
+	int rc = -1;
+
+	if (mb_qmp_query_migrate_capabilities(qmp, &caps, QMP_TIMEOUT_MS, err) ||
+	    mb_qmp_query_migrate_parameters(qmp, &params, QMP_TIMEOUT_MS, err))
+		goto out;
+	if (mb_qmp_require_names(caps, want_caps, "migration capability", err) ||
+	    mb_qmp_require_names(params, want_params, "migration parameter", err))
+		goto out;
+	rc = 0;
+out:
+	json_decref(caps);
+	json_decref(params);
+	json_decref(want_caps);
+	json_decref(want_params);
+	return rc;
+}
+
+static int prepare_image(struct mb_runner *r, struct mb_err *err)
+{
+	struct mb_image_opts opts = {0};
+
+	if (mb_image_ensure(&opts, &r->image, err))
+		return mb_err_prefix(err, "guest image");
+	mb_guest_defaults(&r->guest);
+	mb_guest_from_params(&r->guest, &r->spec->params);
+	r->guest.kernel = r->image.kernel;
+	r->guest.initrd = r->image.initrd;
+	return 0;
+}
+
+static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
+{
+	struct mb_runner probe = { .spec = spec };
+	const struct mb_params *p = &spec->params;
+	struct mb_qemu *q = NULL;
+	struct mb_qmp *qmp = NULL;
+	int rc;
+
+	if (p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID) {
+		struct mb_host_roots roots;
+		struct mb_host_uffd uffd;
+
+		mb_host_roots_from_env(&roots);
+		mb_probe_uffd(&roots, &uffd);
+		if (!uffd.postcopy)
+			return mb_errf(err, 0, "mode %s needs userfaultfd for post-copy: %s",
+				       spec->text[MB_KEY_MODE], uffd.summary);
+	}
+	if (prepare_image(&probe, err))
+		return -1;
+	/* An incoming QEMU never runs the guest: a cheap way to ask what this
+	 * binary offers before anything is measured. */
+	for (int side = 0; side < 2; side++) {
+		probe.guest.qemu = side ? p->qemu_dst : p->qemu;
+		if (side && (!p->qemu_dst || (p->qemu && !strcmp(p->qemu, p->qemu_dst))))
+			break;
+		if (start_qemu(&probe, side ? "preflight-destination" : "preflight", "defer", &q, &qmp, err))
+			return -1;
+		rc = check_offers(qmp, p, err);
+		if (rc)
+			mb_err_prefix(err, "QEMU %s (version %s)",
+				      probe.guest.qemu ? probe.guest.qemu : MB_DEFAULT_QEMU,
+				      mb_qmp_qemu_version(qmp));
+		stop_qemu(&q, &qmp);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the guest ---- */
+
+static int qmp_prepare(const struct mb_run_spec *spec, struct mb_runner **out, struct mb_err *err)
+{
+	struct mb_runner *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return mb_errf(err, ENOMEM, "qmp runner");
+	r->spec = spec;
+	if (prepare_image(r, err) || mb_hb_reader_new(&r->hb, err)) {
+		free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
+{
+	struct mb_hb_hello hello;
+	char guest_errors[512];
+
+	r->guest.qemu = r->spec->params.qemu;
+	if (start_qemu(r, "source", NULL, &r->src, &r->src_qmp, err))
+		return -1;
+	if (mb_hb_attach(r->hb, r->src->hb_socket, "source", QMP_TIMEOUT_MS, &r->src_hb, err) ||
+	    mb_hb_wait_hello(r->hb, &hello, BOOT_TIMEOUT_MS, err) ||
+	    mb_hb_wait_records(r->hb, 1, BOOT_TIMEOUT_MS, err)) {
+		mb_qemu_explain(r->src, err);
+		return mb_err_prefix(err, "booting the guest");
+	}
+	if (mb_hb_guest_errors(r->hb, guest_errors, sizeof(guest_errors)))
+		return mb_errf(err, 0, "the guest agent reported: %s", guest_errors);
+	r->running_since_mono_us = now_us(CLOCK_MONOTONIC);
+	return 0;
+}
+
+static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	json_t *caps = mb_qmp_caps_for(p), *params = mb_qmp_destination_params_for(p), *q = NULL;
+	char label[32];
+	int rc = -1;
+
+	snprintf(label, sizeof(label), "destination-%u", r->migrations + 1);
+	r->guest.qemu = p->qemu_dst && *p->qemu_dst ? p->qemu_dst : p->qemu;
+	if (start_qemu(r, label, "defer", &r->dst, &r->dst_qmp, err))
+		goto out;
+	if (mb_qmp_set_migrate_capabilities(r->dst_qmp, caps, QMP_TIMEOUT_MS, err) ||
+	    (json_object_size(params) &&
+	     mb_qmp_set_migrate_parameters(r->dst_qmp, params, QMP_TIMEOUT_MS, err)))
+		goto out;
+	if (p->transport == MB_TRANSPORT_UNIX) {
+		snprintf(r->uri, sizeof(r->uri), "unix:%s/migrate.sock", r->dst->dir);
+		if (mb_qmp_execute(r->dst_qmp, "migrate-incoming", json_pack("{s:s}", "uri", r->uri),
+				   NULL, QMP_TIMEOUT_MS, err))
+			goto out;
+	} else {
+		json_t *addr;
+		const char *port;
+
+		/* Port 0: QEMU picks a free port and tells us which. */
+		if (mb_qmp_execute(r->dst_qmp, "migrate-incoming", json_pack("{s:s}", "uri", "tcp:127.0.0.1:0"),
+				   NULL, QMP_TIMEOUT_MS, err) ||
+		    mb_qmp_execute(r->dst_qmp, "query-migrate", NULL, &q, QMP_TIMEOUT_MS, err))
+			goto out;
+		addr = json_array_get(json_object_get(q, "socket-address"), 0);
+		port = json_string_value(json_object_get(addr, "port"));
+		if (!port) {
+			mb_errf(err, 0, "%s QEMU did not say which TCP port it listens on (query-migrate has no socket-address)", label);
+			goto out;
+		}
+		snprintf(r->uri, sizeof(r->uri), "tcp:127.0.0.1:%s", port);
+	}
+	if (mb_hb_attach(r->hb, r->dst->hb_socket, label, QMP_TIMEOUT_MS, &r->dst_hb, err))
+		goto out;
+	rc = 0;
+out:
+	if (rc) {
+		mb_err_prefix(err, "starting the destination");
+		if (r->dst)
+			stop_qemu(&r->dst, &r->dst_qmp);
+	}
+	json_decref(caps);
+	json_decref(params);
+	json_decref(q);
+	return rc;
+}
+
+static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	json_t *caps = mb_qmp_caps_for(p), *params = mb_qmp_source_params_for(p);
+	int64_t wait = r->running_since_mono_us + BASELINE_US - now_us(CLOCK_MONOTONIC);
+	int rc = -1;
+
+	/* Take the events of earlier migrations out of the way. */
+	{
+		struct mb_qmp_event_list old;
+
+		mb_qmp_take_events(r->src_qmp, &old);
+		mb_qmp_event_list_free(&old);
+	}
+	if (mb_qmp_set_migrate_capabilities(r->src_qmp, caps, QMP_TIMEOUT_MS, err) ||
+	    mb_qmp_set_migrate_parameters(r->src_qmp, params, QMP_TIMEOUT_MS, err))
+		goto out;
+	if (wait > 0)
+		sleep_us(wait);
+	snprintf(r->status, sizeof(r->status), "setup");
+	r->passes = 0;
+	if (mb_migrate_sampler_start(r->src_qmp, p->sample_interval_us, &r->sampler, err))
+		goto out;
+	r->start_real_us = now_us(CLOCK_REALTIME);
+	if (p->mode == MB_MODE_COLD &&
+	    mb_qmp_execute(r->src_qmp, "stop", NULL, NULL, QMP_TIMEOUT_MS, err))
+		goto out;
+	if (mb_qmp_execute(r->src_qmp, "migrate", json_pack("{s:s}", "uri", r->uri), NULL,
+			   QMP_TIMEOUT_MS, err))
+		goto out;
+	rc = 0;
+out:
+	json_decref(caps);
+	json_decref(params);
+	return rc ? mb_err_prefix(err, "starting the migration") : 0;
+}
+
+static bool is_progress_event(const struct mb_qmp_event *ev, void *arg)
+{
+	return !strcmp(ev->name, "MIGRATION") || !strcmp(ev->name, "MIGRATION_PASS");
+}
+
+static int qmp_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_ms, struct mb_err *err)
+{
+	struct mb_migrate_sample s;
+	struct mb_qmp_event ev;
+	struct mb_err quiet;
+
+	/* Events say when the status changed; the sampler says how far it got. */
+	for (int wait = timeout_ms; ; wait = 0) {
+		if (mb_qmp_wait_event_if(r->src_qmp, NULL, is_progress_event, NULL, wait, &ev, &quiet))
+			break;
+		if (!strcmp(ev.name, "MIGRATION")) {
+			const char *st = json_string_value(json_object_get(ev.data, "status"));
+
+			if (st)
+				snprintf(r->status, sizeof(r->status), "%s", st);
+		} else {
+			json_int_t pass = json_integer_value(json_object_get(ev.data, "pass"));
+
+			if (pass > (json_int_t)r->passes)
+				r->passes = (unsigned)pass;
+		}
+		mb_qmp_event_release(&ev);
+	}
+	if (mb_qemu_check_alive(r->src, err))
+		return mb_err_prefix(err, "during the migration");
+	if (r->dst && mb_qemu_check_alive(r->dst, err))
+		return mb_err_prefix(err, "during the migration");
+
+	mb_migrate_sampler_latest(r->sampler, &s);
+	snprintf(p->status, sizeof(p->status), "%s", r->status);
+	p->passes = r->passes > s.dirty_sync_count ? r->passes : (unsigned)s.dirty_sync_count;
+	p->transferred = s.transferred;
+	p->remaining = s.remaining;
+	p->total = s.total;
+	p->dirty_rate = s.dirty_pages_rate;
+	p->expected_downtime_ms = s.expected_downtime_ms;
+	p->postcopy_requests = s.postcopy_requests;
+	return 0;
+}
+
+static int qmp_start_postcopy(struct mb_runner *r, struct mb_err *err)
+{
+	return mb_qmp_execute(r->src_qmp, "migrate-start-postcopy", NULL, NULL, QMP_TIMEOUT_MS, err);
+}
+
+static bool is_final_status(const struct mb_qmp_event *ev, void *arg)
+{
+	const char *st = json_string_value(json_object_get(ev->data, "status"));
+
+	return st && (!strcmp(st, "cancelled") || !strcmp(st, "failed") || !strcmp(st, "completed"));
+}
+
+static int qmp_cancel(struct mb_runner *r, struct mb_err *err)
+{
+	struct mb_qmp_event ev;
+
+	if (mb_qmp_execute(r->src_qmp, "migrate_cancel", NULL, NULL, QMP_TIMEOUT_MS, err))
+		return -1;
+	if (mb_qmp_wait_event_if(r->src_qmp, "MIGRATION", is_final_status, NULL, 30000, &ev, err))
+		return mb_err_prefix(err, "cancelling the migration");
+	snprintf(r->status, sizeof(r->status), "%s",
+		 json_string_value(json_object_get(ev.data, "status")));
+	mb_qmp_event_release(&ev);
+	return 0;
+}
+
+/* ---- after the migration ---- */
+
+static void add_events(json_t *all, struct mb_qmp *qmp, const char *side)
+{
+	struct mb_qmp_event_list list;
+
+	if (!qmp)
+		return;
+	mb_qmp_take_events(qmp, &list);
+	for (size_t i = 0; i < list.count; i++) {
+		json_t *e = mb_qmp_event_to_json(&list.items[i]);
+
+		json_object_set_new(e, "side", json_string(side));
+		json_array_append_new(all, e);
+	}
+	mb_qmp_event_list_free(&list);
+}
+
+/* The first event of a side with this name (and status) after the start. */
+static int64_t event_time(const json_t *events, const char *side, const char *name,
+			  const char *status, int64_t after)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(events, i, e) {
+		const char *st = json_string_value(json_object_get(json_object_get(e, "data"), "status"));
+		json_int_t t = json_integer_value(json_object_get(e, "qemu_us"));
+
+		if (strcmp(json_string_value(json_object_get(e, "side")), side) ||
+		    strcmp(json_string_value(json_object_get(e, "event")), name))
+			continue;
+		if (status && (!st || strcmp(st, status)))
+			continue;
+		if (t > 0 && t >= after)
+			return t;
+	}
+	return 0;
+}
+
+/* Right after completion QEMU may still report total-time 0: ask again. */
+static json_t *final_query(struct mb_qmp *qmp, int is_source)
+{
+	struct mb_err ignored;
+	json_t *q = NULL;
+
+	for (int i = 0; i < 20; i++) {
+		json_decref(q);
+		q = NULL;
+		if (mb_qmp_execute(qmp, "query-migrate", NULL, &q, QMP_TIMEOUT_MS, &ignored))
+			return NULL;
+		if (!is_source || json_integer_value(json_object_get(q, "total-time")) > 0 ||
+		    strcmp(json_string_value(json_object_get(q, "status")) ?: "", "completed"))
+			break;
+		sleep_us(50000);
+	}
+	return q;
+}
+
+static json_t *side_json(const struct mb_qemu *q, struct mb_qmp *qmp, const char *binary)
+{
+	return json_pack("{s:s, s:s, s:s, s:s}",
+			 "binary", binary ? binary : MB_DEFAULT_QEMU,
+			 "version", qmp ? mb_qmp_qemu_version(qmp) : "unknown",
+			 "accelerator", q ? mb_accel_name(q->accel) : "unknown",
+			 "command", q ? q->command : "");
+}
+
+/* The destination of a cold migration stays paused until told to run. */
+static int cold_resume(struct mb_runner *r, const json_t *completed, struct mb_err *err)
+{
+	struct mb_qmp_event ev;
+
+	if (mb_qmp_wait_event(r->dst_qmp, "MIGRATION", completed, 60000, &ev, err))
+		return -1;
+	mb_qmp_event_release(&ev);
+	return mb_qmp_execute(r->dst_qmp, "cont", NULL, NULL, QMP_TIMEOUT_MS, err);
+}
+
+static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	int completed = !strcmp(r->status, "completed");
+	struct mb_qmp_event ev;
+	int rc = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	if (r->sampler) {
+		mb_migrate_sampler_stop(r->sampler);
+		rec->samples = mb_migrate_sampler_series(r->sampler);
+		mb_migrate_sampler_free(r->sampler);
+		r->sampler = NULL;
+	}
+	if (completed && r->dst_qmp) {
+		json_t *match = json_pack("{s:s}", "status", "completed");
+
+		if (p->mode == MB_MODE_COLD && cold_resume(r, match, err))
+			rc = -1;
+		if (!rc && mb_qmp_wait_event(r->dst_qmp, "RESUME", NULL, 60000, &ev, err) == 0)
+			mb_qmp_event_release(&ev);
+		else
+			rc = -1;
+		/* Post-copy: the destination completes once every page arrived. */
+		if (!rc && p->mode != MB_MODE_COLD) {
+			if (mb_qmp_wait_event(r->dst_qmp, "MIGRATION", match, 120000, &ev, err) == 0)
+				mb_qmp_event_release(&ev);
+			else
+				rc = -1;
+		}
+		json_decref(match);
+		if (rc)
+			mb_err_prefix(err, "destination after the migration");
+	}
+	rec->final_source = r->src_qmp ? final_query(r->src_qmp, 1) : NULL;
+	rec->final_destination = r->dst_qmp ? final_query(r->dst_qmp, 0) : NULL;
+	rec->events = json_array();
+	add_events(rec->events, r->src_qmp, "source");
+	add_events(rec->events, r->dst_qmp, "destination");
+	rec->hypervisor = json_pack("{s:o, s:o}",
+				    "source", side_json(r->src, r->src_qmp, p->qemu),
+				    "destination", side_json(r->dst, r->dst_qmp,
+							     p->qemu_dst && *p->qemu_dst ? p->qemu_dst : p->qemu));
+
+	rec->times.start_us = r->start_real_us;
+	rec->times.src_stop_us = event_time(rec->events, "source", "STOP", NULL, r->start_real_us - 1000000);
+	rec->times.dst_resume_us = event_time(rec->events, "destination", "RESUME", NULL, r->start_real_us);
+	rec->times.postcopy_us = event_time(rec->events, "source", "MIGRATION", "postcopy-active", r->start_real_us);
+	rec->times.src_complete_us = event_time(rec->events, "source", "MIGRATION", "completed", r->start_real_us);
+	rec->times.dst_complete_us = event_time(rec->events, "destination", "MIGRATION", "completed", r->start_real_us);
+
+	if (completed && !rc) {
+		/* The destination now runs the guest: it is the next source. */
+		mb_hb_detach(r->hb, r->src_hb);
+		stop_qemu(&r->src, &r->src_qmp);
+		r->src = r->dst;
+		r->src_qmp = r->dst_qmp;
+		r->src_hb = r->dst_hb;
+		r->dst = NULL;
+		r->dst_qmp = NULL;
+		r->running_since_mono_us = now_us(CLOCK_MONOTONIC);
+		r->migrations++;
+		return 0;
+	}
+	/* Not completed: the guest stays where it was. */
+	if (r->dst) {
+		mb_hb_detach(r->hb, r->dst_hb);
+		stop_qemu(&r->dst, &r->dst_qmp);
+	}
+	if (p->mode == MB_MODE_COLD && r->src_qmp) {
+		struct mb_err ignored;
+
+		mb_qmp_execute(r->src_qmp, "cont", NULL, NULL, QMP_TIMEOUT_MS, &ignored);
+	}
+	return rc;
+}
+
+static int qmp_console_problems(struct mb_runner *r, json_t **lines, struct mb_err *err)
+{
+	static const char *const signs[] = { "BUG:", "Oops", "Kernel panic", "panic", "watchdog",
+					     "soft lockup", "hard LOCKUP", "Call Trace" };
+	char line[1024];
+	FILE *f;
+
+	*lines = json_array();
+	if (!r->src)
+		return 0;
+	f = fopen(r->src->console_log, "r");
+	if (!f)
+		return mb_errf(err, errno, "read guest console '%s'", r->src->console_log);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
+			if (strstr(line, signs[i])) {
+				json_array_append_new(*lines, json_string(line));
+				break;
+			}
+	}
+	fclose(f);
+	return 0;
+}
+
+static struct mb_hb_reader *qmp_heartbeats(struct mb_runner *r)
+{
+	return r->hb;
+}
+
+static int qmp_heartbeat_points(struct mb_runner *r, int64_t from_real_us,
+				struct mb_hb_point **points, size_t *n, struct mb_err *err)
+{
+	size_t first = 0;
+
+	if (mb_hb_points(r->hb, points, n, err))
+		return -1;
+	while (first < *n && (*points)[first].host_us < from_real_us)
+		first++;
+	if (first) {
+		memmove(*points, *points + first, (*n - first) * sizeof(**points));
+		*n -= first;
+	}
+	return 0;
+}
+
+static void qmp_teardown(struct mb_runner *r)
+{
+	if (!r)
+		return;
+	if (r->sampler)
+		mb_migrate_sampler_free(r->sampler);
+	mb_hb_reader_free(r->hb);
+	if (r->dst)
+		stop_qemu(&r->dst, &r->dst_qmp);
+	if (r->src)
+		stop_qemu(&r->src, &r->src_qmp);
+	free(r);
+}
+
+const struct mb_runner_ops mb_runner_qmp = {
+	.name = "qmp",
+	.summary = "QEMU started by migbench, driven over QMP (no daemon)",
+	.preflight = qmp_preflight,
+	.prepare = qmp_prepare,
+	.start_source = qmp_start_source,
+	.start_destination = qmp_start_destination,
+	.migrate = qmp_migrate,
+	.poll = qmp_poll,
+	.start_postcopy = qmp_start_postcopy,
+	.cancel = qmp_cancel,
+	.finish = qmp_finish,
+	.console_problems = qmp_console_problems,
+	.heartbeats = qmp_heartbeats,
+	.heartbeat_points = qmp_heartbeat_points,
+	.teardown = qmp_teardown,
+};
