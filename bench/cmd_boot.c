@@ -214,8 +214,19 @@ static int wait_first_heartbeat(struct mb_qemu *q, struct mb_hb_reader *r, struc
 			return 0;
 		if (mb_qemu_check_alive(q, err))
 			return mb_err_prefix(err, "waiting for the first heartbeat");
-		if (err->errnum != ETIMEDOUT)
+		if (err->errnum != ETIMEDOUT) {
+			/* The channel closed: QEMU is on its way out, and its exit
+			 * status and the console say more than the socket. */
+			for (int i = 0; i < 20; i++) {
+				struct timespec nap = { .tv_nsec = 50 * 1000000L };
+
+				nanosleep(&nap, NULL);
+				if (mb_qemu_check_alive(q, err))
+					return mb_err_prefix(err, "waiting for the first heartbeat");
+			}
+			mb_qemu_explain(q, err);
 			break;
+		}
 		if (now_mono_us() >= deadline) {
 			mb_errf(err, 0, "no heartbeat within %d s of launching QEMU (accel %s%s)",
 				FIRST_HEARTBEAT_TIMEOUT_MS / 1000, mb_accel_name(q->accel),

@@ -108,15 +108,17 @@ json_t *mb_result_build(const struct mb_result_input *in)
 	const char *actual_mode = mb_keys[MB_KEY_MODE].choices[in->spec->params.mode];
 	json_t *run, *doc;
 
-	if (in->spec->params.mode != MB_MODE_PRECOPY && in->spec->params.mode != MB_MODE_COLD)
-		actual_mode = o->rec.switched_to_postcopy ? "postcopy" : "precopy";
+	/* Asking for post-copy is not getting it: QEMU finishes as pre-copy
+	 * when pre-copy converged first. Only its postcopy-active says so. */
+	if (in->spec->params.mode != MB_MODE_COLD)
+		actual_mode = o->rec.times.postcopy_us ? "postcopy" : "precopy";
 	run = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s, s:b}",
 			"id", in->run_id, "scenario", in->spec->name,
-			"repetition", (int)in->spec->repetition,
+			"repetition", (int)in->spec->repetition + 1,
 			"start_time", iso_time(in->start_real_us),
 			"status", mb_run_status_name(o->status),
 			"completed_as", actual_mode,
-			"switched_to_postcopy", o->rec.switched_to_postcopy);
+			"postcopy_requested", o->rec.switched_to_postcopy);
 	if (o->status != MB_RUN_COMPLETED)
 		json_object_set_new(run, "error", json_string(o->error));
 	if (o->health)

@@ -27,7 +27,7 @@
 #include "bench/metrics.h"
 #include "workloads/proto.h"
 
-#define MB_HB_MAX_SOURCES 8
+#define MB_HB_MAX_SOURCES 64 /* attach order; detached sources keep their slot */
 #define MB_HB_LABEL_MAX 32
 
 struct mb_hb_reader;

@@ -23,6 +23,9 @@ extern char **environ;
 #define QEMU_LOG_TAIL_LINES 4
 #define CONSOLE_TAIL_LINES 8
 
+/* Console lines that say why a guest kernel died or hung. */
+static const char *const sick_kernel_markers[] = { "Kernel panic", "BUG:", "Oops", "watchdog:", NULL };
+
 static int64_t clock_us(clockid_t id)
 {
 	struct timespec ts;
@@ -300,6 +303,49 @@ static void file_tail(const char *path, unsigned max_lines, char *buf, size_t le
 	buf[out] = '\0';
 }
 
+/* The last line of the file's final 64 KiB that contains one of `needles`
+ * (a NULL-terminated list), without its kernel timestamp; "" when none. */
+static void find_last_line(const char *path, const char *const *needles, char *buf, size_t len)
+{
+	const size_t window = 64 * 1024;
+	char *data;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	data = malloc(window);
+	if (!data || size < 0 || lseek(fd, size > (off_t)window ? size - (off_t)window : 0, SEEK_SET) < 0) {
+		free(data);
+		close(fd);
+		return;
+	}
+	n = read(fd, data, window - 1);
+	close(fd);
+	if (n <= 0) {
+		free(data);
+		return;
+	}
+	data[n] = '\0';
+	for (char *save = NULL, *line = strtok_r(data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		for (const char *const *needle = needles; *needle; needle++) {
+			if (strstr(line, *needle)) {
+				char *text = line;
+
+				if (text[0] == '[' && strchr(text, ']'))
+					text = strchr(text, ']') + 1 + (strchr(text, ']')[1] == ' ');
+				snprintf(buf, len, "%s", text);
+				break;
+			}
+		}
+	}
+	free(data);
+}
+
 void mb_qemu_console_tail(const struct mb_qemu *q, unsigned max_lines, char *buf, size_t len)
 {
 	file_tail(q->console_log, max_lines, buf, len);
@@ -329,7 +375,11 @@ void mb_qemu_explain(const struct mb_qemu *q, struct mb_err *err)
 	mb_qemu_log_tail(q, QEMU_LOG_TAIL_LINES, tail, 200);
 	if (tail[0])
 		err_append(err, "; QEMU said: %s", tail);
-	mb_qemu_console_tail(q, CONSOLE_TAIL_LINES, tail, sizeof(tail));
+	/* A dying kernel's reason is above its stack trace: quote it first. */
+	find_last_line(q->console_log, sick_kernel_markers, tail, 240);
+	if (tail[0])
+		err_append(err, "; guest kernel: %s", tail);
+	mb_qemu_console_tail(q, tail[0] ? CONSOLE_TAIL_LINES / 2 : CONSOLE_TAIL_LINES, tail, sizeof(tail));
 	err_append(err, "; guest console: %s", tail[0] ? tail : "(empty)");
 	if (q->dir[0] && q->keep_dir)
 		err_append(err, "; logs in %s", q->dir);

@@ -502,6 +502,33 @@ static void early_death_is_reported(void **state)
 	assert_non_null(strstr(err.msg, "migbench-test-vmlinuz"));
 }
 
+/* A guest kernel that panics (no /init to run) makes QEMU exit at once
+ * (panic=-1, -no-reboot): the error carries the console's last lines. */
+static void guest_panic_is_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct mb_guest g;
+	struct mb_qemu_opts opts = { .guest = &g, .label = "test" };
+	struct mb_err err = { 0 };
+	double deadline = now_s() + 60;
+
+	skip_without_image();
+	guest_defaults(&g);
+	g.extra_append = "rdinit=/nonexistent";
+	if (mb_qemu_start(&opts, &f->q, &err))
+		fail_msg("%s", err.msg);
+	f->pid = f->q->pid;
+	snprintf(f->dir, sizeof(f->dir), "%s", f->q->dir);
+	while (mb_qemu_check_alive(f->q, &err) == 0) {
+		if (now_s() > deadline)
+			fail_msg("a guest without /init still runs after 60 s");
+		sleep_ms(20);
+	}
+	print_message("# %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "exited with status 0"));
+	assert_non_null(strstr(err.msg, "Kernel panic"));
+}
+
 /* No binary: an error naming it, and no run directory left. */
 static void missing_qemu_is_reported(void **state)
 {
@@ -684,6 +711,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reader_follows_a_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_qemu_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(early_death_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(guest_panic_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(boots_and_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(heartbeat_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(dirty_rate_sequential, setup, teardown),
