@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # migbench's main job on a fresh Debian 12 machine, set-up included:
 # install what is needed (.ci/setup), build in build/, say what this host can
-# measure (doctor), build the guest image, and boot a guest for 10 s.
+# measure (doctor), build the guest image, then migrate a dirtying guest with
+# pre-copy, post-copy and hybrid, 3 repetitions each (bench/scenarios/main.ini),
+# and print the table of medians. Results go to results/<date-time>/.
 # What it runs grows with the project; the command stays
 #   bash bench/main-job.sh
 set -euo pipefail
@@ -44,5 +46,5 @@ fi
 echo "== guest image (migbench image)"
 "$migbench" image
 
-echo "== boot a guest for 10 s (migbench boot)"
-"$migbench" boot --duration 10
+echo "== pre-copy vs post-copy vs hybrid (migbench run bench/scenarios/main.ini)"
+"$migbench" run bench/scenarios/main.ini -o "$top/results" "$@"
