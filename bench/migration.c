@@ -85,13 +85,14 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		fail(out, MB_RUN_FAILED, &err);
 		return 0;
 	}
-	t0 = mono_us();
 	if (ops->migrate(r, &err)) {
 		fail(out, MB_RUN_FAILED, &err);
 		ops->cancel(r, &err);
 		ops->finish(r, &out->rec, &err);
 		return 0;
 	}
+	/* Bounds count from `migrate`, not from the baseline wait before it. */
+	t0 = mono_us();
 
 	for (;;) {
 		int64_t elapsed;

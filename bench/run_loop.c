@@ -40,10 +40,22 @@ static void record_unstarted(struct mb_mig_outcome *out, const struct mb_err *er
 	snprintf(out->error, sizeof(out->error), "%s", err->msg);
 }
 
+/* "downtime 8.1 ms, total 3982.7 ms, guest gap 114.0 ms" for the TTY. */
+static void headline(const json_t *doc, char *buf, size_t len)
+{
+	const json_t *m = json_object_get(doc, "metrics");
+
+	snprintf(buf, len, "downtime %.1f ms, total %.1f ms, guest gap %.1f ms, %s",
+		 json_number_value(json_object_get(m, "downtime_ms")),
+		 json_number_value(json_object_get(m, "total_time_ms")),
+		 json_number_value(json_object_get(m, "guest_downtime_ms")),
+		 json_string_value(json_object_get(json_object_get(doc, "run"), "completed_as")));
+}
+
 static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
 			const struct mb_run_spec *spec, int64_t start_us,
 			const struct mb_mig_outcome *out, const struct mb_hb_series *hb,
-			const json_t *host, struct mb_summary *summary)
+			const json_t *host, struct mb_summary *summary, char *line, size_t line_len)
 {
 	char run_id[128];
 	struct mb_err err = {0};
@@ -62,6 +74,8 @@ static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
 		return -1;
 	}
 	mb_summary_add(summary, doc);
+	if (line)
+		headline(doc, line, line_len);
 	rc = mb_campaign_dir_add(dir, spec, doc, &err);
 	if (rc)
 		fprintf(stderr, "migbench run: %s\n", err.msg);
@@ -121,6 +135,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 			struct mb_hb_point *pts = NULL;
 			struct mb_hb_series hb = {0};
 			int64_t start = real_us();
+			char line[256] = "";
 
 			pr.run++;
 			pr.scenario = spec->name;
@@ -132,7 +147,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 				mb_errf(&err, 0, "interrupted by the user before this run started");
 				record_unstarted(&out, &err);
 				out.status = MB_RUN_CANCELLED;
-				write_result(loop, &dir, spec, start, &out, NULL, host, summary);
+				write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);
 				failures++;
 				continue;
 			}
@@ -146,7 +161,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 					record_unstarted(&out, &err);
 					mb_progress_note(&pr, "[%zu/%zu] %s rep %u: failed: %s", pr.run, pr.nruns,
 							 spec->name, pr.repetition, err.msg);
-					write_result(loop, &dir, spec, start, &out, NULL, host, summary);
+					write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);
 					failures++;
 					continue;
 				}
@@ -156,14 +171,14 @@ int mb_run_loop(struct mb_run_loop *loop)
 			if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - 3000000, &pts, &hb.n, &err))
 				hb.points = pts;
 			mb_progress_clear(&pr);
-			write_result(loop, &dir, spec, start, &out, &hb, host, summary);
+			write_result(loop, &dir, spec, start, &out, &hb, host, summary, line, sizeof(line));
 			if (out.status != MB_RUN_COMPLETED) {
 				failures++;
 				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: %s: %s", pr.run, pr.nruns, spec->name,
 						 pr.repetition, mb_run_status_name(out.status), out.error);
 			} else if (loop->progress) {
-				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: completed", pr.run, pr.nruns,
-						 spec->name, pr.repetition);
+				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: completed: %s", pr.run, pr.nruns,
+						 spec->name, pr.repetition, line);
 			}
 			if (!out.guest_usable) {
 				loop->ops->teardown(r);
