@@ -1,6 +1,7 @@
 #include "config.h"
 #include "bench/migration.h"
 #include "bench/guest_check.h"
+#include "probes/probe.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,11 +69,65 @@ static const char *over_bounds(const struct mb_params *p, const struct mb_mig_pr
 	return NULL;
 }
 
+/* The registered probes, started around one migration. */
+struct probe_run {
+	void *state[16];
+	int started[16];
+	json_t *failures;
+};
+
+static void probes_start(const struct mb_runner_ops *ops, struct mb_runner *r, struct probe_run *pr)
+{
+	struct mb_probe_ctx ctx;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->failures = json_object();
+	ops->probe_ctx(r, &ctx);
+	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
+		struct mb_err err = {0};
+
+		/* A probe that cannot run here says why; the run goes on. */
+		if (mb_probes[i]->start(&pr->state[i], &ctx, &err))
+			json_object_set_new(pr->failures, mb_probes[i]->name,
+					    json_pack("{s:b, s:s}", "available", 0, "reason", err.msg));
+		else
+			pr->started[i] = 1;
+	}
+}
+
+static void probes_stop(struct probe_run *pr)
+{
+	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
+		struct mb_err err = {0};
+
+		if (pr->started[i] && mb_probes[i]->stop(pr->state[i], &err))
+			json_object_set_new(pr->failures, mb_probes[i]->name,
+					    json_pack("{s:b, s:s}", "available", 0, "reason", err.msg));
+	}
+}
+
+static json_t *probes_collect(struct probe_run *pr, const struct mb_mig_times *times)
+{
+	json_t *all = pr->failures;
+
+	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
+		if (pr->started[i]) {
+			if (!json_object_get(all, mb_probes[i]->name))
+				json_object_set_new(all, mb_probes[i]->name,
+						    mb_probes[i]->to_json(pr->state[i], times));
+			mb_probes[i]->free(pr->state[i]);
+		}
+	}
+	pr->failures = NULL;
+	return all;
+}
+
 int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		    const struct mb_run_spec *spec, mb_mig_progress_fn progress, void *arg,
 		    volatile const int *interrupted, struct mb_mig_outcome *out)
 {
 	const struct mb_params *p = &spec->params;
+	struct probe_run probes;
 	struct mb_mig_progress prog;
 	struct mb_err err = {0};
 	int64_t t0;
@@ -85,10 +140,13 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		fail(out, MB_RUN_FAILED, &err);
 		return 0;
 	}
+	probes_start(ops, r, &probes);
 	if (ops->migrate(r, &err)) {
 		fail(out, MB_RUN_FAILED, &err);
 		ops->cancel(r, &err);
+		probes_stop(&probes);
 		ops->finish(r, &out->rec, &err);
+		out->rec.probes = probes_collect(&probes, &out->rec.times);
 		return 0;
 	}
 	/* Bounds count from `migrate`, not from the baseline wait before it. */
@@ -146,6 +204,8 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 	}
 
 	/* switched_to_postcopy belongs to this loop; finish fills the rest. */
+	/* Probes stop before finish: it stops the old source QEMU. */
+	probes_stop(&probes);
 	{
 		int switched = out->rec.switched_to_postcopy;
 
@@ -155,6 +215,7 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		}
 		out->rec.switched_to_postcopy = switched;
 	}
+	out->rec.probes = probes_collect(&probes, &out->rec.times);
 	if (!completed)
 		return 0;
 

@@ -136,6 +136,15 @@ json_t *mb_result_build(const struct mb_result_input *in)
 			"events", o->rec.events ? o->rec.events : json_array(),
 			"samples", o->rec.samples ? o->rec.samples : json_array(),
 			"heartbeats", heartbeats_json(in->heartbeats, in->start_real_us));
+	/* Each probe's output under its own name (energy, counters, ...). */
+	{
+		const char *name;
+		json_t *v;
+
+		json_object_foreach(o->rec.probes, name, v)
+			if (!json_object_get(doc, name))
+				json_object_set(doc, name, v);
+	}
 	return doc;
 }
 

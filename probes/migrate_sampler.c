@@ -186,7 +186,7 @@ static int probe_stop(void *state, struct mb_err *err)
 	return 0;
 }
 
-static json_t *probe_json(void *state)
+static json_t *probe_json(void *state, const struct mb_mig_times *times)
 {
 	return mb_migrate_sampler_series(state);
 }

@@ -12,6 +12,7 @@
 
 struct mb_qmp;
 struct mb_run_spec;
+struct mb_mig_times;
 
 /* What a probe may look at while a migration runs. */
 struct mb_probe_ctx {
@@ -23,13 +24,21 @@ struct mb_probe_ctx {
 struct mb_probe_ops {
 	const char *name;        /* key of its output in the result */
 	const char *summary;
-	/* Starts collecting just before `migrate` is sent. */
+	/* Starts collecting once the destination is up, a baseline window
+	 * (the runner's idle wait) before `migrate` is sent. */
 	int (*start)(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err);
 	/* Stops collecting once the migration is over. */
 	int (*stop)(void *state, struct mb_err *err);
-	/* What it collected (new reference). */
-	json_t *(*to_json)(void *state);
+	/* What it collected (new reference), split by the migration's
+	 * phases where that means something; `times` may have zeros (a
+	 * migration that did not complete). */
+	json_t *(*to_json)(void *state, const struct mb_mig_times *times);
 	void (*free)(void *state);
 };
+
+/* The probes run around every migration; their output goes into the
+ * result under each probe's name. Adding a probe: one file with its ops
+ * table, one line in probes/registry.c. */
+extern const struct mb_probe_ops *const mb_probes[];
 
 #endif

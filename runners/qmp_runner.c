@@ -105,6 +105,13 @@ static int check_offers(struct mb_qmp *qmp, const struct mb_params *p, struct mb
 	if (mb_qmp_require_names(caps, want_caps, "migration capability", err) ||
 	    mb_qmp_require_names(params, want_params, "migration parameter", err))
 		goto out;
+	/* Having the names is not enough: QEMU refuses some combinations
+	 * (postcopy-ram with multifd in 10.0, multifd with xbzrle) and values
+	 * it was built without (multifd-compression=zstd) only when they are
+	 * set. Set them here, on a QEMU that never runs the guest. */
+	if (mb_qmp_set_migrate_capabilities(qmp, want_caps, QMP_TIMEOUT_MS, err) ||
+	    mb_qmp_set_migrate_parameters(qmp, want_params, QMP_TIMEOUT_MS, err))
+		goto out;
 	rc = 0;
 out:
 	json_decref(caps);
@@ -545,6 +552,17 @@ static int qmp_console_problems(struct mb_runner *r, json_t **lines, struct mb_e
 	return 0;
 }
 
+static void qmp_probe_ctx(struct mb_runner *r, struct mb_probe_ctx *ctx)
+{
+	*ctx = (struct mb_probe_ctx){
+		.spec = r->spec,
+		.src_qmp = r->src_qmp,
+		.dst_qmp = r->dst_qmp,
+		.src_pid = r->src ? r->src->pid : 0,
+		.dst_pid = r->dst ? r->dst->pid : 0,
+	};
+}
+
 static struct mb_hb_reader *qmp_heartbeats(struct mb_runner *r)
 {
 	return r->hb;
@@ -593,6 +611,7 @@ const struct mb_runner_ops mb_runner_qmp = {
 	.cancel = qmp_cancel,
 	.finish = qmp_finish,
 	.console_problems = qmp_console_problems,
+	.probe_ctx = qmp_probe_ctx,
 	.heartbeats = qmp_heartbeats,
 	.heartbeat_points = qmp_heartbeat_points,
 	.teardown = qmp_teardown,

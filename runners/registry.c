@@ -27,5 +27,6 @@ void mb_mig_record_release(struct mb_mig_record *rec)
 	json_decref(rec->final_destination);
 	json_decref(rec->hypervisor);
 	json_decref(rec->console);
+	json_decref(rec->probes);
 	memset(rec, 0, sizeof(*rec));
 }

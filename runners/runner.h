@@ -13,6 +13,7 @@
 #include "bench/error.h"
 #include "bench/metrics.h"
 #include "bench/scenario.h"
+#include "probes/probe.h"
 
 struct mb_hb_reader;
 
@@ -37,6 +38,7 @@ struct mb_mig_record {
 	json_t *final_destination;  /* destination's query-migrate after completion */
 	json_t *hypervisor;         /* {source:{binary,version}, destination:{...}} */
 	json_t *console;            /* guest console lines that failed the health check */
+	json_t *probes;             /* {probe name: its output} */
 	int switched_to_postcopy;
 };
 
@@ -72,6 +74,9 @@ struct mb_runner_ops {
 	/* Guest console lines since boot that show a sick kernel (BUG:, Oops,
 	 * panic, watchdog), as a JSON array; empty when healthy. */
 	int (*console_problems)(struct mb_runner *r, json_t **lines, struct mb_err *err);
+	/* What the probes may look at during the migration that is starting
+	 * (both QEMUs' PIDs and QMP connections). */
+	void (*probe_ctx)(struct mb_runner *r, struct mb_probe_ctx *ctx);
 	/* The heartbeat reader of the running guest. */
 	struct mb_hb_reader *(*heartbeats)(struct mb_runner *r);
 	/* Copies the heartbeats received since `from_real_us` (host realtime)
