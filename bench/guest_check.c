@@ -68,9 +68,14 @@ int mb_guest_check(const struct mb_runner_ops *ops, struct mb_runner *r,
 	if (!rc && after == before)
 		rc = mb_errf(err, 0, "the guest sent no heartbeat during the %.1f s settle period after the migration",
 			     spec->params.settle_us / 1e6);
-	if (!rc && json_array_size(problems))
-		rc = mb_errf(err, 0, "the guest console shows a sick kernel after the migration: %s",
-			     json_string_value(json_array_get(problems, 0)));
+	/* A crashed guest kernel also breaks the verify: name the cause. */
+	if (json_array_size(problems)) {
+		char later[MB_ERR_MAX];
+
+		snprintf(later, sizeof(later), "%s", rc ? err->msg : "");
+		rc = mb_errf(err, 0, "the guest kernel is sick after the migration: %s%s%s",
+			     json_string_value(json_array_get(problems, 0)), *later ? "; then " : "", later);
+	}
 	json_decref(problems);
 	return rc;
 }

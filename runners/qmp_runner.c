@@ -69,7 +69,14 @@ static int start_qemu(struct mb_runner *r, const char *label, const char *incomi
 		return -1;
 	if (mb_qemu_wait_for_socket(*q, (*q)->qmp_socket, QMP_TIMEOUT_MS, err) ||
 	    mb_qmp_connect((*q)->qmp_socket, QMP_TIMEOUT_MS, qmp, err)) {
-		mb_err_prefix(err, "%s QEMU", label);
+		struct mb_err died;
+
+		/* A QEMU that died says why in its log: that beats "closed". */
+		usleep(100000);
+		if (mb_qemu_check_alive(*q, &died))
+			*err = died;
+		else
+			mb_err_prefix(err, "%s QEMU", label);
 		mb_qemu_stop(*q, MB_QEMU_GRACE_MS);
 		*q = NULL;
 		return -1;
