@@ -14,6 +14,7 @@ int mb_mkdir_p(const char *path, struct mb_err *err)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
+	struct stat st;
 
 	if (len == 0 || len >= sizeof(buf))
 		return mb_errf(err, ENAMETOOLONG, "create directory '%s'", path);
@@ -28,11 +29,17 @@ int mb_mkdir_p(const char *path, struct mb_err *err)
 	}
 	if (mkdir(buf, 0755) && errno != EEXIST)
 		return mb_errf(err, errno, "create directory '%s'", buf);
+	if (stat(buf, &st))
+		return mb_errf(err, errno, "create directory '%s'", buf);
+	if (!S_ISDIR(st.st_mode))
+		return mb_errf(err, ENOTDIR, "create directory '%s'", buf);
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+int mb_write_all(int fd, const void *data, size_t len)
 {
+	const char *buf = data;
+
 	while (len) {
 		ssize_t n = write(fd, buf, len);
 
@@ -58,7 +65,7 @@ int mb_write_text_atomic(const char *path, const char *text, size_t len,
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return mb_errf(err, errno, "write '%s': create temporary file", path);
-	if (write_all(fd, text, len) || fsync(fd)) {
+	if (mb_write_all(fd, text, len) || fsync(fd)) {
 		int e = errno;
 
 		close(fd);

@@ -17,7 +17,12 @@ int mb_write_json_atomic(const char *path, const json_t *value, int exclusive,
 int mb_write_text_atomic(const char *path, const char *text, size_t len,
 			 int exclusive, struct mb_err *err);
 
-/* mkdir -p with mode 0755; existing directories are fine. */
+/* Writes all of buf to fd, retrying short writes and EINTR. 0, or -1 with
+ * errno set. */
+int mb_write_all(int fd, const void *buf, size_t len);
+
+/* mkdir -p with mode 0755; existing directories are fine, an existing
+ * non-directory is ENOTDIR. */
 int mb_mkdir_p(const char *path, struct mb_err *err);
 
 #endif

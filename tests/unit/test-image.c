@@ -90,7 +90,7 @@ static int setup(void **state)
 	snprintf(f->modules, sizeof(f->modules), "%s/lib/modules/" VERSION, f->dir);
 	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
 	snprintf(parent, sizeof(parent), "%s/boot", f->dir);
-	if (mb_img_mkdir_p(parent, &err) < 0)
+	if (mb_mkdir_p(parent, &err) < 0)
 		return -1;
 	put(f->kernel, "not really a bzImage\n");
 	put(f->agent, "not really an agent\n");
@@ -100,7 +100,7 @@ static int setup(void **state)
 		snprintf(dst, sizeof(dst), "%s/%s", f->modules, tree_files[i]);
 		snprintf(parent, sizeof(parent), "%s", dst);
 		*strrchr(parent, '/') = '\0';
-		if (mb_img_mkdir_p(parent, &err) < 0 || copy(src, dst) < 0)
+		if (mb_mkdir_p(parent, &err) < 0 || copy(src, dst) < 0)
 			return -1;
 	}
 	f->opts = (struct mb_image_opts){

@@ -191,9 +191,9 @@ static void depmod_from_modinfo(void **state)
 	snprintf(dir, sizeof(dir), "%s/test-modules-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/kernel/drivers/virtio", dir);
-	assert_int_equal(mb_img_mkdir_p(path, &err), 0);
+	assert_int_equal(mb_mkdir_p(path, &err), 0);
 	snprintf(path, sizeof(path), "%s/kernel/drivers/char", dir);
-	assert_int_equal(mb_img_mkdir_p(path, &err), 0);
+	assert_int_equal(mb_mkdir_p(path, &err), 0);
 	snprintf(path, sizeof(path), "%s/kernel/drivers/virtio/virtio.ko", dir);
 	write_fake_ko(path, virtio, sizeof(virtio));
 	snprintf(path, sizeof(path), "%s/kernel/drivers/virtio/virtio_ring.ko", dir);
@@ -237,7 +237,7 @@ static void depmod_from_modinfo(void **state)
 	snprintf(path, sizeof(path), "%s/kernel/drivers/virtio/virtio_mem.ko.xz", dir);
 	remove(path);
 	snprintf(path, sizeof(path), "%s/kernel/drivers/virtio/broken.ko", dir);
-	assert_int_equal(mb_img_write_file_atomic(path, "not elf", 7, &err), 0);
+	assert_int_equal(mb_write_text_atomic(path, "not elf", 7, 0, &err), 0);
 	assert_int_equal(mb_img_depmod_write(dir, &err), -1);
 	assert_non_null(strstr(err.msg, "broken.ko"));
 

@@ -86,7 +86,7 @@ int mb_img_cache_dir(const char *dir, char *buf, size_t size, struct mb_err *err
 	else
 		return mb_errf(err, 0, "no cache directory: none given and neither MIGBENCH_CACHE, "
 			       "XDG_CACHE_HOME nor HOME is set");
-	if (ret < 0 || mb_img_mkdir_p(buf, err) < 0)
+	if (ret < 0 || mb_mkdir_p(buf, err) < 0)
 		return mb_err_prefix(err, "cache directory");
 	/* Absolute, so the image paths handed to QEMU work from any directory. */
 	char *abs = realpath(buf, NULL);

@@ -235,7 +235,7 @@ int mb_img_debian_kernel(const char *kernels_dir, int verbose, struct mb_img_ker
 	struct mb_err cleanup_err;
 	int found, lock, ret;
 
-	if (mb_img_mkdir_p(kernels_dir, err) < 0)
+	if (mb_mkdir_p(kernels_dir, err) < 0)
 		return -1;
 	found = find_unpacked(kernels_dir, k, err);
 	if (found)

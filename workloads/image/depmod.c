@@ -182,7 +182,7 @@ int mb_img_depmod_write(const char *moddir, struct mb_err *err)
 	}
 	out = NULL;
 	if (mb_img_path_join(file, sizeof(file), err, "%s/modules.dep", moddir) < 0 ||
-	    mb_img_write_file_atomic(file, text, len, err) < 0)
+	    mb_write_text_atomic(file, text, len, 0, err) < 0)
 		goto done;
 	ret = 0;
 done:

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "workloads/image/fsutil.h"
+#include "bench/atomic_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,29 +23,6 @@ int mb_img_path_join(char *buf, size_t size, struct mb_err *err, const char *fmt
 	va_end(ap);
 	if (n < 0 || (size_t)n >= size)
 		return mb_errf(err, ENAMETOOLONG, "path '%.64s...' does not fit in %zu bytes", buf, size);
-	return 0;
-}
-
-int mb_img_mkdir_p(const char *path, struct mb_err *err)
-{
-	char buf[PATH_MAX];
-
-	if (mb_img_path_join(buf, sizeof(buf), err, "%s", path) < 0)
-		return -1;
-	/* Create each prefix in turn; EEXIST is the normal case for most. */
-	for (char *p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return mb_errf(err, errno, "cannot create directory %s", buf);
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	if (!mb_img_is_dir(path))
-		return mb_errf(err, ENOTDIR, "%s exists but is not a directory", path);
 	return 0;
 }
 
@@ -80,23 +58,6 @@ int mb_img_rm_rf(const char *path, struct mb_err *err)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t size)
-{
-	const char *p = data;
-
-	while (size) {
-		ssize_t n = write(fd, p, size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
 int mb_img_copy_file(const char *src, const char *dst, struct mb_err *err)
 {
 	char buf[1 << 16];
@@ -119,7 +80,7 @@ int mb_img_copy_file(const char *src, const char *dst, struct mb_err *err)
 			mb_errf(err, errno, "cannot read %s", src);
 			goto fail;
 		}
-		if (write_all(out, buf, (size_t)n) < 0) {
+		if (mb_write_all(out, buf, (size_t)n) < 0) {
 			mb_errf(err, errno, "cannot write %s", dst);
 			goto fail;
 		}
@@ -175,35 +136,6 @@ int mb_img_read_file(const char *path, char **data, size_t *size, struct mb_err 
 	*data = buf;
 	if (size)
 		*size = len;
-	return 0;
-}
-
-int mb_img_write_file_atomic(const char *path, const void *data, size_t size, struct mb_err *err)
-{
-	char tmp[PATH_MAX];
-	int fd;
-
-	if (mb_img_path_join(tmp, sizeof(tmp), err, "%s.tmp-%ld", path, (long)getpid()) < 0)
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return mb_errf(err, errno, "cannot create %s", tmp);
-	if (write_all(fd, data, size) < 0 || fsync(fd) < 0) {
-		mb_errf(err, errno, "cannot write %s", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		mb_errf(err, errno, "cannot write %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		mb_errf(err, errno, "cannot rename %s to %s", tmp, path);
-		unlink(tmp);
-		return -1;
-	}
 	return 0;
 }
 

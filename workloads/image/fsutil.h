@@ -12,9 +12,6 @@
 int mb_img_path_join(char *buf, size_t size, struct mb_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* mkdir -p with mode 0755 for every missing component. */
-int mb_img_mkdir_p(const char *path, struct mb_err *err);
-
 /* rm -rf; a missing path is not an error. Does not follow symlinks. */
 int mb_img_rm_rf(const char *path, struct mb_err *err);
 
@@ -23,9 +20,6 @@ int mb_img_copy_file(const char *src, const char *dst, struct mb_err *err);
 
 /* Reads a whole file, NUL-terminated, into *data (free it). */
 int mb_img_read_file(const char *path, char **data, size_t *size, struct mb_err *err);
-
-/* Writes data to path through path.tmp-PID + fsync + rename. */
-int mb_img_write_file_atomic(const char *path, const void *data, size_t size, struct mb_err *err);
 
 /* 1 when path is a directory, 0 when it is not or does not exist. */
 int mb_img_is_dir(const char *path);
@@ -36,5 +30,7 @@ int mb_img_check_readable(const char *path, const char *what, struct mb_err *err
 
 /* 1 when path is a regular file we can open for reading. */
 int mb_img_is_readable_file(const char *path);
+
+#include "bench/atomic_file.h" /* mb_mkdir_p, mb_write_text_atomic */
 
 #endif

@@ -204,7 +204,7 @@ static int write_manifest(const char *dir, const struct mb_img_kernel *k, const 
 		return mb_errf(err, ENAMETOOLONG, "manifest of image %s", img->id);
 	if (mb_img_path_join(path, sizeof(path), err, "%s/manifest.txt", dir) < 0)
 		return -1;
-	return mb_img_write_file_atomic(path, text, (size_t)n, err);
+	return mb_write_text_atomic(path, text, (size_t)n, 0, err);
 }
 
 /* The kernel goes into the image directory so the image stays whole even
@@ -323,7 +323,7 @@ int mb_image_ensure(const struct mb_image_opts *opts, struct mb_image *img, stru
 		mb_img_progress(opts->verbose, "building image %s (kernel %s, %zu modules)",
 				img->id, k.version, mods.n);
 		if (mb_img_path_join(images, sizeof(images), err, "%s/images", cache) < 0 ||
-		    mb_img_mkdir_p(images, err) < 0 ||
+		    mb_mkdir_p(images, err) < 0 ||
 		    build(cache, final, &k, &mods, img, err) < 0) {
 			mb_err_prefix(err, "guest image %s", img->id);
 			goto done;
