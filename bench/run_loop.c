@@ -1,6 +1,7 @@
 #include "config.h"
 #include "bench/run_loop.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "bench/progress.h"
 #include "bench/result.h"
 #include "bench/summary.h"
+#include "probes/topology.h"
 
 static int64_t real_us(void)
 {
@@ -103,6 +105,8 @@ int mb_run_loop(struct mb_run_loop *loop)
 		return MB_EXIT_NO_RESOURCE;
 	}
 	host = mb_host_report_json(&host_report);
+	/* hwloc's summary of the machine (probes/topology.h) */
+	json_object_set_new(host, "topology", mb_topology_summary());
 
 	/* Every scenario is checked against its QEMU before any guest boots. */
 	for (size_t s = 0; s < c->nscenarios; s++) {
@@ -111,7 +115,10 @@ int mb_run_loop(struct mb_run_loop *loop)
 			json_decref(host);
 			free(runs);
 			mb_summary_free(summary);
-			return MB_EXIT_USAGE;
+			/* A QEMU binary (qemu_dst=, or a later scenario's qemu=) or
+			 * kernel that is not there is "no QEMU" as for the first
+			 * scenario's qemu= above, not a bad scenario. */
+			return err.errnum == ENOENT ? MB_EXIT_NO_RESOURCE : MB_EXIT_USAGE;
 		}
 	}
 	if (mb_campaign_dir_create(loop->out_dir, loop->name, host, &dir, &err)) {
@@ -122,6 +129,12 @@ int mb_run_loop(struct mb_run_loop *loop)
 		return MB_EXIT_FAILED;
 	}
 	snprintf(loop->campaign_path, sizeof(loop->campaign_path), "%s", dir.path);
+	/* The full topology once, beside the campaign's results; the results
+	 * name it (a host without hwloc says so in host.topology). */
+	if (mb_topology_save_xml(dir.path, &err) == 0)
+		json_object_set_new(json_object_get(host, "topology"), "xml", json_string("topology.xml"));
+	else if (json_is_true(json_object_get(json_object_get(host, "topology"), "available")))
+		json_object_set_new(json_object_get(host, "topology"), "xml_error", json_string(err.msg));
 	if (loop->progress)
 		fprintf(stderr, "campaign %s: %zu run(s)\n", dir.path, c->nruns);
 
