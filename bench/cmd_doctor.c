@@ -83,12 +83,15 @@ static void build_table(const struct mb_host_report *r, struct table *t)
 		"vm.unprivileged_userfaultfd (%s/sys/vm/unprivileged_userfaultfd)", r->roots.procfs);
 
 	if (r->rapl.source == MB_RAPL_NONE)
-		add_row(t, "energy (RAPL)", "none", "no energy metric: neither source below works");
+		add_row(t, "energy (RAPL)", "none",
+			"no energy metric: none of the sources below works (results say energy: available false)");
 	else
 		add_row(t, "energy (RAPL)", mb_rapl_source_name(r->rapl.source), "would read from %s",
-			r->rapl.source == MB_RAPL_POWERCAP ? "the powercap tree" : "the perf power PMU");
+			r->rapl.source == MB_RAPL_POWERCAP ? "the powercap tree"
+			: r->rapl.source == MB_RAPL_PERF ? "the perf power PMU" : "PAPI");
 	add_check(t, "  powercap", &r->rapl.powercap);
 	add_check(t, "  perf power PMU", &r->rapl.perf);
+	add_check(t, "  PAPI", &r->rapl.papi);
 
 	add_check(t, "perf task-clock", &r->perf.task_clock);
 	add_check(t, "perf cycles", &r->perf.cycles);

@@ -7,6 +7,8 @@ extern const struct mb_command mb_cmd_run;
 extern const struct mb_command mb_cmd_boot;
 extern const struct mb_command mb_cmd_doctor;
 extern const struct mb_command mb_cmd_image;
+extern const struct mb_command mb_cmd_report;
+extern const struct mb_command mb_cmd_compare;
 
 /* The registry: adding a subcommand is one file and one line here. */
 
@@ -15,5 +17,7 @@ const struct mb_command *const mb_commands[] = {
 	&mb_cmd_boot,
 	&mb_cmd_doctor,
 	&mb_cmd_image,
+	&mb_cmd_report,
+	&mb_cmd_compare,
 	NULL,
 };

@@ -68,13 +68,14 @@ json_t *mb_host_rapl_json(const struct mb_host_rapl *rapl)
 {
 	bool available = rapl->source != MB_RAPL_NONE;
 
-	return json_pack("{s:b, s:s, s:o, s:o, s:i, s:o}",
+	return json_pack("{s:b, s:s, s:o, s:o, s:i, s:o, s:o}",
 			 "available", available,
 			 "source", mb_rapl_source_name(rapl->source),
 			 "reason", available ? json_null() : json_string(rapl->reason),
 			 "powercap", mb_check_json(&rapl->powercap),
 			 "powercap_zones", rapl->powercap_zones,
-			 "perf_power_pmu", mb_check_json(&rapl->perf));
+			 "perf_power_pmu", mb_check_json(&rapl->perf),
+			 "papi", mb_check_json(&rapl->papi));
 }
 
 json_t *mb_host_perf_json(const struct mb_host_perf *perf)

@@ -3,6 +3,7 @@
  * with the reason a result file records as {"available": false}. */
 #include "config.h"
 #include "bench/host_probe.h"
+#include "probes/energy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -169,13 +170,21 @@ void mb_probe_rapl(const struct mb_host_roots *roots, bool try_open, struct mb_h
 	*out = (struct mb_host_rapl){ .source = MB_RAPL_NONE };
 	probe_powercap(roots->sysfs, out);
 	probe_perf_pmu(roots->sysfs, try_open, out);
+	/* PAPI reads the real machine whatever the sysfs root says. */
+	if (try_open)
+		mb_energy_papi_check(&out->papi);
+	else
+		snprintf(out->papi.detail, sizeof(out->papi.detail), "not checked against a fixture tree");
+	/* The energy probe's order (probes/energy.c). */
 	if (out->powercap.ok)
 		out->source = MB_RAPL_POWERCAP;
 	else if (out->perf.ok)
 		out->source = MB_RAPL_PERF;
+	else if (out->papi.ok)
+		out->source = MB_RAPL_PAPI;
 	else
-		snprintf(out->reason, sizeof(out->reason), "powercap: %s; perf: %s",
-			 out->powercap.detail, out->perf.detail);
+		snprintf(out->reason, sizeof(out->reason), "powercap: %s; perf: %s; papi: %s",
+			 out->powercap.detail, out->perf.detail, out->papi.detail);
 }
 
 const char *mb_rapl_source_name(enum mb_rapl_source source)
@@ -185,6 +194,8 @@ const char *mb_rapl_source_name(enum mb_rapl_source source)
 		return "powercap";
 	case MB_RAPL_PERF:
 		return "perf";
+	case MB_RAPL_PAPI:
+		return "papi";
 	default:
 		return "none";
 	}

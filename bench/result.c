@@ -75,6 +75,25 @@ static void add_unavailable(json_t *metrics, const char *key, const char *why)
 	json_object_set_new(u, key, json_string(why));
 }
 
+/* The network client's figures (probes/netclient.c, workload echo/kv):
+ * client_downtime_ms and its company into metrics, its degradation under
+ * metrics.degradation.client beside the heartbeats' own. */
+static void add_client_metrics(json_t *m, const json_t *probes)
+{
+	const json_t *nc = json_object_get(probes, "netclient");
+	json_t *cm = json_object_get(nc, "metrics"), *deg = json_object_get(m, "degradation");
+
+	if (!json_is_true(json_object_get(nc, "available")) || !json_is_object(cm))
+		return;
+	json_object_update(m, cm);
+	if (!json_is_object(deg)) {
+		deg = json_object();
+		json_object_set_new(m, "degradation", deg);
+	}
+	if (json_object_get(nc, "degradation"))
+		json_object_set(deg, "client", json_object_get(nc, "degradation"));
+}
+
 static json_t *metrics_json(const struct mb_result_input *in)
 {
 	const struct mb_mig_outcome *o = in->outcome;
@@ -99,6 +118,7 @@ static json_t *metrics_json(const struct mb_result_input *in)
 	}
 	if (o->verify)
 		json_object_set(m, "memory_verify", o->verify);
+	add_client_metrics(m, o->rec.probes);
 	return m;
 }
 
@@ -177,6 +197,41 @@ int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host,
 	return 0;
 }
 
+/* Sidecar files: a probe's output may carry {"sidecar": {"suffix": S,
+ * "content": TEXT}} (the network client's per-request trace), written
+ * beside REP.json as REP.S. The probe's output then names the file in
+ * trace.file (or says why there is none in trace.error) instead. jansson
+ * hands out the members of a const document as mutable: the sidecars are
+ * the only thing changed. */
+static void write_sidecars(const char *dir, unsigned rep, const json_t *result)
+{
+	const char *name;
+	json_t *member;
+
+	json_object_foreach((json_t *)result, name, member) {
+		json_t *sidecar = json_object_get(member, "sidecar"), *trace;
+		const char *suffix = json_string_value(json_object_get(sidecar, "suffix"));
+		const char *content = json_string_value(json_object_get(sidecar, "content"));
+		char file[256], path[4096 + 512];
+		struct mb_err err = {0};
+
+		if (!suffix || !content || strchr(suffix, '/'))
+			continue;
+		snprintf(file, sizeof(file), "%u.%s", rep, suffix);
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		trace = json_object_get(member, "trace");
+		if (!json_is_object(trace)) {
+			trace = json_object();
+			json_object_set_new(member, "trace", trace);
+		}
+		if (mb_write_text_atomic(path, content, json_string_length(json_object_get(sidecar, "content")), 1, &err))
+			json_object_set_new(trace, "error", json_string(err.msg));
+		else
+			json_object_set_new(trace, "file", json_string(file));
+		json_object_del(member, "sidecar");
+	}
+}
+
 int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spec,
 			const json_t *result, struct mb_err *err)
 {
@@ -188,6 +243,7 @@ int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spe
 		return -1;
 	snprintf(rel, sizeof(rel), "%s/%u.json", spec->name, spec->repetition + 1);
 	snprintf(path, sizeof(path), "%s/%s", c->path, rel);
+	write_sidecars(dir, spec->repetition + 1, result);
 	if (mb_write_json_atomic(path, result, 1, err))
 		return mb_err_prefix(err, "result of %s repetition %u", spec->name, spec->repetition + 1);
 	json_array_append_new(json_object_get(c->manifest, "runs"),

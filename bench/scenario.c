@@ -416,6 +416,9 @@ static void spec_free(struct mb_run_spec *spec)
  * "the same binary as the source". */
 static void bind_strings(struct mb_run_spec *spec)
 {
+	for (size_t k = 0; k < MB_KEY_COUNT; k++)
+		if (mb_keys[k].type == MB_TYPE_STRING)
+			mb_key_store(&mb_keys[k], &spec->params, 0, spec->text[k]);
 	spec->params.qemu = spec->text[MB_KEY_QEMU];
 	spec->params.qemu_dst = *spec->text[MB_KEY_QEMU_DST] ? spec->text[MB_KEY_QEMU_DST]
 							     : spec->text[MB_KEY_QEMU];
@@ -469,6 +472,12 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 	if (p->wss > p->memory) {
 		snprintf(why, sizeof(why), "wss (%s) is larger than memory (%s)",
 			 t[MB_KEY_WSS], t[MB_KEY_MEMORY]);
+		return check_failed(spec, err, why);
+	}
+	/* kv's store lives beside the dirty working set. */
+	if (p->workload == MB_WORKLOAD_KV && p->wss + p->kv_size > p->memory) {
+		snprintf(why, sizeof(why), "wss (%s) plus kv_size (%s) is larger than memory (%s)",
+			 t[MB_KEY_WSS], t[MB_KEY_KV_SIZE], t[MB_KEY_MEMORY]);
 		return check_failed(spec, err, why);
 	}
 	if (hybrid && !p->hybrid_passes && !p->hybrid_time_us)

@@ -56,7 +56,9 @@ enum mb_mode { MB_MODES(MB_X_ENUM) };
 #define MB_WORKLOADS(X) \
 	X(MB_WORKLOAD_DIRTY, "dirty") \
 	X(MB_WORKLOAD_IDLE, "idle") \
-	X(MB_WORKLOAD_COMPUTE, "compute")
+	X(MB_WORKLOAD_COMPUTE, "compute") \
+	X(MB_WORKLOAD_ECHO, "echo") \
+	X(MB_WORKLOAD_KV, "kv")
 enum mb_workload { MB_WORKLOADS(MB_X_ENUM) };
 
 #define MB_PATTERNS(X) \
@@ -91,6 +93,10 @@ struct mb_params {
 	uint64_t wss;                   /* bytes */
 	uint64_t rate;                  /* pages/s dirtied; 0 = as fast as possible */
 	enum mb_pattern pattern;
+	unsigned client_rate;           /* echo/kv: the network client's requests/s */
+	uint64_t client_timeout_us;     /* ... and how long it waits for a reply */
+	uint64_t kv_size;               /* kv: bytes of the store in the guest */
+	double kv_write_fraction;       /* kv: share of the client's requests that are PUTs */
 	uint64_t max_bandwidth;         /* bytes/s */
 	uint64_t downtime_limit_us;
 	enum mb_transport transport;
@@ -110,6 +116,10 @@ struct mb_params {
 	enum mb_accel accel;
 	const char *qemu;               /* point into mb_run_spec.text */
 	const char *qemu_dst;           /* already resolved: never empty */
+	const char *counter_events;     /* hardware events of the counters probe, '+'-separated */
+	const char *cpuset_src;         /* CPUs for the source QEMU, "" = not bound */
+	const char *cpuset_dst;         /* ... the destination QEMU */
+	const char *cpuset_probes;      /* ... migbench itself (its probe threads) */
 };
 
 /* ---- the key table --------------------------------------------------------- */
@@ -121,6 +131,10 @@ enum mb_key_id {
 	MB_KEY_WSS,
 	MB_KEY_RATE,
 	MB_KEY_PATTERN,
+	MB_KEY_CLIENT_RATE,
+	MB_KEY_CLIENT_TIMEOUT,
+	MB_KEY_KV_SIZE,
+	MB_KEY_KV_WRITE_FRACTION,
 	MB_KEY_MAX_BANDWIDTH,
 	MB_KEY_DOWNTIME_LIMIT,
 	MB_KEY_TRANSPORT,
@@ -140,6 +154,10 @@ enum mb_key_id {
 	MB_KEY_ACCEL,
 	MB_KEY_QEMU,
 	MB_KEY_QEMU_DST,
+	MB_KEY_COUNTER_EVENTS,
+	MB_KEY_CPUSET_SRC,
+	MB_KEY_CPUSET_DST,
+	MB_KEY_CPUSET_PROBES,
 	MB_KEY_COUNT
 };
 
@@ -152,6 +170,8 @@ enum mb_key_type {
 	MB_TYPE_RATE,           /* pages/s, or bytes/s with a suffix (mb_parse_rate_pages) */
 	MB_TYPE_DURATION,       /* stored in µs; plain numbers count key->unit_us */
 	MB_TYPE_STRING,         /* stored as a pointer to the text */
+	MB_TYPE_FRACTION,       /* "0.1" or "10%" in [0, 1]; stored as a double, parsed
+	                         * and bounded in millionths */
 };
 
 /* One self-describing key: everything `migbench run --help`, the parser and

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -79,6 +80,26 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.name = "pattern", .type = MB_TYPE_CHOICE, FIELD(pattern, enum mb_pattern),
 		.def = "sequential", .choices = pattern_names,
 		.help = "order in which the dirty workload writes its working set",
+	},
+	[MB_KEY_CLIENT_RATE] = {
+		.name = "client_rate", .type = MB_TYPE_COUNT, FIELD(client_rate, unsigned),
+		.def = "1000", .min = 1, .max = 100000,
+		.help = "echo/kv: requests per second of the network client (open loop)",
+	},
+	[MB_KEY_CLIENT_TIMEOUT] = {
+		.name = "client_timeout", .type = MB_TYPE_DURATION, FIELD(client_timeout_us, uint64_t),
+		.def = "100ms", .min = 1 * MS, .max = 60 * SEC, .unit_us = MS,
+		.help = "echo/kv: a reply later than this counts as lost (ms when no unit)",
+	},
+	[MB_KEY_KV_SIZE] = {
+		.name = "kv_size", .type = MB_TYPE_SIZE, FIELD(kv_size, uint64_t),
+		.def = "64M", .min = 64 * KiB, .max = 1 * TiB,
+		.help = "kv: the store in guest memory, 1 KiB values (wss + kv_size must fit in memory)",
+	},
+	[MB_KEY_KV_WRITE_FRACTION] = {
+		.name = "kv_write_fraction", .type = MB_TYPE_FRACTION, FIELD(kv_write_fraction, double),
+		.def = "0.1", .max = 1000000,
+		.help = "kv: share of the client's requests that are PUTs (0.1 or 10%); the rest are GETs",
 	},
 	[MB_KEY_MAX_BANDWIDTH] = {
 		.name = "max_bandwidth", .type = MB_TYPE_BANDWIDTH, FIELD(max_bandwidth, uint64_t),
@@ -176,6 +197,26 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.name = "qemu_dst", .type = MB_TYPE_STRING, FIELD(qemu_dst, const char *),
 		.def = "",
 		.help = "destination QEMU binary (empty = same as qemu)",
+	},
+	[MB_KEY_COUNTER_EVENTS] = {
+		.name = "counter_events", .type = MB_TYPE_STRING, FIELD(counter_events, const char *),
+		.def = "cycles+instructions+LLC-misses",
+		.help = "hardware events counted per QEMU thread, '+'-separated libpfm4 names; none = only software events",
+	},
+	[MB_KEY_CPUSET_SRC] = {
+		.name = "cpuset_src", .type = MB_TYPE_STRING, FIELD(cpuset_src, const char *),
+		.def = "",
+		.help = "bind the source QEMU to these CPUs, '+'-separated ranges (0-1+4); empty = unbound",
+	},
+	[MB_KEY_CPUSET_DST] = {
+		.name = "cpuset_dst", .type = MB_TYPE_STRING, FIELD(cpuset_dst, const char *),
+		.def = "",
+		.help = "bind the destination QEMU to these CPUs (as cpuset_src)",
+	},
+	[MB_KEY_CPUSET_PROBES] = {
+		.name = "cpuset_probes", .type = MB_TYPE_STRING, FIELD(cpuset_probes, const char *),
+		.def = "",
+		.help = "bind migbench and its probe threads to these CPUs (as cpuset_src)",
 	},
 };
 
@@ -291,6 +332,9 @@ static void format_limit(const struct mb_key *key, uint64_t value, char *buf, si
 		break;
 	case MB_TYPE_DURATION:
 		format_duration(value, buf, size);
+		break;
+	case MB_TYPE_FRACTION:
+		snprintf(buf, size, "%g", (double)value / 1e6);
 		break;
 	default:
 		snprintf(buf, size, "%" PRIu64, value);
@@ -416,6 +460,14 @@ static int parse_unchecked(const struct mb_key *key, const char *text, uint64_t 
 	case MB_TYPE_STRING:
 		*value = 0;
 		return 0;
+	case MB_TYPE_FRACTION: {
+		double f;
+
+		if (mb_parse_fraction(text, &f))
+			return mb_errf(err, 0, "'%s' is not a fraction in [0, 1] (e.g. 0.1 or 10%%)", text);
+		*value = (uint64_t)llround(f * 1e6);
+		return 0;
+	}
 	}
 	return mb_errf(err, 0, "key of unknown type %d", (int)key->type);
 }
@@ -469,6 +521,9 @@ void mb_key_store(const struct mb_key *key, struct mb_params *params,
 	case MB_TYPE_STRING:
 		*(const char **)field = text;
 		break;
+	case MB_TYPE_FRACTION:
+		*(double *)field = (double)value / 1e6;
+		break;
 	}
 }
 
@@ -488,6 +543,8 @@ uint64_t mb_key_value(const struct mb_key *key, const struct mb_params *params)
 	case MB_TYPE_RATE:
 	case MB_TYPE_DURATION:
 		return *(const uint64_t *)field;
+	case MB_TYPE_FRACTION:
+		return (uint64_t)llround(*(const double *)field * 1e6);
 	case MB_TYPE_STRING:
 		break;
 	}
@@ -511,6 +568,8 @@ json_t *mb_key_to_json(const struct mb_key *key, const struct mb_params *params)
 		return json_integer((json_int_t)v);
 	case MB_TYPE_DURATION:
 		return json_real((double)v / 1000.0);
+	case MB_TYPE_FRACTION:
+		return json_real((double)v / 1e6);
 	case MB_TYPE_STRING: {
 		const char *s = *(const char *const *)((const char *)params + key->offset);
 

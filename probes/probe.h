@@ -19,6 +19,8 @@ struct mb_probe_ctx {
 	const struct mb_run_spec *spec;
 	struct mb_qmp *src_qmp, *dst_qmp;
 	pid_t src_pid, dst_pid;
+	const char *netns;       /* the run's network namespace (/run/netns/NAME)
+	                          * when the guest runs a network service; else NULL */
 };
 
 struct mb_probe_ops {

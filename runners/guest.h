@@ -40,7 +40,18 @@ struct mb_guest {
 	enum mb_pattern pattern;
 	uint64_t heartbeat_period_us;
 	const char *extra_append;  /* appended to the kernel command line; NULL = none */
+
+	/* The network service (workload echo or kv, see mb_workload_has_net):
+	 * the agent runs it beside the dirty workload, on MB_NET_GUEST_ADDR. */
+	uint64_t kv_size;          /* bytes of the kv store */
+	const char *tap;           /* host tap device of the guest's virtio-net
+	                            * NIC (MAC MB_NET_GUEST_MAC on both sides of
+	                            * a migration); NULL = no NIC */
 };
+
+/* Whether a workload is a network service (echo, kv): the guest then gets a
+ * NIC and the runner a network namespace with a client. */
+bool mb_workload_has_net(enum mb_workload w);
 
 /* The scenario keys' defaults (256M, 1 vCPU, auto, dirty, 64M, 4M/s,
  * sequential, 1 ms); kernel and initrd are left NULL. */

@@ -35,6 +35,7 @@
 
 #include "bench/host_probe.h"
 #include "workloads/proto.h"
+#include "workloads/svc_proto.h"
 
 #define MiB (UINT64_C(1) << 20)
 
@@ -63,7 +64,13 @@ void mb_guest_defaults(struct mb_guest *g)
 		.rate = 1024, /* 4 MiB/s of 4 KiB pages */
 		.pattern = MB_PATTERN_SEQUENTIAL,
 		.heartbeat_period_us = 1000,
+		.kv_size = 64 * MiB,
 	};
+}
+
+bool mb_workload_has_net(enum mb_workload w)
+{
+	return w == MB_WORKLOAD_ECHO || w == MB_WORKLOAD_KV;
 }
 
 void mb_guest_from_params(struct mb_guest *g, const struct mb_params *p)
@@ -77,6 +84,7 @@ void mb_guest_from_params(struct mb_guest *g, const struct mb_params *p)
 	g->rate = p->rate;
 	g->pattern = p->pattern;
 	g->heartbeat_period_us = p->heartbeat_period_us;
+	g->kv_size = p->kv_size;
 }
 
 const char *mb_accel_name(enum mb_accel accel)
@@ -111,13 +119,23 @@ int mb_accel_resolve(enum mb_accel want, enum mb_accel *got, char *why, size_t w
 
 int mb_guest_append(const struct mb_guest *g, char *buf, size_t len, struct mb_err *err)
 {
-	int n = snprintf(buf, len,
-			 "%s migbench.workload=%s migbench.wss=%" PRIu64 " migbench.rate=%" PRIu64
-			 " migbench.pattern=%s migbench.period=%" PRIu64 "%s%s",
-			 boot_parameters, name_of(workload_names, COUNT(workload_names), g->workload),
-			 g->wss, g->rate, name_of(pattern_names, COUNT(pattern_names), g->pattern),
-			 g->heartbeat_period_us, g->extra_append && *g->extra_append ? " " : "",
-			 g->extra_append ? g->extra_append : "");
+	char svc[160] = "";
+	int n;
+
+	/* The agent runs a service beside one of its workloads: echo and kv
+	 * are the dirty workload plus migbench.svc. */
+	if (mb_workload_has_net(g->workload))
+		snprintf(svc, sizeof(svc), " migbench.svc=%s migbench.kv_size=%" PRIu64 " migbench.net=%s/%d",
+			 name_of(workload_names, COUNT(workload_names), g->workload), g->kv_size,
+			 MB_NET_GUEST_ADDR, MB_NET_PREFIX);
+	n = snprintf(buf, len,
+		     "%s migbench.workload=%s migbench.wss=%" PRIu64 " migbench.rate=%" PRIu64
+		     " migbench.pattern=%s migbench.period=%" PRIu64 "%s%s%s",
+		     boot_parameters,
+		     mb_workload_has_net(g->workload) ? "dirty" : name_of(workload_names, COUNT(workload_names), g->workload),
+		     g->wss, g->rate, name_of(pattern_names, COUNT(pattern_names), g->pattern),
+		     g->heartbeat_period_us, svc, g->extra_append && *g->extra_append ? " " : "",
+		     g->extra_append ? g->extra_append : "");
 
 	if (n < 0 || (size_t)n >= len)
 		return mb_errf(err, 0, "kernel command line longer than %zu bytes (extra append: '%s')",
@@ -241,6 +259,8 @@ int mb_guest_build_argv(const struct mb_guest *g, enum mb_accel accel,
 	    check_option_path("QMP socket", paths->qmp_socket, err) ||
 	    check_option_path("console log", paths->console_log, err))
 		return -1;
+	if (g->tap && strchr(g->tap, ','))
+		return mb_errf(err, 0, "QEMU command line: tap name '%s' contains a comma", g->tap);
 	if (mb_guest_append(g, append, sizeof(append), err))
 		return mb_err_prefix(err, "QEMU command line");
 
@@ -282,6 +302,15 @@ int mb_guest_build_argv(const struct mb_guest *g, enum mb_accel accel,
 	rc |= mb_argv_add(&a, err, "socket,id=hb,path=%s,server=on,wait=off", paths->hb_socket);
 	rc |= mb_argv_add(&a, err, "-device");
 	rc |= mb_argv_add(&a, err, "virtserialport,bus=vser0.0,chardev=hb,name=%s", MB_PROTO_PORT_NAME);
+	if (g->tap && *g->tap) {
+		/* The tap exists already (runners/netns.c) inside the namespace
+		 * QEMU runs in; no scripts. romfile= leaves out the PXE ROM: it
+		 * would only slow the boot, and both sides must agree on it. */
+		rc |= mb_argv_add(&a, err, "-netdev");
+		rc |= mb_argv_add(&a, err, "tap,id=net0,ifname=%s,script=no,downscript=no", g->tap);
+		rc |= mb_argv_add(&a, err, "-device");
+		rc |= mb_argv_add(&a, err, "virtio-net-pci,netdev=net0,mac=%s,romfile=", MB_NET_GUEST_MAC);
+	}
 	rc |= mb_argv_add(&a, err, "-qmp");
 	rc |= mb_argv_add(&a, err, "unix:%s,server=on,wait=off", paths->qmp_socket);
 	if (incoming && *incoming) {

@@ -1,5 +1,6 @@
 #include "workloads/agent/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "bench/units.h"
+#include "workloads/svc_proto.h"
 
 #define PARAM_PREFIX "migbench."
 
@@ -23,6 +25,15 @@ static const char *const pattern_names[] = {
 	[AGENT_PATTERN_HOTCOLD] = "hotcold",
 };
 
+static const char *const svc_names[] = {
+	[AGENT_SVC_NONE] = "none",
+	[AGENT_SVC_ECHO] = "echo",
+	[AGENT_SVC_KV] = "kv",
+};
+
+/* The kv store needs one slot; more than 1 TiB is surely a typo. */
+#define KV_SIZE_MAX (UINT64_C(1) << 40)
+
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *agent_workload_name(enum agent_workload workload)
@@ -33,6 +44,35 @@ const char *agent_workload_name(enum agent_workload workload)
 const char *agent_pattern_name(enum agent_pattern pattern)
 {
 	return (size_t)pattern < COUNT_OF(pattern_names) ? pattern_names[pattern] : "?";
+}
+
+const char *agent_svc_name(enum agent_svc svc)
+{
+	return (size_t)svc < COUNT_OF(svc_names) ? svc_names[svc] : "?";
+}
+
+int agent_parse_net(const char *value, uint32_t *addr, unsigned *prefix)
+{
+	char text[32];
+	const char *slash = strchr(value, '/');
+	struct in_addr a;
+	unsigned long n;
+	char *end;
+	size_t len = slash ? (size_t)(slash - value) : strlen(value);
+
+	if (!slash || len == 0 || len >= sizeof(text) || !isdigit((unsigned char)slash[1]))
+		return -1;
+	memcpy(text, value, len);
+	text[len] = '\0';
+	if (inet_pton(AF_INET, text, &a) != 1)
+		return -1;
+	errno = 0;
+	n = strtoul(slash + 1, &end, 10);
+	if (errno || *end || n < 1 || n > 30)
+		return -1;
+	*addr = ntohl(a.s_addr);
+	*prefix = (unsigned)n;
+	return 0;
 }
 
 void agent_config_defaults(struct agent_config *config, uint64_t page_size)
@@ -47,6 +87,11 @@ void agent_config_defaults(struct agent_config *config, uint64_t page_size)
 		.hotw = 0.8,
 		.period_us = 1000,
 		.seed = 1,
+		.svc = AGENT_SVC_NONE,
+		.kv_size = 64ull << 20,
+		.net_addr = 0x0a4d0002u, /* MB_NET_GUEST_ADDR */
+		.net_prefix = MB_NET_PREFIX,
+		.svc_port = MB_SVC_PORT,
 	};
 }
 
@@ -166,9 +211,36 @@ int agent_config_set(struct agent_config *config, const char *key, const char *v
 			return reject(error, "bad_value", key,
 				      PARAM_PREFIX "seed=%s: not an unsigned 64-bit integer", value);
 		config->seed = n;
+	} else if (!strcmp(key, "svc")) {
+		index = lookup_name(svc_names, COUNT_OF(svc_names), value);
+		if (index < 0)
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "svc=%s: unknown service (none, echo or kv)", value);
+		config->svc = (enum agent_svc)index;
+	} else if (!strcmp(key, "kv_size")) {
+		if (mb_parse_size(value, &n) || n < MB_SVC_VALUE_SIZE || n > KV_SIZE_MAX)
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "kv_size=%s: not a size between %uK and 1T (e.g. 64M)", value,
+				      MB_SVC_VALUE_SIZE / 1024);
+		config->kv_size = n;
+	} else if (!strcmp(key, "net")) {
+		uint32_t addr;
+		unsigned prefix;
+
+		if (agent_parse_net(value, &addr, &prefix))
+			return reject(error, "bad_value", key,
+				      PARAM_PREFIX "net=%s: not an IPv4 address with a prefix (e.g. 10.77.0.2/24)",
+				      value);
+		config->net_addr = addr;
+		config->net_prefix = prefix;
+	} else if (!strcmp(key, "port")) {
+		if (parse_seed(value, &n) || n == 0 || n > 65535)
+			return reject(error, "bad_value", key, PARAM_PREFIX "port=%s: not a UDP port (1-65535)", value);
+		config->svc_port = (unsigned)n;
 	} else {
 		return reject(error, "unknown_param", key,
-			      PARAM_PREFIX "%s: unknown parameter (known: workload wss rate pattern hot hotw period seed)",
+			      PARAM_PREFIX "%s: unknown parameter (known: workload wss rate pattern hot hotw period seed "
+			      "svc kv_size net port)",
 			      key);
 	}
 	return 0;

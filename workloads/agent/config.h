@@ -12,6 +12,14 @@ enum agent_workload {
 	AGENT_WORKLOAD_COMPUTE,
 };
 
+/* A network service beside the workload (migbench.svc): UDP on the
+ * address migbench.net, see ../svc_proto.h. */
+enum agent_svc {
+	AGENT_SVC_NONE,
+	AGENT_SVC_ECHO,
+	AGENT_SVC_KV,
+};
+
 enum agent_pattern {
 	AGENT_PATTERN_SEQUENTIAL,
 	AGENT_PATTERN_RANDOM,
@@ -37,6 +45,11 @@ struct agent_config {
 	double hotw;         /* fraction of writes that go to the hot part */
 	uint64_t period_us;
 	uint64_t seed;
+	enum agent_svc svc;
+	uint64_t kv_size;    /* bytes of the kv store */
+	uint32_t net_addr;   /* the guest's IPv4 address, host byte order */
+	unsigned net_prefix; /* its prefix length */
+	unsigned svc_port;   /* UDP port of the service */
 };
 
 /* How many rejected parameters are described in full; more are counted. */
@@ -79,5 +92,9 @@ int agent_parse_period(const char *value, uint64_t *period_us);
 
 const char *agent_workload_name(enum agent_workload workload);
 const char *agent_pattern_name(enum agent_pattern pattern);
+const char *agent_svc_name(enum agent_svc svc);
+
+/* Parses "a.b.c.d/n" (migbench.net). Returns 0 or -1. */
+int agent_parse_net(const char *value, uint32_t *addr, unsigned *prefix);
 
 #endif

@@ -25,6 +25,7 @@
 #include "workloads/agent/log.h"
 #include "workloads/agent/modules.h"
 #include "workloads/agent/state.h"
+#include "workloads/agent/svc.h"
 #include "workloads/agent/workload.h"
 
 /* How long a guest waits for the heartbeat port after loading the virtio
@@ -39,7 +40,8 @@ static void usage(FILE *out)
 		"  --stdio: take parameters from the arguments, use stdin/stdout as the heartbeat channel,\n"
 		"           skip mounts and modules, exit at end of stdin.\n"
 		"  KEY: workload (dirty|idle|compute), wss, rate, pattern (sequential|random|hotcold),\n"
-		"       hot, hotw, period, seed -- see workloads/agent/README.md\n");
+		"       hot, hotw, period, seed, svc (none|echo|kv), kv_size, net, port\n"
+		"       -- see workloads/agent/README.md\n");
 }
 
 /* PID 1 must never exit (the kernel would panic, and the host would lose
@@ -158,6 +160,15 @@ int main(int argc, char **argv)
 	} else {
 		working_set_stamp_all(&state.ws);
 		state.have_working_set = true;
+	}
+
+	/* The service is up before HELLO, so a host that sees HELLO can talk
+	 * to it at once. */
+	if (config.svc != AGENT_SVC_NONE) {
+		char word[64];
+
+		if (svc_start(&config, !stdio_mode, pid1, word, sizeof(word)))
+			snprintf(errors + strlen(errors), sizeof(errors) - strlen(errors), "%s ", word);
 	}
 
 	state.boot_us = agent_now_us();

@@ -1,0 +1,262 @@
+# migbench compare: campaign B against campaign A, for CI.
+#
+#   Rscript analysis/compare.R A B [--threshold 0.05] [--alpha 0.05] [-o FILE]
+#   (what `migbench compare A B ...` runs)
+#
+# For each scenario in both campaigns and each metric with a direction
+# (times, downtime, pages: higher is worse; throughput ratios, bandwidth:
+# lower is worse), over completed runs:
+#   - Hodges-Lehmann estimate of the shift B - A with its (1 - alpha) CI and
+#     the Mann-Whitney (Wilcoxon rank-sum) two-sided p (wilcox.test);
+#   - relative change of the median, (median B - median A) / |median A|.
+# Verdict: "regression" when p < alpha and the median moved by more than
+# the threshold (and by more than the metric's noise floor, 1 ms for times)
+# in the worse direction; "improvement" the same in the better direction;
+# otherwise "no change". The share of completed runs is compared the same
+# way (Fisher's exact test), and any corrupted page in B where A had none is
+# a regression outright.
+# Prints a Markdown summary, writes it to FILE (default
+# B/report/compare-vs-A.md, with a .csv beside it) and exits 1 when anything
+# regressed, 0 otherwise, 2 on bad input.
+
+if (!exists("mb_read_campaign")) {
+	local({
+		args <- commandArgs(trailingOnly = FALSE)
+		f <- sub("^--file=", "", args[grepl("^--file=", args)])
+		dir <- if (length(f)) dirname(normalizePath(f[1])) else "analysis"
+		source(file.path(dir, "migbench.R"))
+	})
+}
+
+# Smallest two-sided p an exact rank-sum test can reach with these sizes.
+mb_min_p <- function(na, nb) if (na < 1 || nb < 1) 1 else min(1, 2 / choose(na + nb, na))
+
+# One metric: A values a, B values b (completed runs). Returns a one-row
+# data frame.
+mb_compare_metric <- function(a, b, direction, floor = 0, threshold = 0.05, alpha = 0.05) {
+	a <- a[is.finite(a)]; b <- b[is.finite(b)]
+	r <- data.frame(n_a = length(a), n_b = length(b), median_a = NA_real_, median_b = NA_real_,
+			rel_change = NA_real_, shift = NA_real_, shift_low = NA_real_, shift_high = NA_real_,
+			p = NA_real_, verdict = "no data", note = "", stringsAsFactors = FALSE)
+	if (!length(a) || !length(b)) {
+		r$note <- sprintf("no values in %s", if (!length(a)) "A" else "B")
+		return(r)
+	}
+	ma <- median(a); mb <- median(b)
+	r$median_a <- ma; r$median_b <- mb
+	r$rel_change <- if (ma != 0) (mb - ma) / abs(ma) else if (mb == 0) 0 else sign(mb) * Inf
+	if (length(unique(c(a, b))) == 1) {
+		r$shift <- r$shift_low <- r$shift_high <- 0
+		r$p <- 1
+	} else {
+		wt <- tryCatch(suppressWarnings(wilcox.test(b, a, conf.int = TRUE, conf.level = 1 - alpha)),
+			       error = function(e) NULL)
+		if (is.null(wt))
+			wt <- tryCatch(suppressWarnings(wilcox.test(b, a)), error = function(e) NULL)
+		if (!is.null(wt)) {
+			r$p <- wt$p.value
+			if (!is.null(wt$estimate)) r$shift <- unname(wt$estimate)
+			if (!is.null(wt$conf.int)) { r$shift_low <- wt$conf.int[1]; r$shift_high <- wt$conf.int[2] }
+		}
+	}
+	if (!is.finite(r$shift)) r$shift <- mb - ma
+	if (is.na(direction)) {
+		r$verdict <- "info"
+		return(r)
+	}
+	significant <- is.finite(r$p) && r$p < alpha
+	large <- is.finite(r$rel_change) && abs(r$rel_change) > threshold && abs(mb - ma) > floor ||
+		is.infinite(r$rel_change) && abs(mb - ma) > floor
+	worse <- if (direction == "lower") mb > ma else mb < ma
+	r$verdict <- if (significant && large) (if (worse) "regression" else "improvement") else "no change"
+	if (!significant && mb_min_p(length(a), length(b)) >= alpha)
+		r$note <- sprintf("%d vs %d runs cannot reach p < %g", length(a), length(b), alpha)
+	else if (significant && !large)
+		r$note <- sprintf("significant but within %s", if (abs(mb - ma) <= floor && floor > 0)
+			sprintf("the %g noise floor", floor) else sprintf("%g %%", 100 * threshold))
+	r
+}
+
+# Parameter and host differences between the campaigns, per common scenario.
+mb_setting_diffs <- function(A, B, scenarios) {
+	out <- character()
+	skip <- c("section", "scenario_file", "repetitions")
+	for (s in scenarios) {
+		ra <- A[A$scenario == s, , drop = FALSE][1, ]
+		rb <- B[B$scenario == s, , drop = FALSE][1, ]
+		ps <- setdiff(union(mb_param_columns(A), mb_param_columns(B)), skip)
+		d <- character()
+		for (p in ps) {
+			va <- if (p %in% names(ra)) ra[[p]] else NA
+			vb <- if (p %in% names(rb)) rb[[p]] else NA
+			if (!identical(as.character(va), as.character(vb)))
+				d <- c(d, sprintf("%s %s → %s", p, mb_fmt_param(p, va), mb_fmt_param(p, vb)))
+		}
+		if (length(d)) out <- c(out, sprintf("- `%s`: %s", s, paste(d, collapse = ", ")))
+	}
+	for (k in c("qemu_version", "accelerator", "tool_version")) {
+		va <- paste(sort(unique(na.omit(A[[k]]))), collapse = ", ")
+		vb <- paste(sort(unique(na.omit(B[[k]]))), collapse = ", ")
+		if (va != vb) out <- c(out, sprintf("- %s: %s → %s", k, if (nzchar(va)) va else "?", if (nzchar(vb)) vb else "?"))
+	}
+	out
+}
+
+# The comparison as a long data frame (scenario x metric) plus context.
+mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = NULL) {
+	A <- mb_read_campaign(a_dir)
+	B <- mb_read_campaign(b_dir)
+	sa <- unique(A$scenario); sb <- unique(B$scenario)
+	common <- sa[sa %in% sb]
+	if (!length(common))
+		mb_fail(sprintf("no scenario in both campaigns (A: %s; B: %s)", paste(sa, collapse = ", "),
+				paste(sb, collapse = ", ")))
+	if (is.null(metrics)) {
+		metrics <- intersect(mb_metric_columns(A), mb_metric_columns(B))
+		metrics <- metrics[!is.na(vapply(metrics, function(m) mb_metric_info(m)$direction, ""))]
+	}
+	rows <- list()
+	add <- function(s, metric, label, r) rows[[length(rows) + 1]] <<- cbind(
+		data.frame(scenario = s, metric = metric, label = label, stringsAsFactors = FALSE), r)
+	for (s in common) {
+		a <- A[A$scenario == s, , drop = FALSE]
+		b <- B[B$scenario == s, , drop = FALSE]
+		# share of runs that completed
+		ka <- sum(a$status %in% "completed"); kb <- sum(b$status %in% "completed")
+		ra <- ka / nrow(a); rb <- kb / nrow(b)
+		p <- tryCatch(fisher.test(matrix(c(kb, nrow(b) - kb, ka, nrow(a) - ka), 2))$p.value,
+			      error = function(e) NA_real_)
+		rel <- if (ra > 0) (rb - ra) / ra else if (rb == 0) 0 else Inf
+		v <- if (is.finite(p) && p < alpha && abs(rel) > threshold) (if (rb < ra) "regression" else "improvement") else "no change"
+		add(s, "runs.completed", "Runs completed (share)", data.frame(n_a = nrow(a), n_b = nrow(b),
+			median_a = ra, median_b = rb, rel_change = rel, shift = rb - ra, shift_low = NA_real_,
+			shift_high = NA_real_, p = p, verdict = v,
+			note = sprintf("%d/%d vs %d/%d completed; Fisher's exact test", ka, nrow(a), kb, nrow(b)),
+			stringsAsFactors = FALSE))
+		ok_a <- a[a$status %in% "completed", , drop = FALSE]
+		ok_b <- b[b$status %in% "completed", , drop = FALSE]
+		for (m in metrics) {
+			info <- mb_metric_info(m)
+			va <- if (m %in% names(ok_a)) ok_a[[m]] * info$scale else numeric()
+			vb <- if (m %in% names(ok_b)) ok_b[[m]] * info$scale else numeric()
+			r <- mb_compare_metric(va, vb, info$direction, info$floor, threshold, alpha)
+			# Corruption is a correctness failure, not a statistic: any
+			# corrupted page in B (any run) where A had none regresses.
+			if (m == "memory_verify.pages_corrupted") {
+				ca <- if (m %in% names(a)) sum(a[[m]] > 0, na.rm = TRUE) else 0
+				cb <- if (m %in% names(b)) sum(b[[m]] > 0, na.rm = TRUE) else 0
+				if (cb > 0 && ca == 0) {
+					r$verdict <- "regression"
+					r$note <- sprintf("%d run(s) of B lost guest memory", cb)
+				}
+			}
+			add(s, m, mb_metric_header(m), r)
+		}
+	}
+	res <- do.call(rbind, rows)
+	# The same bandwidth cap but a different bandwidth achieved: the host
+	# itself ran at another speed (load from elsewhere?), which moves the
+	# times too. Say so rather than let it pass for the hypervisor's doing.
+	warn <- character()
+	for (s in common) {
+		r <- res[res$scenario == s & res$metric == "qemu_reported.ram.mbps", , drop = FALSE]
+		cap_a <- A$max_bandwidth[A$scenario == s][1]; cap_b <- B$max_bandwidth[B$scenario == s][1]
+		if (nrow(r) && r$verdict %in% c("regression", "improvement") && identical(cap_a, cap_b))
+			warn <- c(warn, sprintf(paste("`%s`: the bandwidth achieved changed by %+.0f %% under the same max_bandwidth:",
+				"the host ran at another speed in one campaign (load?); time metrics move with it.",
+				"Interleave A and B runs on shared machines."), s, 100 * r$rel_change))
+	}
+	list(results = res, A = A, B = B, common = common, only_a = setdiff(sa, sb), only_b = setdiff(sb, sa),
+	     threshold = threshold, alpha = alpha, diffs = mb_setting_diffs(A, B, common), warnings = warn)
+}
+
+mb_compare_markdown <- function(cmp) {
+	res <- cmp$results
+	A <- cmp$A; B <- cmp$B
+	da <- attr(A, "dir"); db <- attr(B, "dir")
+	nreg <- sum(res$verdict == "regression"); nimp <- sum(res$verdict == "improvement")
+	regs <- res[res$verdict == "regression", , drop = FALSE]
+	verdict <- if (nreg) sprintf("**REGRESSION**: %d metric%s worse in %d scenario%s (%s)", nreg,
+				     if (nreg > 1) "s" else "", length(unique(regs$scenario)),
+				     if (length(unique(regs$scenario)) > 1) "s" else "",
+				     paste(sprintf("%s: %s %+.0f %%", regs$scenario, regs$label,
+						   100 * ifelse(is.finite(regs$rel_change), regs$rel_change, NA)), collapse = "; "))
+		else sprintf("**no regression** (%d improvement%s)", nimp, if (nimp == 1) "" else "s")
+	who <- function(df, d) sprintf("`%s` (%d runs, %d completed; %s, QEMU %s, migbench %s)", d, nrow(df),
+				       sum(df$status %in% "completed"),
+				       paste(unique(na.omit(df$accelerator)), collapse = "/"),
+				       paste(unique(na.omit(df$qemu_version)), collapse = "/"),
+				       paste(unique(na.omit(df$tool_version)), collapse = "/"))
+	md <- c(sprintf("## migbench compare: %s vs %s", basename(db), basename(da)), "",
+		sprintf("Verdict: %s", verdict), "",
+		sprintf("- A (baseline): %s", who(A, da)),
+		sprintf("- B (candidate): %s", who(B, db)),
+		sprintf(paste("- rule: regression when the Mann-Whitney test gives p < %g and the median changed by more than",
+			      "%g %% (and the metric's noise floor: 1 ms for times) in the worse direction; shift = Hodges-Lehmann",
+			      "estimate of B - A with its %g %% CI; completed runs only"), cmp$alpha, 100 * cmp$threshold,
+			100 * (1 - cmp$alpha)))
+	if (length(cmp$only_a)) md <- c(md, sprintf("- only in A (not compared): %s", paste(cmp$only_a, collapse = ", ")))
+	if (length(cmp$only_b)) md <- c(md, sprintf("- only in B (not compared): %s", paste(cmp$only_b, collapse = ", ")))
+	if (length(cmp$diffs)) md <- c(md, "", "Settings that differ (A → B):", "", cmp$diffs)
+	if (length(cmp$warnings)) md <- c(md, "", "Caution:", "", paste("-", cmp$warnings))
+	for (s in cmp$common) {
+		r <- res[res$scenario == s, , drop = FALSE]
+		na <- max(r$n_a[r$metric != "runs.completed"], 0); nb <- max(r$n_b[r$metric != "runs.completed"], 0)
+		minp <- mb_min_p(na, nb)
+		tab <- data.frame(check.names = FALSE, stringsAsFactors = FALSE,
+			Metric = r$label,
+			`n A/B` = sprintf("%d/%d", r$n_a, r$n_b),
+			`Median A` = ifelse(r$metric == "runs.completed", sprintf("%.0f %%", 100 * r$median_a), mb_fmt(r$median_a)),
+			`Median B` = ifelse(r$metric == "runs.completed", sprintf("%.0f %%", 100 * r$median_b), mb_fmt(r$median_b)),
+			Change = ifelse(is.finite(r$rel_change), sprintf("%+.1f %%", 100 * r$rel_change),
+					ifelse(is.na(r$rel_change), "–", "new")),
+			`Shift B-A [CI]` = vapply(seq_len(nrow(r)), function(i) {
+				if (r$metric[i] == "runs.completed" || !is.finite(r$shift[i])) return("–")
+				d <- mb_decimals(max(abs(c(r$median_a[i], r$median_b[i])), na.rm = TRUE))
+				if (is.finite(r$shift_low[i]))
+					sprintf("%s [%s, %s]", mb_fmt(r$shift[i], d), mb_fmt(r$shift_low[i], d), mb_fmt(r$shift_high[i], d))
+				else mb_fmt(r$shift[i], d)
+			}, ""),
+			p = ifelse(is.finite(r$p), trimws(formatC(r$p, format = "g", digits = 2)), "–"),
+			Verdict = ifelse(r$verdict %in% c("regression", "improvement"), sprintf("**%s**", r$verdict), r$verdict),
+			Note = r$note)
+		md <- c(md, "", sprintf("### %s", s), "")
+		if (minp >= cmp$alpha)
+			md <- c(md, sprintf(paste("> %d vs %d completed runs: the smallest p a rank test can give is %.3g >= alpha %g,",
+						  "so no metric can be flagged; use at least 4 repetitions per side (5 for alpha 0.01)."),
+					    na, nb, minp, cmp$alpha), "")
+		md <- c(md, mb_markdown_table(tab, align = c("left", "right", "right", "right", "right", "right", "right", "left", "left")))
+	}
+	md
+}
+
+mb_compare_main <- function() {
+	a <- mb_parse_args(commandArgs(trailingOnly = TRUE),
+			   list(`-o` = "out", `--out` = "out", `--output` = "out", `--threshold` = "threshold",
+				`--alpha` = "alpha", `-h` = "help", `--help` = "help", `-q` = "quiet", `--quiet` = "quiet"),
+			   flags = c("help", "quiet"))
+	if (isTRUE(a$opts$help)) {
+		cat("usage: Rscript compare.R A B [--threshold 0.05] [--alpha 0.05] [-o FILE]\n",
+		    "Campaign B against baseline A; exit 1 when a metric regressed.\n", sep = "")
+		return(0L)
+	}
+	if (length(a$pos) != 2) mb_fail("usage: compare A B [--threshold 0.05] [--alpha 0.05] [-o FILE]")
+	thr <- if (!is.null(a$opts$threshold)) mb_num_opt(a$opts$threshold, "threshold", 0, 100) else 0.05
+	alpha <- if (!is.null(a$opts$alpha)) mb_num_opt(a$opts$alpha, "alpha", 1e-6, 0.5) else 0.05
+	cmp <- mb_compare(a$pos[1], a$pos[2], threshold = thr, alpha = alpha)
+	md <- mb_compare_markdown(cmp)
+	out <- a$opts$out
+	if (is.null(out)) {
+		dir <- file.path(attr(cmp$B, "dir"), "report")
+		dir.create(dir, recursive = TRUE, showWarnings = FALSE)
+		out <- file.path(dir, sprintf("compare-vs-%s.md", basename(attr(cmp$A, "dir"))))
+	}
+	if (!isTRUE(a$opts$quiet)) cat(md, sep = "\n")
+	ok <- tryCatch({ writeLines(md, out); TRUE }, error = function(e) FALSE, warning = function(w) FALSE)
+	if (!ok) mb_fail(sprintf("cannot write '%s'", out), 1L)
+	write.csv(cmp$results, sub("(\\.md)?$", ".csv", out), row.names = FALSE, na = "")
+	message(sprintf("compare: written %s", out))
+	if (any(cmp$results$verdict == "regression")) 1L else 0L
+}
+
+if (sys.nframe() == 0L && !interactive()) mb_main("compare", mb_compare_main)

@@ -1,0 +1,97 @@
+verdicts <- function(cmp) {
+	r <- cmp$results
+	setNames(r$verdict, r$metric)
+}
+
+test_that("A/A on real campaigns (same settings, run twice): no change", {
+	cmp <- mb_compare(fixture("real-a1"), fixture("real-a2"))
+	v <- verdicts(cmp)
+	expect_false(any(v == "regression"))
+	expect_equal(unname(v["total_time_ms"]), "no change")
+	expect_equal(unname(v["downtime_ms"]), "no change")
+	expect_equal(unname(v["runs.completed"]), "no change")
+	expect_length(cmp$diffs, 0)
+	md <- mb_compare_markdown(cmp)
+	expect_match(md[3], "no regression")
+})
+
+test_that("half the bandwidth on real campaigns (128 -> 64 MiB/s): total time regression", {
+	cmp <- mb_compare(fixture("real-a1"), fixture("real-b-64M"))
+	v <- verdicts(cmp)
+	expect_equal(unname(v["total_time_ms"]), "regression")
+	expect_equal(unname(v["preparation_time_ms"]), "regression")
+	expect_equal(unname(v["qemu_reported.ram.mbps"]), "regression")   # lower bandwidth is worse
+	tt <- cmp$results[cmp$results$metric == "total_time_ms", ]
+	expect_gt(tt$rel_change, 0.5)
+	expect_lt(tt$p, 0.05)
+	expect_gt(tt$shift_low, 0)                  # HL CI of B - A excludes 0
+	expect_match(cmp$diffs, "max_bandwidth 128 MiB/s → 64 MiB/s")
+	md <- mb_compare_markdown(cmp)
+	expect_match(md[3], "REGRESSION")
+	# the other way round, the same data is an improvement, not a regression
+	back <- verdicts(mb_compare(fixture("real-b-64M"), fixture("real-a1")))
+	expect_equal(unname(back["total_time_ms"]), "improvement")
+	expect_false(any(back == "regression"))
+})
+
+test_that("hand-made shift: +20 % total time regresses, higher throughput improves, +3 % is no change", {
+	cmp <- mb_compare(fixture("hand-a"), fixture("hand-slower"))
+	v <- verdicts(cmp)
+	expect_equal(unname(v["total_time_ms"]), "regression")
+	expect_equal(unname(v["degradation.phases.precopy.ratio"]), "improvement")
+	expect_equal(unname(v["downtime_ms"]), "no change")
+	tt <- cmp$results[cmp$results$metric == "total_time_ms", ]
+	# medians by hand: A 1020, 1030 -> 1025; B = 1.2 x -> 1230
+	expect_equal(c(tt$median_a, tt$median_b), c(1025, 1230))
+	expect_equal(tt$rel_change, 0.2)
+	# HL estimate: median of all 36 pairwise differences B_j - A_i; exact
+	# two-sided p for complete separation of 6 vs 6 runs: 2 / choose(12, 6)
+	a <- 1000 + 10 * (0:5); b <- 1.2 * a
+	expect_equal(tt$shift, median(outer(b, a, "-")), tolerance = 1e-6)
+	expect_equal(tt$p, 2 / choose(12, 6))
+	v3 <- verdicts(mb_compare(fixture("hand-a"), fixture("hand-slightly")))
+	expect_equal(unname(v3["total_time_ms"]), "no change")
+	c3 <- mb_compare(fixture("hand-a"), fixture("hand-slightly"))$results
+	expect_match(c3$note[c3$metric == "total_time_ms"], "within 5 %")
+	# a lower threshold makes the same 3 % a regression
+	v4 <- verdicts(mb_compare(fixture("hand-a"), fixture("hand-slightly"), threshold = 0.02))
+	expect_equal(unname(v4["total_time_ms"]), "regression")
+})
+
+test_that("a corrupted page in B is a regression outright", {
+	v <- verdicts(mb_compare(fixture("hand-a"), fixture("hand-corrupt")))
+	expect_equal(unname(v["memory_verify.pages_corrupted"]), "regression")
+	expect_equal(unname(v["total_time_ms"]), "no change")
+})
+
+test_that("per-metric rules: noise floor, ties, too few runs, fewer completed runs", {
+	# 0.3 -> 0.6 ms resume time: +100 %, separated, but under the 1 ms floor
+	r <- mb_compare_metric(c(0.30, 0.31, 0.32, 0.33), c(0.60, 0.61, 0.62, 0.63), "lower", floor = 1)
+	expect_equal(r$verdict, "no change")
+	expect_lt(r$p, 0.05)
+	# all equal: shift 0, p 1
+	r <- mb_compare_metric(rep(0, 4), rep(0, 4), "lower")
+	expect_equal(c(r$shift, r$p), c(0, 1))
+	expect_equal(r$verdict, "no change")
+	# 3 vs 3 runs cannot reach p < 0.05 (smallest exact p is 0.1): said so
+	r <- mb_compare_metric(c(1, 2, 3), c(10, 11, 12), "lower")
+	expect_equal(r$verdict, "no change")
+	expect_match(r$note, "cannot reach")
+	expect_equal(mb_min_p(3, 3), 0.1)
+	expect_equal(mb_min_p(4, 4), 2 / 70)
+	# higher is better: a drop is the regression
+	r <- mb_compare_metric(c(0.9, 0.91, 0.92, 0.93), c(0.5, 0.51, 0.52, 0.53), "higher", floor = 0.01)
+	expect_equal(r$verdict, "regression")
+	# from zero: a new non-zero value is an infinite relative change
+	r <- mb_compare_metric(rep(0, 5), c(3, 4, 5, 6, 7), "lower")
+	expect_equal(r$verdict, "regression")
+	# informational metrics never get a verdict
+	expect_equal(mb_compare_metric(1:5, 11:15, NA)$verdict, "info")
+})
+
+test_that("scenarios are matched by name; none in common is an error", {
+	expect_error(mb_compare(fixture("hand-a"), fixture("real-a1")), "no scenario in both", class = "mb_error")
+	cmp <- mb_compare(fixture("real-sweep"), fixture("real-sweep"))
+	expect_equal(length(cmp$common), 4)
+	expect_false(any(cmp$results$verdict %in% c("regression", "improvement")))
+})

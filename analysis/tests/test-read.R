@@ -1,0 +1,73 @@
+test_that("a real campaign reads into one row per run with flattened metrics", {
+	df <- mb_read_campaign(fixture("real-a1"))
+	expect_equal(nrow(df), 4)
+	expect_true(all(df$status == "completed"))
+	for (col in c("scenario", "repetition", "mode", "max_bandwidth", "downtime_limit", "wss", "rate",
+		      "preparation_time_ms", "downtime_ms", "resume_time_ms", "total_time_ms",
+		      "pages_transferred.total", "pages_transferred.bytes.total", "guest_downtime_ms",
+		      "degradation.recovery_to_95pct_ms", "degradation.phases.precopy.ratio",
+		      "memory_verify.pages_corrupted", "qemu_reported.downtime", "qemu_reported.total-time",
+		      "qemu_reported.ram.mbps", "derived.passes", "derived.guest_dirty_rate_pages_s"))
+		expect_true(col %in% names(df), info = col)
+	expect_equal(df$max_bandwidth, rep(128 * 2^20, 4))
+	# the values are the files' values
+	doc <- jsonlite::fromJSON(file.path(fixture("real-a1"), "default", "2.json"), simplifyVector = FALSE)
+	r <- df[df$repetition == 2, ]
+	expect_equal(r$total_time_ms, doc$metrics$total_time_ms)
+	expect_equal(r$pages_transferred.total, doc$metrics$pages_transferred$total)
+	expect_equal(r$`qemu_reported.total-time`, doc$qemu_reported$`total-time`)
+	expect_equal(r$memory_verify.pages_corrupted, 0)
+	# the guest dirtied at its configured rate (8 MiB/s = 2048 pages/s)
+	expect_equal(df$derived.guest_dirty_rate_pages_s, rep(2048, 4), tolerance = 0.02)
+})
+
+test_that("statuses, errors and missing files are kept, not dropped", {
+	df <- mb_read_campaign(fixture("hand-stats"))
+	expect_equal(nrow(df), 12 + 2 + 4 + 1)
+	expect_equal(sum(df$status == "failed"), 1)
+	expect_equal(sum(df$status == "did-not-converge"), 1)
+	expect_equal(sum(df$status == "missing"), 1)
+	expect_match(df$error[df$status == "missing"], "flat/5.json missing")
+	dnc <- mb_read_campaign(fixture("real-dnc"))
+	expect_equal(dnc$status, c("did-not-converge", "did-not-converge"))
+	expect_match(dnc$error[1], "not converged")
+})
+
+test_that("a folder of campaigns resolves to the newest; a non-campaign is an error", {
+	tmp <- tempfile("campaigns")
+	dir.create(tmp)
+	on.exit(unlink(tmp, recursive = TRUE))
+	file.copy(fixture("hand-a"), tmp, recursive = TRUE)
+	file.copy(fixture("hand-model"), tmp, recursive = TRUE)
+	m <- jsonlite::fromJSON(file.path(tmp, "hand-model", "campaign.json"), simplifyVector = FALSE)
+	m$created <- "2027-01-01T00:00:00Z"
+	writeLines(jsonlite::toJSON(m, auto_unbox = TRUE, null = "null"), file.path(tmp, "hand-model", "campaign.json"))
+	expect_message(d <- mb_campaign_dir(tmp), "newest")
+	expect_equal(basename(d), "hand-model")
+	empty <- tempfile("empty"); dir.create(empty); on.exit(unlink(empty, recursive = TRUE), add = TRUE)
+	expect_error(mb_read_campaign(empty), "not a campaign", class = "mb_error")
+	expect_error(mb_read_campaign(file.path(empty, "nope")), "no such folder", class = "mb_error")
+})
+
+test_that("without a manifest the result files are read", {
+	tmp <- tempfile("nomanifest")
+	dir.create(tmp)
+	on.exit(unlink(tmp, recursive = TRUE))
+	file.copy(file.path(fixture("real-a1"), "default"), tmp, recursive = TRUE)
+	df <- mb_read_campaign(tmp)
+	expect_equal(nrow(df), 4)
+	expect_equal(sort(df$repetition), 1:4)
+})
+
+test_that("metric catalogue: direction of worse per metric", {
+	expect_equal(mb_metric_info("downtime_ms")$direction, "lower")
+	expect_equal(mb_metric_info("total_time_ms")$direction, "lower")
+	expect_equal(mb_metric_info("pages_transferred.total")$direction, "lower")
+	expect_equal(mb_metric_info("memory_verify.pages_corrupted")$direction, "lower")
+	expect_equal(mb_metric_info("degradation.phases.precopy.ratio")$direction, "higher")
+	expect_equal(mb_metric_info("qemu_reported.ram.mbps")$direction, "higher")
+	expect_true(is.na(mb_metric_info("pages_transferred.postcopy")$direction))
+	# uncatalogued: guessed from the name
+	expect_equal(mb_metric_info("client_latency_p99_ms")$direction, "lower")
+	expect_equal(mb_metric_info("energy.source.package-0.joules")$direction, "lower")
+})

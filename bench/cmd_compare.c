@@ -1,0 +1,114 @@
+/* `migbench compare A B`: is campaign B worse than campaign A? A thin front
+ * for analysis/compare.R (the statistics live there); exits 1 when a metric
+ * regressed, so a CI job can fail on it. */
+#include "config.h"
+#include "bench/command.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* cmd_report.c: finds SCRIPT and execs Rscript with it and ARGS. */
+int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs);
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: migbench compare A B [--threshold 0.05] [--alpha 0.05] [-o FILE] [--quiet]\n"
+		"\n"
+		"Compares campaign B (candidate) with campaign A (baseline): for each\n"
+		"scenario in both and each metric, the Hodges-Lehmann shift B - A with its\n"
+		"CI and a Mann-Whitney test over completed runs. A metric regressed when\n"
+		"p < alpha and its median moved by more than the threshold (relative) in its\n"
+		"worse direction (times, downtime, pages: up; throughput, bandwidth: down);\n"
+		"fewer completed runs and any corrupted guest page count too. Prints a\n"
+		"Markdown summary and writes it to FILE (default B/report/compare-vs-A.md,\n"
+		"and a .csv beside it). Needs 4 or more runs per side to flag anything at\n"
+		"alpha 0.05. Runs analysis/compare.R with Rscript.\n"
+		"\n"
+		"  --threshold X   relative change of the median that matters (default 0.05)\n"
+		"  --alpha X       significance level (default 0.05)\n"
+		"  -o, --output FILE  where the Markdown summary goes\n"
+		"  -q, --quiet     no summary on stdout (still written to FILE)\n"
+		"  -h, --help      this text\n"
+		"\n"
+		"Exit status: 0 no regression, 1 a metric regressed (or the analysis failed),\n"
+		"2 bad command line or campaigns with no scenario in common, 3 Rscript or\n"
+		"the R scripts missing.\n");
+}
+
+static int check_fraction(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+		fprintf(stderr, "migbench compare: --%s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int compare_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ .name = "threshold", .has_arg = required_argument, .val = 't' },
+		{ .name = "alpha", .has_arg = required_argument, .val = 'a' },
+		{ .name = "output", .has_arg = required_argument, .val = 'o' },
+		{ .name = "quiet", .has_arg = no_argument, .val = 'q' },
+		{ .name = "help", .has_arg = no_argument, .val = 'h' },
+		{ 0 },
+	};
+	char *args[16];
+	int nargs = 0, c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (check_fraction("threshold", optarg, 0, 100))
+				return MB_EXIT_USAGE;
+			args[nargs++] = "--threshold";
+			args[nargs++] = optarg;
+			break;
+		case 'a':
+			if (check_fraction("alpha", optarg, 1e-6, 0.5))
+				return MB_EXIT_USAGE;
+			args[nargs++] = "--alpha";
+			args[nargs++] = optarg;
+			break;
+		case 'o':
+			args[nargs++] = "--out";
+			args[nargs++] = optarg;
+			break;
+		case 'q':
+			args[nargs++] = "--quiet";
+			break;
+		case 'h':
+			usage(stdout);
+			return MB_EXIT_OK;
+		default:
+			usage(stderr);
+			return MB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "migbench compare: two campaign folders, please (baseline A, candidate B)\n");
+		usage(stderr);
+		return MB_EXIT_USAGE;
+	}
+	args[nargs++] = "--";
+	args[nargs++] = argv[optind];
+	args[nargs++] = argv[optind + 1];
+	return mb_analysis_exec("compare", "compare.R", args, nargs);
+}
+
+const struct mb_command mb_cmd_compare = {
+	.name = "compare",
+	.summary = "A/B verdict between two campaigns, exit 1 on a regression (R)",
+	.run = compare_run,
+};

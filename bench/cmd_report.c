@@ -1,0 +1,199 @@
+/* `migbench report DIR [-o OUT]`: tables and plots of a campaign. A thin
+ * front for analysis/report.R: it checks the command line, finds the script
+ * and replaces itself with Rscript (argv, no shell). mb_analysis_exec() is
+ * shared with `migbench compare` (cmd_compare.c). */
+#include "config.h"
+#include "bench/command.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MB_PKGDATADIR
+#define MB_PKGDATADIR "/usr/local/share/migbench"
+#endif
+
+int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs);
+
+/* Where the R scripts are: $MIGBENCH_ANALYSIS_DIR, else the source tree this
+ * migbench was built from, else the installed copy. */
+static int find_script(const char *script, char *path, size_t size)
+{
+	const char *env = getenv("MIGBENCH_ANALYSIS_DIR");
+	const char *dirs[3];
+	int n = 0;
+
+	if (env && *env) {
+		/* asked for explicitly: no fallback that would hide a typo */
+		snprintf(path, size, "%s/%s", env, script);
+		return access(path, R_OK) ? -1 : 0;
+	}
+#ifdef MB_SRCDIR
+	dirs[n++] = MB_SRCDIR "/analysis";
+#endif
+	dirs[n++] = MB_PKGDATADIR "/analysis";
+	for (int i = 0; i < n; i++) {
+		snprintf(path, size, "%s/%s", dirs[i], script);
+		if (!access(path, R_OK))
+			return 0;
+	}
+	return -1;
+}
+
+int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs)
+{
+	char path[PATH_MAX + 64];
+	const char *rscript = getenv("MIGBENCH_RSCRIPT");
+	char **argv;
+	int n = 0;
+
+	if (!rscript || !*rscript)
+		rscript = "Rscript";
+	if (find_script(script, path, sizeof(path))) {
+		const char *env = getenv("MIGBENCH_ANALYSIS_DIR");
+
+		if (env && *env)
+			fprintf(stderr, "migbench %s: %s not found in $MIGBENCH_ANALYSIS_DIR (%s)\n", cmd,
+				script, env);
+		else
+			fprintf(stderr, "migbench %s: %s not found in "
+#ifdef MB_SRCDIR
+				MB_SRCDIR "/analysis nor in "
+#endif
+				MB_PKGDATADIR "/analysis (set $MIGBENCH_ANALYSIS_DIR to the analysis folder)\n",
+				cmd, script);
+		return MB_EXIT_NO_RESOURCE;
+	}
+	argv = calloc((size_t)nargs + 4, sizeof(*argv));
+	if (!argv) {
+		perror("migbench");
+		return MB_EXIT_FAILED;
+	}
+	argv[n++] = (char *)rscript;
+	argv[n++] = "--vanilla";
+	argv[n++] = path;
+	for (int i = 0; i < nargs; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	fflush(NULL);
+	execvp(rscript, argv);
+	if (errno == ENOENT)
+		fprintf(stderr, "migbench %s: %s not found%s: the analysis needs R "
+			"(Debian: r-base-core r-cran-jsonlite r-cran-ggplot2 r-cran-boot; "
+			"`sudo bash .ci/setup` installs them)\n", cmd, rscript,
+			strchr(rscript, '/') ? "" : " on PATH");
+	else
+		fprintf(stderr, "migbench %s: cannot run %s: %s\n", cmd, rscript, strerror(errno));
+	free(argv);
+	return MB_EXIT_NO_RESOURCE;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: migbench report DIR [-o OUT] [--bootstrap N] [--seed S] [--quiet]\n"
+		"\n"
+		"Turns a campaign (DIR holds campaign.json and SCENARIO/REP.json; or DIR\n"
+		"holds campaigns, and the newest is used) into paper-ready tables and plots,\n"
+		"written into OUT (default DIR/report):\n"
+		"  runs.csv             one row per run: parameters, status, every metric\n"
+		"  summary.csv          per scenario and metric: n, median, 95 %% BCa CI\n"
+		"  report.md            run counts by status, main table, every metric, model\n"
+		"  table.tex status.tex model.tex   booktabs tables\n"
+		"  metrics.png/pdf, metric-*.png/pdf   metrics against the swept parameter\n"
+		"  timeline-*.png/pdf   one run per scenario over time\n"
+		"  model.*              the analytic pre-copy model vs measurement\n"
+		"and prints the main table (Markdown). Runs analysis/report.R with Rscript.\n"
+		"\n"
+		"  -o, --output OUT  where the report goes\n"
+		"  --bootstrap N     bootstrap resamples for the CIs (default 2000)\n"
+		"  --seed S          random seed of the bootstrap (default 1)\n"
+		"  -q, --quiet       only the table on stdout\n"
+		"  -h, --help        this text\n"
+		"\n"
+		"Environment: MIGBENCH_ANALYSIS_DIR (folder of the R scripts),\n"
+		"MIGBENCH_RSCRIPT (the Rscript to run).\n"
+		"Exit status: 0 ok, 1 failed, 2 bad command line or not a campaign,\n"
+		"3 Rscript or the R scripts missing.\n");
+}
+
+static int parse_count(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int report_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ .name = "output", .has_arg = required_argument, .val = 'o' },
+		{ .name = "bootstrap", .has_arg = required_argument, .val = 'b' },
+		{ .name = "seed", .has_arg = required_argument, .val = 's' },
+		{ .name = "quiet", .has_arg = no_argument, .val = 'q' },
+		{ .name = "help", .has_arg = no_argument, .val = 'h' },
+		{ 0 },
+	};
+	char *args[16];
+	int nargs = 0, c;
+	long v;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			args[nargs++] = "--out";
+			args[nargs++] = optarg;
+			break;
+		case 'b':
+			if (parse_count(optarg, 100, 1000000, &v)) {
+				fprintf(stderr, "migbench report: --bootstrap: '%s' is not a count in [100, 1000000]\n", optarg);
+				return MB_EXIT_USAGE;
+			}
+			args[nargs++] = "--bootstrap";
+			args[nargs++] = optarg;
+			break;
+		case 's':
+			if (parse_count(optarg, 0, INT_MAX, &v)) {
+				fprintf(stderr, "migbench report: --seed: '%s' is not a non-negative integer\n", optarg);
+				return MB_EXIT_USAGE;
+			}
+			args[nargs++] = "--seed";
+			args[nargs++] = optarg;
+			break;
+		case 'q':
+			args[nargs++] = "--quiet";
+			break;
+		case 'h':
+			usage(stdout);
+			return MB_EXIT_OK;
+		default:
+			usage(stderr);
+			return MB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "migbench report: %s\n", argc - optind ? "one campaign folder, please" : "which campaign folder?");
+		usage(stderr);
+		return MB_EXIT_USAGE;
+	}
+	args[nargs++] = "--";
+	args[nargs++] = argv[optind];
+	return mb_analysis_exec("report", "report.R", args, nargs);
+}
+
+const struct mb_command mb_cmd_report = {
+	.name = "report",
+	.summary = "tables (Markdown, LaTeX, CSV) and plots of a campaign (R)",
+	.run = report_run,
+};

@@ -1,0 +1,35 @@
+/* Host topology and placement, with hwloc (HAVE_HWLOC).
+ *
+ * - A summary of the machine (packages, cores, PUs, NUMA nodes and their
+ *   memory, caches) for the result's `host.topology`; the full hwloc XML is
+ *   saved once per campaign beside its results (topology.xml).
+ * - The `placement` probe: binds the source QEMU, the destination QEMU and
+ *   migbench itself (its probe threads) to the CPUs of the scenario keys
+ *   cpuset_src, cpuset_dst and cpuset_probes ("0-1+4": '+'-separated
+ *   ranges, since a comma sweeps), just before the migration, and records
+ *   the binding each one ended up with. Unset keys bind nothing.
+ * Without hwloc every part says so ({"available": false, "reason": ...}). */
+#ifndef MB_PROBES_TOPOLOGY_H
+#define MB_PROBES_TOPOLOGY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "bench/error.h"
+#include "probes/probe.h"
+
+/* The summary (new reference; never NULL unless out of memory). */
+json_t *mb_topology_summary(void);
+
+/* Writes the full topology as hwloc XML to dir/topology.xml (atomically).
+ * 0, or -1 with err. */
+int mb_topology_save_xml(const char *dir, struct mb_err *err);
+
+/* "0-1+4" -> "0-1,4" (hwloc's list syntax); -1 when it holds anything but
+ * digits, '-', '+' and ','. */
+int mb_cpuset_text_normalize(const char *text, char *out, size_t len);
+
+extern const struct mb_probe_ops mb_probe_placement;
+
+#endif

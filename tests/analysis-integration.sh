@@ -1,0 +1,140 @@
+#!/bin/sh
+# `migbench report` and `migbench compare` end to end (TAP), on real
+# campaigns made here: A and A' (the same pre-copy setting run twice) and B
+# with half the bandwidth (64 MiB/s instead of 128 MiB/s), 5 runs each.
+# The runs are interleaved (A, A', B, A, A', B, ...: one `migbench run` per
+# run, gathered into three campaign folders) so that a change of load on a
+# shared machine falls on all three alike instead of on one campaign.
+# Checks that the report's files appear, that A/A comes out "no regression"
+# (exit 0) and A/B "REGRESSION" on total time (exit 1), and the exit
+# statuses for a missing Rscript (3) and bad command lines (2). Where this
+# host cannot migrate (`migbench run` exits 3) the checked-in trimmed real
+# campaigns of analysis/tests/fixtures stand in. About two minutes under TCG.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${MIGBENCH_BIN:-$PWD/migbench}
+fixtures=$here/../analysis/tests/fixtures
+rscript=${MIGBENCH_RSCRIPT:-Rscript}
+
+if ! command -v "$rscript" >/dev/null 2>&1; then
+	echo "1..0 # SKIP $rscript not found (install r-base-core: sudo bash .ci/setup)"
+	exit 77
+fi
+if [ ! -x "$bin" ]; then
+	echo "1..0 # SKIP no migbench binary at $bin (set MIGBENCH_BIN)"
+	exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mb-analysis.XXXXXX") || exit 99
+trap 'rm -rf "$work"' EXIT
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { # check NAME COMMAND...: ok when the command succeeds
+	name=$1; shift
+	if "$@"; then ok "$name"; else notok "$name"; fi
+}
+show() { sed 's/^/#   /' "$1"; }
+
+# ---- the campaigns -------------------------------------------------------
+runs=5
+real=1
+i=1
+while [ $i -le $runs ] && [ $real -eq 1 ]; do
+	for c in a:128M a2:128M b:64M; do
+		name=${c%%:*} bw=${c#*:}
+		"$bin" run --mode=precopy --rate=8M --max_bandwidth="$bw" --repetitions=1 -q \
+			-o "$work/parts" -n "$name-$i" >"$work/run.log" 2>&1
+		status=$?
+		if [ $status -eq 3 ]; then
+			echo "# migbench run cannot migrate here (exit 3): using the checked-in real campaigns"
+			show "$work/run.log"
+			real=0
+			break
+		elif [ $status -ne 0 ]; then
+			notok "real run $name-$i (max_bandwidth=$bw): migbench run exit $status"
+			show "$work/run.log"
+			real=0
+			break
+		fi
+		mkdir -p "$work/campaigns/$name/default"
+		cp "$work/parts/$name-$i/default/1.json" "$work/campaigns/$name/default/$i.json"
+	done
+	i=$((i + 1))
+done
+A=$work/campaigns/a A2=$work/campaigns/a2 B=$work/campaigns/b
+if [ $real -eq 1 ]; then
+	ok "real runs: $runs x (A, A', B) interleaved"
+else
+	runs=4
+	rm -rf "$work/campaigns" "$work/parts"
+	mkdir -p "$work/campaigns" "$work/parts"
+	cp -r "$fixtures/real-a1" "$A"
+	cp -r "$fixtures/real-a2" "$A2"
+	cp -r "$fixtures/real-b-64M" "$B"
+	cp -r "$fixtures/real-a1" "$fixtures/real-b-64M" "$work/parts/"
+fi
+
+# ---- report ------------------------------------------------------------------
+"$bin" report "$A" >"$work/report.out" 2>"$work/report.err"
+status=$?
+if [ $status -eq 0 ]; then ok "migbench report A exits 0"; else notok "migbench report A exits 0 (got $status)"; show "$work/report.err"; fi
+missing=
+for f in report.md runs.csv summary.csv table.tex status.tex metrics.png metrics.pdf \
+	metric-total-time-ms.png timeline-default.png timeline-default.pdf model.md model.csv model.png; do
+	[ -s "$A/report/$f" ] || missing="$missing $f"
+done
+if [ -z "$missing" ]; then ok "report files in A/report"; else notok "report files in A/report: missing$missing"; fi
+check "report prints the main table with $runs/$runs runs and CIs" \
+	grep -Eq "^\\| default \\| precopy \\| $runs/$runs \\| [0-9.]+ \\[[0-9.]+, [0-9.]+\\]" "$work/report.out"
+[ $real -eq 1 ] && show "$work/report.out"
+check "runs.csv has one row per run" test "$(($(wc -l <"$A/report/runs.csv") - 1))" -eq $runs
+check "table.tex is a booktabs table" grep -q 'toprule' "$A/report/table.tex"
+
+"$bin" report -q "$work/parts" -o "$work/newest" >"$work/newest.out" 2>"$work/newest.err"
+check "report of a folder of campaigns takes the newest" grep -q "using the newest campaign in .*: \(b-$runs\|real-b-64M\)" "$work/newest.err"
+check "report -o writes elsewhere" test -s "$work/newest/report.md"
+
+# ---- compare -------------------------------------------------------------------
+"$bin" compare "$A" "$A2" >"$work/aa.out" 2>"$work/aa.err"
+status=$?
+if [ $status -eq 0 ] && grep -q 'no regression' "$work/aa.out"; then
+	ok "A/A (same setting twice): no regression, exit 0"
+else
+	notok "A/A (same setting twice): no regression, exit 0 (got $status)"
+fi
+show "$work/aa.out"
+check "A/A summary written to A2/report/compare-vs-a.md" test -s "$A2/report/compare-vs-a.md"
+
+"$bin" compare "$A" "$B" -o "$work/ab.md" >"$work/ab.out" 2>"$work/ab.err"
+status=$?
+if [ $status -eq 1 ] && grep -q 'REGRESSION' "$work/ab.out"; then
+	ok "half bandwidth (128M -> 64M): REGRESSION, exit 1"
+else
+	notok "half bandwidth (128M -> 64M): REGRESSION, exit 1 (got $status)"
+fi
+show "$work/ab.out"
+check "half bandwidth: total time flagged" grep -Eq '^\| Total time \(ms\) .*\*\*regression\*\*' "$work/ab.out"
+check "half bandwidth: the differing setting is named" grep -q 'max_bandwidth 128 MiB/s → 64 MiB/s' "$work/ab.out"
+check "compare -o writes the summary and a CSV" test -s "$work/ab.md" -a -s "$work/ab.csv"
+
+# ---- exit statuses ----------------------------------------------------------------
+MIGBENCH_RSCRIPT=$work/no-such-Rscript "$bin" report "$A" >/dev/null 2>"$work/norscript.err"
+status=$?
+if [ $status -eq 3 ] && grep -q 'not found' "$work/norscript.err"; then
+	ok "no Rscript: exit 3 with a clear message"
+else
+	notok "no Rscript: exit 3 with a clear message (got $status)"
+fi
+"$bin" report >/dev/null 2>&1
+check "report without a folder: exit 2" test $? -eq 2
+"$bin" compare "$A" >/dev/null 2>&1
+check "compare with one campaign: exit 2" test $? -eq 2
+"$bin" compare "$A" "$work/nowhere" >/dev/null 2>&1
+check "compare with a missing campaign: exit 2" test $? -eq 2
+"$bin" compare --threshold x "$A" "$B" >/dev/null 2>&1
+check "compare --threshold x: exit 2" test $? -eq 2
+
+echo "1..$n"
+[ $failed -eq 0 ]
