@@ -314,7 +314,7 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 	int64_t b[MB_NC_NPHASES + 1], origin, first_send, last_decided, mig_end = mb_mig_end_us(times);
 	int64_t gap_us = mb_nc_gap_us(t->rate), longest = 0, *lat[MB_NC_NPHASES] = { 0 };
 	size_t nlat[MB_NC_NPHASES] = { 0 }, count[MB_NC_NPHASES][4] = { { 0 } }, total[4] = { 0 };
-	size_t noutages = 0, counted = 0, baseline_outages = 0, narrivals = 0;
+	size_t noutages = 0, counted = 0, baseline_outages = 0, narrivals = 0, warmup = 0;
 	int64_t *arrivals = NULL;
 	const struct mb_nc_outage *switchover = NULL;
 	struct mb_nc_outage *outages = NULL;
@@ -325,6 +325,11 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 	phase_bounds(times, b);
 	first_send = t->n ? t->req[0].send_us : 0;
 	origin = times->start_us ? times->start_us : first_send;
+	/* The baseline is the last MB_NC_BASELINE_US before `migrate`; what
+	 * the client sent earlier warmed the path up (ARP, the guest's first
+	 * packets under TCG) and stays out of the phases. */
+	if (times->start_us && first_send < times->start_us - MB_NC_BASELINE_US)
+		first_send = times->start_us - MB_NC_BASELINE_US;
 	/* The last request whose fate is known. */
 	last_decided = t->n ? t->req[t->n - 1].send_us : 0;
 	if (t->end_us && t->end_us - t->timeout_us < last_decided)
@@ -344,6 +349,10 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 		enum mb_nc_fate f = mb_nc_fate(t, i);
 		enum mb_nc_phase ph = mb_nc_phase_of(times, r->send_us);
 
+		if (r->send_us < first_send) {
+			warmup++;
+			continue;
+		}
 		count[ph][f]++;
 		total[f]++;
 		if (f == MB_NC_OK)
@@ -381,8 +390,8 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 			"last_ok_seq", (json_int_t)o->last_ok_seq, "resumed_seq", (json_int_t)o->resumed_seq,
 			"lost", (json_int_t)o->lost, "late", (json_int_t)o->late, "open", o->open,
 			"switchover", switchover == o));
-		/* Outages wholly before `migrate` are the host's noise, not the
-		 * migration's: counted apart. */
+		/* Outages wholly before `migrate` are the host's noise (or the
+		 * warm-up), not the migration's: counted apart. */
 		if (times->start_us && o->end_us < times->start_us) {
 			baseline_outages++;
 			continue;
@@ -465,7 +474,8 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 				"phases", deg_phases, "recovery_to_95pct_ms", recovery);
 	}
 
-	requests = json_pack("{s:I, s:I, s:I, s:I, s:I}", "sent", (json_int_t)t->n,
+	requests = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sent", (json_int_t)t->n,
+			     "warmup", (json_int_t)warmup,
 			     "ok", (json_int_t)total[MB_NC_OK], "late", (json_int_t)total[MB_NC_LATE],
 			     "lost", (json_int_t)total[MB_NC_LOST], "undecided", (json_int_t)total[MB_NC_UNDECIDED]);
 	json_object_set_new(doc, "time_origin", json_string(times->start_us ? "migrate sent (metrics' start)"
@@ -920,6 +930,33 @@ static int64_t mono_us(void)
 	return mono_ns() / 1000;
 }
 
+/* Waits until ok replies have kept coming (no silence longer than `gap`)
+ * for `healthy_us`, but at least `min_us` and at most `max_us`. */
+static void wait_healthy_for(struct mb_netclient *c, int64_t gap, int64_t healthy_us, int64_t min_us,
+			     int64_t max_us)
+{
+	int64_t t0 = mono_us(), healthy_since = 0;
+
+	for (;;) {
+		int64_t now = mono_us(), last_ok = mb_netclient_last_ok_mono(c);
+
+		if (last_ok && now - last_ok <= gap) {
+			if (!healthy_since)
+				healthy_since = now;
+		} else {
+			healthy_since = 0;
+		}
+		if (now - t0 >= max_us || (now - t0 >= min_us && healthy_since && now - healthy_since >= healthy_us))
+			return;
+		sleep_us(gap / 2);
+	}
+}
+
+static void wait_healthy(struct mb_netclient *c, int64_t gap, int64_t healthy_us, int64_t max_us)
+{
+	wait_healthy_for(c, gap, healthy_us, 0, max_us);
+}
+
 static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
 {
 	const struct mb_params *p = &ctx->spec->params;
@@ -948,13 +985,17 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 		.write_fraction = p->kv_write_fraction,
 		.seed = 0x6d6967626e636821ull ^ ((uint64_t)ctx->spec->repetition << 32),
 	};
-	t0 = mono_us();
 	if (mb_netclient_start(&s->opts, &s->client, err)) {
 		free(s);
 		return -1;
 	}
-	/* A baseline before `migrate` (the runner may have no idle time left
-	 * before a repetition's migration). */
+	/* Warm-up: until the service has answered in time for a while (the
+	 * first requests wait for ARP, and a TCG guest translates its network
+	 * path on first use), at most MB_NC_WARMUP_MAX_US; then the baseline
+	 * before `migrate` (the runner may have no idle time left before a
+	 * repetition's migration). */
+	wait_healthy(s->client, mb_nc_gap_us(s->opts.rate), MB_NC_WARMUP_US, MB_NC_WARMUP_MAX_US);
+	t0 = mono_us();
 	sleep_us(t0 + MB_NC_BASELINE_US - mono_us());
 	*state = s;
 	return 0;
@@ -963,25 +1004,12 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 static int nc_stop(void *state, struct mb_err *err)
 {
 	struct nc_probe *s = state;
-	int64_t t0 = mono_us(), gap = mb_nc_gap_us(s->opts.rate), healthy_since = 0;
 
 	/* Keep asking after the migration: the outage may outlast it (the
 	 * bridge learns the new port only from the announce), and the
 	 * `after` phase needs service to compare with the baseline. */
-	for (;;) {
-		int64_t now = mono_us(), last_ok = mb_netclient_last_ok_mono(s->client);
-
-		if (last_ok && now - last_ok <= gap) {
-			if (!healthy_since)
-				healthy_since = now;
-		} else {
-			healthy_since = 0;
-		}
-		if (now - t0 >= MB_NC_AFTER_MAX_US ||
-		    (now - t0 >= MB_NC_AFTER_MIN_US && healthy_since && now - healthy_since >= MB_NC_HEALTHY_US))
-			break;
-		sleep_us(gap / 2);
-	}
+	wait_healthy_for(s->client, mb_nc_gap_us(s->opts.rate), MB_NC_HEALTHY_US, MB_NC_AFTER_MIN_US,
+			 MB_NC_AFTER_MAX_US);
 	mb_netclient_stop(s->client);
 	return 0;
 }

@@ -29,7 +29,9 @@
  *    pre-copy rather than the switch-over. client_switchover_outage_ms is
  *    the outage around the source's STOP (the guest's pause as the client
  *    saw it), with its start and end.
- *  - Phases, by a request's send time: before (baseline), precopy
+ *  - Phases, by a request's send time: before (the baseline: the last
+ *    MB_NC_BASELINE_US before `migrate`; earlier requests are the client's
+ *    warm-up, in the trace and the outage list only), precopy
  *    [migrate, STOP), downtime [STOP, RESUME), postcopy [RESUME, end of
  *    migration: post-copy's page fetching; ~0 for pre-copy), after.
  *    Per phase: requests by fate, latency percentiles (nearest rank) of the
@@ -54,7 +56,9 @@
 #include "probes/probe.h"
 
 /* Client behaviour around one migration (the probe). */
-#define MB_NC_BASELINE_US 1000000   /* requests before `migrate` */
+#define MB_NC_WARMUP_US 500000      /* service answering in time this long ... */
+#define MB_NC_WARMUP_MAX_US 10000000 /* ... (or this long at most) before the baseline */
+#define MB_NC_BASELINE_US 1000000   /* the baseline: requests before `migrate` */
 #define MB_NC_AFTER_MIN_US 1000000  /* after the migration at least this long ... */
 #define MB_NC_HEALTHY_US 500000     /* ... and until this long without an outage ... */
 #define MB_NC_AFTER_MAX_US 15000000 /* ... but no longer than this */

@@ -44,7 +44,7 @@ i=1
 while [ $i -le $runs ] && [ $real -eq 1 ]; do
 	for c in a:128M a2:128M b:64M; do
 		name=${c%%:*} bw=${c#*:}
-		"$bin" run --mode=precopy --rate=8M --max_bandwidth="$bw" --repetitions=1 -q \
+		"$bin" run --mode=precopy --rate=8M --max_bandwidth="$bw" --repetitions=1 --settle=500ms -q \
 			-o "$work/parts" -n "$name-$i" >"$work/run.log" 2>&1
 		status=$?
 		if [ $status -eq 3 ]; then

@@ -18,8 +18,16 @@ if [ -n "$missing" ]; then
 	exit 77
 fi
 
-runner=$(mktemp "${TMPDIR:-/tmp}/analysis-tests.XXXXXX") || exit 99
-trap 'rm -f "$runner"' EXIT
+# testthat writes (an empty _snaps/) beside the tests: run a copy, so that a
+# read-only source tree (make distcheck) works and stays clean.
+work=$(mktemp -d "${TMPDIR:-/tmp}/analysis-tests.XXXXXX") || exit 99
+trap 'rm -rf "$work"' EXIT
+runner=$work/run-tap.R
+mkdir "$work/analysis" &&
+	cp "$tests/../"*.R "$work/analysis/" &&
+	cp -R "$tests" "$work/analysis/tests" || exit 99
+chmod -R u+w "$work/analysis"
+tests=$work/analysis/tests
 cat >"$runner" <<'RCODE'
 suppressPackageStartupMessages(library(testthat))
 dir <- commandArgs(trailingOnly = TRUE)[1]

@@ -293,7 +293,9 @@ static void group_on_own_thread(void **state)
 	print_message("# task-clock +%llu ns, page-faults +%llu\n", (unsigned long long)(v1[0] - v0[0]),
 		      (unsigned long long)(v1[1] - v0[1]));
 	assert_true(v1[0] - v0[0] >= 20 * 1000000);     /* task-clock: ns */
-	assert_true(v1[1] - v0[1] >= 64);               /* page-faults */
+	/* page-faults: 64 here, but the kernel may map more than a page per
+	 * fault (large folios), so only "it counts" is asserted */
+	assert_true(v1[1] - v0[1] >= 8);
 	mb_ctr_close_group(fds, ev.nsw);
 	for (size_t i = 0; i < ev.nsw; i++)
 		assert_int_equal(fds[i], -1);
@@ -444,8 +446,10 @@ static void probe_follows_threads_by_phase(void **state)
 		print_message("# destination page faults: before %lld, post-copy %lld\n",
 			      (long long)pf_before, (long long)pf_post);
 		assert_true(json_integer_value(at(mig, "phases.precopy.task-clock")) >= 100 * 1000000);
-		assert_true(json_integer_value(at(mig, "phases.precopy.page-faults")) >= 200);
-		assert_true(pf_post >= 2000);
+		/* 256 and 2048 pages touched (fewer faults where the kernel maps
+		 * large folios) */
+		assert_true(json_integer_value(at(mig, "phases.precopy.page-faults")) >= 32);
+		assert_true(pf_post >= 256);
 		assert_true(pf_before < 100);
 		assert_true(json_is_string(at(o, "software.scope")));
 	} else {

@@ -385,6 +385,32 @@ static void switchover_apart_from_longest(void **unused)
 	free(r);
 }
 
+/* The baseline is the last second before `migrate`; the slow start of the
+ * path (ARP, a TCG guest's first packets) before it is warm-up. */
+static void warmup_is_not_the_baseline(void **unused)
+{
+	struct mb_nc_request *r = steady(3000, 300);
+	struct mb_mig_times times = { .start_us = T0 + 2000 * MS, .src_stop_us = T0 + 2500 * MS,
+				      .dst_resume_us = T0 + 2520 * MS, .src_complete_us = T0 + 2521 * MS };
+	struct mb_nc_trace t;
+	json_t *doc;
+
+	for (int i = 0; i < 500; i++)
+		r[i].recv_us = r[i].send_us + 300 * MS; /* late */
+	t = trace_of(r, 3000);
+	doc = mb_nc_analyze(&t, &times);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "requests"), "warmup")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(doc, "phases"), "before"),
+							    "sent")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "metrics"), "client_requests_late")),
+			 0);
+	assert_true(fabs(json_number_value(json_object_get(json_object_get(doc, "degradation"), "baseline_per_s")) -
+			 1000.0) < 1.0);
+	assert_int_equal(json_integer_value(json_object_get(doc, "baseline_outages")), 1);
+	json_decref(doc);
+	free(r);
+}
+
 static void csv_trace(void **unused)
 {
 	struct mb_nc_request *r = steady(3, 300);
@@ -426,6 +452,7 @@ int main(void)
 		cmocka_unit_test(analysis_json),
 		cmocka_unit_test(baseline_outages_are_apart),
 		cmocka_unit_test(switchover_apart_from_longest),
+		cmocka_unit_test(warmup_is_not_the_baseline),
 		cmocka_unit_test(csv_trace),
 	};
 
