@@ -132,12 +132,13 @@ json_t *mb_result_build(const struct mb_result_input *in)
 	 * when pre-copy converged first. Only its postcopy-active says so. */
 	if (in->spec->params.mode != MB_MODE_COLD)
 		actual_mode = o->rec.times.postcopy_us ? "postcopy" : "precopy";
-	run = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s, s:b}",
+	run = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s?, s:b}",
 			"id", in->run_id, "scenario", in->spec->name,
 			"repetition", (int)in->spec->repetition + 1,
 			"start_time", iso_time(in->start_real_us),
 			"status", mb_run_status_name(o->status),
-			"completed_as", actual_mode,
+			/* how it completed; null for a run that did not */
+			"completed_as", o->status == MB_RUN_COMPLETED ? actual_mode : NULL,
 			"postcopy_requested", o->rec.switched_to_postcopy);
 	if (o->status != MB_RUN_COMPLETED)
 		json_object_set_new(run, "error", json_string(o->error));
