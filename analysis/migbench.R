@@ -59,10 +59,15 @@ mb_flatten <- function(x, prefix = "") {
 		} else if (is.list(v) && !is.null(names(v)) && length(v) > 0) {
 			out <- c(out, mb_flatten(v, key))
 		} else if (is.list(v)) {
+			named <- function(e) is.list(e) && is.character(e$name) && length(e$name) == 1
 			if (length(v) == 0) {
 				out[[key]] <- NA_character_
 			} else if (all(vapply(v, function(e) is.atomic(e) && length(e) == 1, TRUE))) {
 				out[[key]] <- paste(unlist(v), collapse = "; ")
+			} else if (all(vapply(v, named, TRUE))) {
+				# objects with a name (energy domains): KEY.NAME.field
+				for (e in v) out <- c(out, mb_flatten(e[setdiff(names(e), "name")],
+								  paste0(key, ".", e$name)))
 			}
 		} else if (length(v) == 1) {
 			out[[key]] <- v
@@ -328,7 +333,8 @@ mb_stats_skip <- paste0("(page_size|baseline_window_ms|first_corrupted_page|veri
 	"guest_downtime_start_ms|\\.duration_ms|pages_checked|qemu_reported\\.ram\\.(total|page-size|remaining|",
 	"transferred|precopy-bytes|normal-bytes|normal|duplicate|downtime-bytes|postcopy-bytes|",
 	"multifd-bytes|dirty-sync-missed-zero-copy|dirty-pages-rate)$|expected-downtime|",
-	"derived\\.ram_)")
+	"derived\\.ram_|\\.samples$|\\.windows\\.|max_energy_range|\\.wraps$|\\.package$|read_errors|",
+	"interval_ms$|idle_watts$)")
 
 # Metric columns present in df: numeric, not ids or parameters, not constant
 # bookkeeping (page size, window lengths). Catalogued metrics first.
@@ -353,6 +359,8 @@ mb_metric_info <- function(col) {
 		info$label <- sub("_ms$", "", col)
 	} else if (grepl("joules", col, ignore.case = TRUE)) {
 		info$unit <- "J"; info$direction <- "lower"
+	} else if (grepl("watts$", col, ignore.case = TRUE)) {
+		info$unit <- "W"; info$direction <- "lower"
 	}
 	info
 }

@@ -170,7 +170,7 @@ mb_metric_plot <- function(df, stats, metrics, title = NULL) {
 			p <- p + geom_point(data = runs, aes(x, value, colour = mode), inherit.aes = FALSE,
 					    size = 0.9, alpha = 0.45, position = position_jitter(width = 0, height = 0, seed = 1))
 		labs_x <- vapply(xs, function(v) mb_fmt_param(x, v), "")
-		if (length(xs) > 1 && all(xs > 0) && max(xs) / min(xs) >= 8)
+		if (length(xs) > 1 && all(xs > 0) && max(xs) / min(xs) >= 4)
 			p <- p + scale_x_log10(breaks = xs, labels = labs_x)
 		else p <- p + scale_x_continuous(breaks = xs, labels = labs_x)
 		p <- p + labs(x = x, linetype = if (length(others)) "" else NULL) +

@@ -3,7 +3,8 @@
 # install what is needed (.ci/setup), build in build/, say what this host can
 # measure (doctor), build the guest image, then migrate a dirtying guest with
 # pre-copy, post-copy and hybrid, 3 repetitions each (bench/scenarios/main.ini),
-# and print the table of medians. Results go to results/<date-time>/.
+# print the table of medians, then write the R report (Markdown and LaTeX
+# tables, plots, the pre-copy model) beside the results in results/<date-time>/report/.
 # What it runs grows with the project; the command stays
 #   bash bench/main-job.sh
 set -euo pipefail
@@ -47,4 +48,9 @@ echo "== guest image (migbench image)"
 "$migbench" image
 
 echo "== pre-copy vs post-copy vs hybrid (migbench run bench/scenarios/main.ini)"
-"$migbench" run bench/scenarios/main.ini -o "$top/results" "$@"
+status=0
+"$migbench" run bench/scenarios/main.ini -o "$top/results" "$@" || status=$?
+
+echo "== report (migbench report results): tables, plots, model, in the campaign's report/"
+"$migbench" report "$top/results" || echo "main-job: the report could not be made (exit $?)" >&2
+exit "$status"

@@ -71,3 +71,20 @@ test_that("metric catalogue: direction of worse per metric", {
 	expect_equal(mb_metric_info("client_latency_p99_ms")$direction, "lower")
 	expect_equal(mb_metric_info("energy.source.package-0.joules")$direction, "lower")
 })
+
+test_that("energy blocks flatten: named domains become columns, bookkeeping is not a metric", {
+	doc <- jsonlite::fromJSON(file.path(fixture("real-a1"), "default", "1.json"), simplifyVector = FALSE)
+	doc$metrics$energy <- list(available = TRUE, source = "powercap", samples = 40, baseline_window_ms = 2000,
+		host = list(idle_watts = 20, phases = list(precopy = list(joules = 30.5, watts = 25, joules_above_idle = 6))),
+		domains = list(list(name = "package-0", kind = "package", wraps = 0,
+				    phases = list(precopy = list(joules = 28, watts = 23, joules_above_idle = 5)))))
+	df <- mb_rows_to_df(list(mb_run_row(doc, "default/1.json")))
+	expect_equal(df$energy.host.phases.precopy.joules, 30.5)
+	expect_equal(df$`energy.domains.package-0.phases.precopy.joules`, 28)
+	m <- mb_metric_columns(df)
+	expect_true("energy.host.phases.precopy.joules" %in% m)
+	expect_false(any(c("energy.samples", "energy.baseline_window_ms", "energy.host.idle_watts",
+			   "energy.domains.package-0.wraps") %in% m))
+	expect_equal(mb_metric_info("energy.host.phases.precopy.joules")$direction, "lower")
+	expect_equal(mb_metric_info("energy.host.phases.precopy.watts")$unit, "W")
+})
