@@ -34,6 +34,7 @@
 #include <math.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -744,13 +745,20 @@ static void postcopy_larger_outage_and_degradation(void **state)
 	 * worse than before the migration */
 	if (num(post, "netclient.phases.postcopy.sent") < 1)
 		fail_msg("post-copy: no request was sent between RESUME and the end of the migration");
-	v = get(post, "metrics.degradation.client.phases.postcopy.ratio");
-	if (!json_is_number(v) || json_number_value(v) >= 0.95)
-		fail_msg("post-copy: the client's throughput after RESUME is %s of its baseline",
-			 json_is_number(v) ? "not below 95 %" : "unknown");
-	v = get(post, "metrics.degradation.client.phases.postcopy.latency_p99_ratio");
-	if (json_is_number(v) && json_number_value(v) <= 1.0)
-		fail_msg("post-copy: p99 latency after RESUME is %.2f of its baseline", json_number_value(v));
+	/* (requests answered late but within client_timeout keep the
+	 * throughput; their latency shows it) */
+	{
+		const json_t *ratio = get(post, "metrics.degradation.client.phases.postcopy.ratio");
+		const json_t *p99 = get(post, "metrics.degradation.client.phases.postcopy.latency_p99_ratio");
+		bool slower = json_is_number(p99) && json_number_value(p99) > 2.0;
+		bool fewer = json_is_number(ratio) && json_number_value(ratio) < 0.95;
+
+		print_message("# post-copy after RESUME: client throughput %.2f, p99 latency %.1f times the baseline\n",
+			      json_is_number(ratio) ? json_number_value(ratio) : NAN,
+			      json_is_number(p99) ? json_number_value(p99) : NAN);
+		if (!slower && !fewer)
+			fail_msg("post-copy: no degradation of the service between RESUME and the end of the migration");
+	}
 	if (num(post, "metrics.degradation.phases.postcopy.ratio") >= 0.95)
 		fail_msg("post-copy: the guest's own throughput after RESUME is %.2f of its baseline",
 			 num(post, "metrics.degradation.phases.postcopy.ratio"));
