@@ -18,6 +18,7 @@ static const struct column {
 	{ .header = "total ms", .object = "metrics", .key = "total_time_ms" },
 	{ .header = "pages", .object = "metrics", .key = "pages_transferred", .sub = "total" },
 	{ .header = "guest gap ms", .object = "metrics", .key = "guest_downtime_ms" },
+	{ .header = "client gap ms", .object = "metrics", .key = "client_downtime_ms" },
 	{ .header = "qemu downtime ms", .object = "qemu_reported", .key = "downtime" },
 };
 #define NCOLS (sizeof(columns) / sizeof(columns[0]))
