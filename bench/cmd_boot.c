@@ -5,6 +5,7 @@
  * its QEMU and the guest image work before running a campaign. */
 #include "config.h"
 #include "bench/command.h"
+#include "bench/clock.h"
 #include "bench/scenario.h"
 #include "bench/units.h"
 #include "probes/heartbeat.h"
@@ -195,19 +196,11 @@ static void report(struct window *w, double elapsed_s, double window_s, uint64_t
 	w->have_start = w->have_last;
 }
 
-static int64_t now_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Waits for the first heartbeat in slices, so Ctrl-C and a dead QEMU are
  * noticed at once. */
 static int wait_first_heartbeat(struct mb_qemu *q, struct mb_hb_reader *r, struct mb_err *err)
 {
-	int64_t deadline = now_mono_us() + (int64_t)FIRST_HEARTBEAT_TIMEOUT_MS * 1000;
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)FIRST_HEARTBEAT_TIMEOUT_MS * 1000;
 
 	while (!interrupted) {
 		if (mb_hb_wait_records(r, 1, SLICE_MS, err) == 0)
@@ -227,7 +220,7 @@ static int wait_first_heartbeat(struct mb_qemu *q, struct mb_hb_reader *r, struc
 			mb_qemu_explain(q, err);
 			break;
 		}
-		if (now_mono_us() >= deadline) {
+		if (mb_clock_us(CLOCK_MONOTONIC) >= deadline) {
 			mb_errf(err, 0, "no heartbeat within %d s of launching QEMU (accel %s%s)",
 				FIRST_HEARTBEAT_TIMEOUT_MS / 1000, mb_accel_name(q->accel),
 				q->accel == MB_ACCEL_KVM ? ": if KVM does not really work here, try --accel tcg" : "");
@@ -247,7 +240,7 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 	bool tty = isatty(STDOUT_FILENO);
 	/* A log file gets a line every 5 s, a terminal a live line every second. */
 	int64_t every_us = tty ? 1000000 : 5000000;
-	int64_t start = now_mono_us(), last_report = start, next_report = start + every_us;
+	int64_t start = mb_clock_us(CLOCK_MONOTONIC), last_report = start, next_report = start + every_us;
 	struct window w = { 0 };
 	int rc = 0;
 
@@ -256,8 +249,8 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 	w.start = w.last;
 	w.have_start = w.have_last;
 	w.count = w.gaps = 0;
-	while (!interrupted && (!o->duration_us || now_mono_us() - start < (int64_t)o->duration_us)) {
-		int64_t now = now_mono_us();
+	while (!interrupted && (!o->duration_us || mb_clock_us(CLOCK_MONOTONIC) - start < (int64_t)o->duration_us)) {
+		int64_t now = mb_clock_us(CLOCK_MONOTONIC);
 		struct timespec nap = { .tv_nsec = SLICE_MS * 1000000L };
 
 		if (now >= next_report) {
@@ -272,9 +265,9 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 		}
 		nanosleep(&nap, NULL);
 	}
-	if (!rc && !interrupted && now_mono_us() - last_report >= 200000) {
+	if (!rc && !interrupted && mb_clock_us(CLOCK_MONOTONIC) - last_report >= 200000) {
 		/* The last, partial window. */
-		int64_t now = now_mono_us();
+		int64_t now = mb_clock_us(CLOCK_MONOTONIC);
 
 		read_new_records(r, &w);
 		report(&w, (double)(now - start) / 1e6, (double)(now - last_report) / 1e6, page_size, tty);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "bench/guest_check.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <time.h>
@@ -8,14 +9,6 @@
 
 /* A verify pass reads every page of the working set: slow under TCG. */
 #define VERIFY_TIMEOUT_MS 300000
-
-static void sleep_us(uint64_t us)
-{
-	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 static int verify(struct mb_hb_reader *hb, struct mb_mig_outcome *out, struct mb_err *err)
 {
@@ -53,7 +46,7 @@ int mb_guest_check(const struct mb_runner_ops *ops, struct mb_runner *r,
 
 	rc = verify(hb, out, err);
 	before = mb_hb_count(hb);
-	sleep_us(spec->params.settle_us);
+	mb_sleep_us((int64_t)spec->params.settle_us);
 	after = mb_hb_count(hb);
 	if (ops->console_problems(r, &problems, err) && !rc)
 		rc = -1;

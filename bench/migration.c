@@ -1,5 +1,6 @@
 #include "config.h"
 #include "bench/migration.h"
+#include "bench/clock.h"
 #include "bench/guest_check.h"
 #include "probes/probe.h"
 
@@ -16,14 +17,6 @@ const char *mb_run_status_name(enum mb_run_status s)
 	case MB_RUN_CANCELLED: return "cancelled";
 	}
 	return "unknown";
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Whether the mode asks for the switch to post-copy now. `passes` counts
@@ -150,7 +143,7 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		return 0;
 	}
 	/* Bounds count from `migrate`, not from the baseline wait before it. */
-	t0 = mono_us();
+	t0 = mb_clock_us(CLOCK_MONOTONIC);
 
 	for (;;) {
 		int64_t elapsed;
@@ -161,7 +154,7 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 			out->guest_usable = 0;
 			break;
 		}
-		elapsed = mono_us() - t0;
+		elapsed = mb_clock_us(CLOCK_MONOTONIC) - t0;
 		if (progress)
 			progress(&prog, elapsed, arg);
 		if (!strcmp(prog.status, "completed")) {

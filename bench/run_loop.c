@@ -1,5 +1,6 @@
 #include "config.h"
 #include "bench/run_loop.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,14 +15,6 @@
 #include "bench/result.h"
 #include "bench/summary.h"
 #include "probes/topology.h"
-
-static int64_t real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The runs of one scenario in repetition order. */
 static size_t runs_of(const struct mb_campaign *c, size_t scenario, const struct mb_run_spec **out)
@@ -147,7 +140,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 			struct mb_mig_outcome out;
 			struct mb_hb_point *pts = NULL;
 			struct mb_hb_series hb = {0};
-			int64_t start = real_us();
+			int64_t start = mb_clock_us(CLOCK_REALTIME);
 			char line[256] = "";
 
 			pr.run++;
@@ -179,7 +172,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 					continue;
 				}
 			}
-			start = real_us();
+			start = mb_clock_us(CLOCK_REALTIME);
 			mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
 			if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - 3000000, &pts, &hb.n, &err))
 				hb.points = pts;

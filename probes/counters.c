@@ -2,6 +2,7 @@
  * QEMUs, and the per-phase report. See probes/counters.h. */
 #include "config.h"
 #include "probes/counters.h"
+#include "bench/clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -74,14 +75,6 @@ struct ctr_state {
 	unsigned samples;
 	int64_t self_cpu_us;            /* the sampling thread's own CPU time */
 };
-
-static int64_t clock_us(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static size_t nvalues(const struct ctr_state *st)
 {
@@ -273,7 +266,7 @@ static void scan_threads(struct ctr_state *st, struct ctr_side *side, bool initi
 
 static void sample_all(struct ctr_state *st, bool initial)
 {
-	int64_t now = clock_us(CLOCK_REALTIME);
+	int64_t now = mb_clock_us(CLOCK_REALTIME);
 
 	for (int s = 0; s < SIDES; s++) {
 		struct ctr_side *side = &st->side[s];
@@ -325,7 +318,7 @@ static void *counters_main(void *arg)
 			;
 		sample_all(st, false);
 	}
-	st->self_cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID);
+	st->self_cpu_us = mb_clock_us(CLOCK_THREAD_CPUTIME_ID);
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
 }
@@ -386,7 +379,7 @@ static int counters_start(void **state, const struct mb_probe_ctx *ctx, struct m
 		}
 	}
 	st->ticks_per_s = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
-	st->boot_real_us = clock_us(CLOCK_REALTIME) - clock_us(CLOCK_BOOTTIME);
+	st->boot_real_us = mb_clock_us(CLOCK_REALTIME) - mb_clock_us(CLOCK_BOOTTIME);
 	st->side[SIDE_SRC].pid = ctx->src_pid;
 	st->side[SIDE_DST].pid = ctx->dst_pid;
 	vcpus_from_qmp(ctx->src_qmp, &st->side[SIDE_SRC]);

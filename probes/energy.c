@@ -3,6 +3,7 @@
  * phases can be told apart), and reports joules per phase. */
 #include "config.h"
 #include "probes/energy.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -202,14 +203,6 @@ struct energy_state {
 	char read_error[256];
 };
 
-static int64_t real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Called with the lock held. */
 static void take_sample(struct energy_state *st)
 {
@@ -221,7 +214,7 @@ static void take_sample(struct energy_state *st)
 		if (!st->read_errors++)
 			snprintf(st->read_error, sizeof(st->read_error), "%s", why);
 	}
-	now = real_us();
+	now = mb_clock_us(CLOCK_REALTIME);
 	for (size_t i = 0; i < st->dev->n; i++)
 		totals[i] = st->dev->d[i].total;
 	if (mb_series_push(&st->series, now, totals) == 0) {
@@ -247,7 +240,7 @@ static void *energy_main(void *arg)
 	{
 		uint64_t zeros[MB_ENERGY_MAX_DOMAINS] = { 0 };
 
-		st->first_us = st->last_us = real_us();
+		st->first_us = st->last_us = mb_clock_us(CLOCK_REALTIME);
 		mb_series_push(&st->series, st->first_us, zeros);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &next);

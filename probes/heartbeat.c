@@ -2,6 +2,7 @@
  * ordered record stream, command replies matched to waiting callers. */
 #include "config.h"
 #include "probes/heartbeat.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -54,14 +55,6 @@ struct mb_hb_reader {
 	size_t bad_lines, late_replies, guest_errors, unstored;
 	char guest_error_text[GUEST_ERRORS_TEXT];
 };
-
-static int64_t clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- handling one record (reader->lock held) ---------------------------- */
 
@@ -214,7 +207,7 @@ static void *source_main(void *arg)
 	for (;;) {
 		ssize_t n = read(s->fd, buf + len, sizeof(buf) - 1 - len);
 		/* Stamp first: the arrival time is the measurement. */
-		int64_t real_us = clock_us(CLOCK_REALTIME), mono_us = clock_us(CLOCK_MONOTONIC);
+		int64_t real_us = mb_clock_us(CLOCK_REALTIME), mono_us = mb_clock_us(CLOCK_MONOTONIC);
 		size_t start = 0;
 		char *nl;
 
@@ -285,7 +278,7 @@ int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
 static int connect_retrying(const char *path, int timeout_ms, struct mb_err *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int64_t deadline = clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
 	int fd, e;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -301,7 +294,7 @@ static int connect_retrying(const char *path, int timeout_ms, struct mb_err *err
 		close(fd);
 		/* QEMU has not created or not started listening on it yet. */
 		if ((e != ENOENT && e != ECONNREFUSED && e != EINTR) ||
-		    (timeout_ms >= 0 && clock_us(CLOCK_MONOTONIC) >= deadline))
+		    (timeout_ms >= 0 && mb_clock_us(CLOCK_MONOTONIC) >= deadline))
 			return mb_errf(err, e, "cannot connect to heartbeat socket %s", path);
 		usleep(2000);
 	}
@@ -408,7 +401,7 @@ void mb_hb_reader_free(struct mb_hb_reader *r)
 
 static struct timespec deadline_after(int timeout_ms)
 {
-	int64_t us = clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+	int64_t us = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
 
 	return (struct timespec){ .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
 }
@@ -577,7 +570,7 @@ int mb_hb_command(struct mb_hb_reader *r, const char *command, const char *args,
 		rc = mb_errf(err, 0, "guest command %s: longer than %d bytes", command, MB_PROTO_LINE_MAX - 1);
 		goto out;
 	}
-	sent = clock_us(CLOCK_MONOTONIC);
+	sent = mb_clock_us(CLOCK_MONOTONIC);
 	/* Sent without the lock: a slow socket must not stall the readers. */
 	if (send_line(s, line, (size_t)n, err)) {
 		rc = mb_err_prefix(err, "guest command %s (%s)", command, s->label);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "probes/migrate_sampler.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,18 +50,10 @@ void mb_migrate_sample_from_reply(const json_t *reply, int64_t host_real_us,
 	out->valid = 1;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *sampler_main(void *arg)
 {
 	struct mb_migrate_sampler *s = arg;
-	int64_t next = mono_us();
+	int64_t next = mb_clock_us(CLOCK_MONOTONIC);
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
@@ -86,11 +79,11 @@ static void *sampler_main(void *arg)
 			break;
 		}
 		next += (int64_t)s->interval_us;
-		if (next < mono_us())
-			next = mono_us();
+		if (next < mb_clock_us(CLOCK_MONOTONIC))
+			next = mb_clock_us(CLOCK_MONOTONIC);
 		while (!s->stopping) {
 			struct timespec until;
-			int64_t wait_us = next - mono_us();
+			int64_t wait_us = next - mb_clock_us(CLOCK_MONOTONIC);
 
 			if (wait_us <= 0)
 				break;

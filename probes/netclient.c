@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* setns, ppoll */
 #include "config.h"
 #include "probes/netclient.h"
+#include "bench/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -917,14 +918,6 @@ struct nc_probe {
 	const char *service;
 };
 
-static void sleep_us(int64_t us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
-
-	while (us > 0 && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int64_t mono_us(void)
 {
 	return mono_ns() / 1000;
@@ -948,7 +941,7 @@ static void wait_healthy_for(struct mb_netclient *c, int64_t gap, int64_t health
 		}
 		if (now - t0 >= max_us || (now - t0 >= min_us && healthy_since && now - healthy_since >= healthy_us))
 			return;
-		sleep_us(gap / 2);
+		mb_sleep_us(gap / 2);
 	}
 }
 
@@ -996,7 +989,7 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 	 * repetition's migration). */
 	wait_healthy(s->client, mb_nc_gap_us(s->opts.rate), MB_NC_WARMUP_US, MB_NC_WARMUP_MAX_US);
 	t0 = mono_us();
-	sleep_us(t0 + MB_NC_BASELINE_US - mono_us());
+	mb_sleep_us(t0 + MB_NC_BASELINE_US - mono_us());
 	*state = s;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Spawning, watching and tearing down one QEMU process (see qemu_proc.h). */
 #include "config.h"
 #include "runners/qemu_proc.h"
+#include "bench/clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,14 +26,6 @@ extern char **environ;
 
 /* Console lines that say why a guest kernel died or hung. */
 static const char *const sick_kernel_markers[] = { "Kernel panic", "BUG:", "Oops", "watchdog:", NULL };
-
-static int64_t clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -150,8 +143,8 @@ static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
 	if (rc) {
 		mb_errf(err, rc, "preparing to spawn %s", argv[0]);
 	} else {
-		q->launch_real_us = clock_us(CLOCK_REALTIME);
-		q->launch_mono_us = clock_us(CLOCK_MONOTONIC);
+		q->launch_real_us = mb_clock_us(CLOCK_REALTIME);
+		q->launch_mono_us = mb_clock_us(CLOCK_MONOTONIC);
 		/* posix_spawnp: a bare "qemu-system-x86_64" is looked up in PATH,
 		 * like a shell would, without a shell. */
 		rc = posix_spawnp(&q->pid, argv[0], &actions, &attr, argv, environ);
@@ -414,7 +407,7 @@ int mb_qemu_check_alive(struct mb_qemu *q, struct mb_err *err)
 int mb_qemu_wait_for_socket(struct mb_qemu *q, const char *path, int timeout_ms,
 			    struct mb_err *err)
 {
-	int64_t deadline = clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
 	struct stat st;
 
 	for (;;) {
@@ -422,7 +415,7 @@ int mb_qemu_wait_for_socket(struct mb_qemu *q, const char *path, int timeout_ms,
 			return mb_err_prefix(err, "waiting for %s", path);
 		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
-		if (clock_us(CLOCK_MONOTONIC) >= deadline) {
+		if (mb_clock_us(CLOCK_MONOTONIC) >= deadline) {
 			mb_errf(err, 0, "%s QEMU (pid %d) did not create %s within %d ms", q->label,
 				(int)q->pid, path, timeout_ms);
 			mb_qemu_explain(q, err);
@@ -439,12 +432,12 @@ void mb_qemu_stop(struct mb_qemu *q, unsigned grace_ms)
 	if (!q)
 		return;
 	if (q->pid > 0 && !reap(q, WNOHANG)) {
-		int64_t deadline = clock_us(CLOCK_MONOTONIC) + (int64_t)grace_ms * 1000;
+		int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)grace_ms * 1000;
 
 		/* By PID only: the process group is QEMU's alone, but nothing
 		 * else of ours should ever be signalled by accident. */
 		kill(q->pid, SIGTERM);
-		while (!reap(q, WNOHANG) && clock_us(CLOCK_MONOTONIC) < deadline)
+		while (!reap(q, WNOHANG) && mb_clock_us(CLOCK_MONOTONIC) < deadline)
 			sleep_ms(5);
 		if (!q->exited) {
 			kill(q->pid, SIGKILL);

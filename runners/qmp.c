@@ -3,6 +3,7 @@
  * connection's event log (qmp_events.c). */
 #include "config.h"
 #include "runners/qmp.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -52,22 +53,14 @@ struct mb_qmp {
 
 /* ---- clocks and deadlines ------------------------------------------------- */
 
-static int64_t clock_us(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t deadline_after(int timeout_ms)
 {
-	return timeout_ms < 0 ? NO_DEADLINE : clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+	return timeout_ms < 0 ? NO_DEADLINE : mb_clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
 }
 
 static bool deadline_passed(int64_t deadline)
 {
-	return deadline != NO_DEADLINE && clock_us(CLOCK_MONOTONIC) >= deadline;
+	return deadline != NO_DEADLINE && mb_clock_us(CLOCK_MONOTONIC) >= deadline;
 }
 
 /* What is left of a deadline as a timeout for a nested call. */
@@ -77,7 +70,7 @@ static int ms_left(int64_t deadline)
 
 	if (deadline == NO_DEADLINE)
 		return -1;
-	left = (deadline - clock_us(CLOCK_MONOTONIC) + 999) / 1000;
+	left = (deadline - mb_clock_us(CLOCK_MONOTONIC) + 999) / 1000;
 	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
@@ -257,8 +250,8 @@ static void *reader_main(void *arg)
 		}
 		n = read(c->fd, buf + len, cap - len);
 		/* stamp before parsing: the arrival time is what the metrics need */
-		real_us = clock_us(CLOCK_REALTIME);
-		mono_us = clock_us(CLOCK_MONOTONIC);
+		real_us = mb_clock_us(CLOCK_REALTIME);
+		mono_us = mb_clock_us(CLOCK_MONOTONIC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -593,7 +586,7 @@ int mb_qmp_execute_timed(struct mb_qmp *c, const char *command, json_t *args,
 		}
 	}
 	if (timing)
-		*timing = (struct mb_qmp_timing){ .sent_mono_us = clock_us(CLOCK_MONOTONIC) };
+		*timing = (struct mb_qmp_timing){ .sent_mono_us = mb_clock_us(CLOCK_MONOTONIC) };
 
 	pthread_mutex_lock(&c->lock);
 	while (rc == 0 && !p.reply) {

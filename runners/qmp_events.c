@@ -3,6 +3,7 @@
  * them in until someone waits for or takes them. */
 #include "config.h"
 #include "runners/qmp.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -141,14 +142,6 @@ struct mb_qmp_event_log {
 	char end_why[MB_ERR_MAX];
 };
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int mb_qmp_event_log_new(const char *source, struct mb_qmp_event_log **out, struct mb_err *err)
 {
 	struct mb_qmp_event_log *log = calloc(1, sizeof(*log));
@@ -260,7 +253,7 @@ int mb_qmp_event_log_wait(struct mb_qmp_event_log *log, const char *name,
 			  const json_t *data_match, mb_qmp_event_pred pred, void *pred_arg,
 			  int timeout_ms, struct mb_qmp_event *out, struct mb_err *err)
 {
-	int64_t deadline = timeout_ms < 0 ? NO_DEADLINE : mono_us() + (int64_t)timeout_ms * 1000;
+	int64_t deadline = timeout_ms < 0 ? NO_DEADLINE : mb_clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
 	char what[512];
 	uint64_t takes_seen;
 	int rc = -1;
@@ -292,7 +285,7 @@ int mb_qmp_event_log_wait(struct mb_qmp_event_log *log, const char *name,
 			rc = mb_err_prefix(err, "waiting for QMP event %s", what);
 			goto done;
 		}
-		if (deadline != NO_DEADLINE && mono_us() >= deadline) {
+		if (deadline != NO_DEADLINE && mb_clock_us(CLOCK_MONOTONIC) >= deadline) {
 			describe_wait(what, sizeof(what), name, data_match, pred);
 			rc = mb_errf(err, 0, "no QMP event %s from %s within %d ms", what, log->source,
 				     timeout_ms);

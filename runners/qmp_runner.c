@@ -3,6 +3,7 @@
  * fresh destination QEMU, which then becomes the source of the next one
  * (QEMU keeps some counters across migrations within one process). */
 #include "config.h"
+#include "bench/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,22 +48,6 @@ struct mb_runner {
 	struct mb_netns *ns;
 	unsigned src_tap, dst_tap;
 };
-
-static int64_t now_us(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void sleep_us(int64_t us)
-{
-	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
-
-	while (us > 0 && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 /* Starts one QEMU and connects QMP to it; on failure nothing is left. */
 static int start_qemu(struct mb_runner *r, const char *label, const char *incoming,
@@ -234,7 +219,7 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 	}
 	if (mb_hb_guest_errors(r->hb, guest_errors, sizeof(guest_errors)))
 		return mb_errf(err, 0, "the guest agent reported: %s", guest_errors);
-	r->running_since_mono_us = now_us(CLOCK_MONOTONIC);
+	r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
 	return 0;
 }
 
@@ -301,7 +286,7 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
 	json_t *caps = mb_qmp_caps_for(p), *params = mb_qmp_source_params_for(p);
-	int64_t wait = r->running_since_mono_us + BASELINE_US - now_us(CLOCK_MONOTONIC);
+	int64_t wait = r->running_since_mono_us + BASELINE_US - mb_clock_us(CLOCK_MONOTONIC);
 	int rc = -1;
 
 	/* Take the events of earlier migrations out of the way. */
@@ -315,14 +300,14 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 	    mb_qmp_set_migrate_parameters(r->src_qmp, params, QMP_TIMEOUT_MS, err))
 		goto out;
 	if (wait > 0)
-		sleep_us(wait);
+		mb_sleep_us(wait);
 	snprintf(r->status, sizeof(r->status), "setup");
 	r->passes = 0;
 	if (r->ns && mb_netns_tap_set(r->ns, r->dst_tap, true, err))
 		goto out;
 	if (mb_migrate_sampler_start(r->src_qmp, p->sample_interval_us, &r->sampler, err))
 		goto out;
-	r->start_real_us = now_us(CLOCK_REALTIME);
+	r->start_real_us = mb_clock_us(CLOCK_REALTIME);
 	if (p->mode == MB_MODE_COLD &&
 	    mb_qmp_execute(r->src_qmp, "stop", NULL, NULL, QMP_TIMEOUT_MS, err))
 		goto out;
@@ -461,7 +446,7 @@ static json_t *final_query(struct mb_qmp *qmp, int is_source)
 		if (!is_source || json_integer_value(json_object_get(q, "total-time")) > 0 ||
 		    strcmp(json_string_value(json_object_get(q, "status")) ?: "", "completed"))
 			break;
-		sleep_us(50000);
+		mb_sleep_us(50000);
 	}
 	return q;
 }
@@ -553,7 +538,7 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 		r->src_hb = r->dst_hb;
 		r->dst = NULL;
 		r->dst_qmp = NULL;
-		r->running_since_mono_us = now_us(CLOCK_MONOTONIC);
+		r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
 		r->migrations++;
 		return 0;
 	}

@@ -547,7 +547,7 @@ static json_t *variant(const char *fixture, const char *name, double downtime_ms
 }
 
 /* Columns: scenario, completed, prep, downtime, resume, total, pages, guest gap, qemu downtime */
-enum { C_NAME, C_DONE, C_PREP, C_DOWN, C_RESUME, C_TOTAL, C_PAGES, C_GAP, C_QEMU, C_COUNT };
+enum { C_NAME, C_DONE, C_PREP, C_DOWN, C_RESUME, C_TOTAL, C_PAGES, C_GAP, C_CLIENT, C_QEMU, C_COUNT };
 
 static void summary_medians(void **state)
 {
@@ -580,6 +580,7 @@ static void summary_medians(void **state)
 	assert_string_equal(r.cell[C_PREP], "961.810"); /* the fixture's, three times */
 	assert_string_equal(r.cell[C_PAGES], "65956");
 	assert_string_equal(r.cell[C_QEMU], "15.000");
+	assert_string_equal(r.cell[C_CLIENT], "-");  /* no network client in these runs */
 
 	find_row(table, "post", &r);
 	assert_string_equal(r.cell[C_DONE], "2/2");
