@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -36,6 +35,8 @@
 #include "runners/qemu_proc.h"
 #include "workloads/image/image.h"
 
+#include "harness.h"
+
 #define FIRST_HEARTBEAT_TIMEOUT_MS 60000
 #define FIRST_HEARTBEAT_BOUND_S 20.0 /* CI machines vary; ~2-3 s is typical */
 #define COMMAND_TIMEOUT_MS 10000
@@ -48,7 +49,6 @@
 /* What every test shares: the image, and why it cannot run, if it cannot. */
 static struct mb_image image;
 static char skip_reason[MB_ERR_MAX + 64];
-static char runtime_dir[PATH_MAX];
 
 /* One test's guest, or the fake guests of the reader test. */
 struct fixture {
@@ -62,85 +62,19 @@ struct fixture {
 	int fake_listen[2], fake_conn[2];
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static const char *qemu_binary(void)
-{
-	const char *q = getenv("MIGBENCH_QEMU");
-
-	return q && *q ? q : MB_DEFAULT_QEMU;
-}
-
-/* A binary name without a slash is looked up in PATH, as posix_spawnp does. */
-static int qemu_exists(const char *qemu)
-{
-	const char *path = getenv("PATH");
-	char candidate[PATH_MAX];
-
-	if (strchr(qemu, '/'))
-		return access(qemu, X_OK) == 0;
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		size_t len = strcspn(p, ":");
-
-		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, qemu);
-		if (access(candidate, X_OK) == 0)
-			return 1;
-		p += len + (p[len] == ':');
-	}
-	return 0;
-}
-
-static int dir_is_empty(const char *path, char *first, size_t len)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int empty = 1;
-
-	if (!d)
-		return 1;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(first, len, "%s/%s", path, e->d_name);
-		empty = 0;
-		break;
-	}
-	closedir(d);
-	return empty;
-}
-
 /* ---- group fixture: image, QEMU, private runtime dir ------------------------ */
 
 static int group_setup(void **state)
 {
 	struct mb_image_opts opts = { 0 }; /* defaults: $MIGBENCH_AGENT, the usual cache */
 	struct mb_err err = { 0 };
-	const char *qemu = qemu_binary();
+	const char *qemu = mbt_qemu_binary();
 
-	snprintf(runtime_dir, sizeof(runtime_dir), "/tmp/mb-test-guest-XXXXXX");
-	if (!mkdtemp(runtime_dir)) {
-		print_error("cannot create a runtime directory: %s\n", strerror(errno));
-		return -1;
-	}
 	/* qemu_proc.c makes run directories here: the teardowns can see leftovers. */
-	setenv("XDG_RUNTIME_DIR", runtime_dir, 1);
-	unsetenv("MIGBENCH_KEEP_RUNDIR");
+	if (mbt_runtime_dir_init("/tmp/mb-test-guest-XXXXXX"))
+		return -1;
 
-	if (!qemu_exists(qemu)) {
+	if (!mbt_qemu_exists(qemu)) {
 		snprintf(skip_reason, sizeof(skip_reason), "no executable QEMU %s (set MIGBENCH_QEMU)", qemu);
 	} else if (mb_image_ensure(&opts, &image, &err)) {
 		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
@@ -153,7 +87,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	rmdir(runtime_dir);
+	rmdir(mbt_runtime_dir);
 	return 0;
 }
 
@@ -196,7 +130,7 @@ static int teardown(void **state)
 		print_error("run directory %s still exists after teardown\n", f->dir);
 		rc = -1;
 	}
-	if (!dir_is_empty(runtime_dir, leftover, sizeof(leftover))) {
+	if (mbt_first_entry(mbt_runtime_dir, leftover, sizeof(leftover))) {
 		print_error("left behind after teardown: %s\n", leftover);
 		rc = -1;
 	}
@@ -208,16 +142,13 @@ static int teardown(void **state)
 
 static void skip_without_image(void)
 {
-	if (skip_reason[0]) {
-		print_message("# SKIP: %s\n", skip_reason);
-		skip();
-	}
+	mbt_skip_if(skip_reason);
 }
 
 static void guest_defaults(struct mb_guest *g)
 {
 	mb_guest_defaults(g);
-	g->qemu = qemu_binary();
+	g->qemu = mbt_qemu_binary();
 	g->accel = MB_ACCEL_TCG; /* what CI has; KVM would only be faster */
 	g->kernel = image.kernel;
 	g->initrd = image.initrd;
@@ -301,7 +232,7 @@ static struct arrivals watch_arrivals(struct fixture *f, unsigned ms)
 	int64_t *gaps;
 	struct arrivals a = { 0 };
 
-	sleep_ms(ms);
+	mbt_sleep_ms(ms);
 	n = mb_hb_count(f->r) - from;
 	recs = calloc(n + 1, sizeof(*recs));
 	gaps = calloc(n + 1, sizeof(*gaps));
@@ -393,7 +324,7 @@ static void heartbeat_period(void **state)
 
 	command(f, "PERIOD", "5000", &reply, COMMAND_TIMEOUT_MS);
 	assert_int_equal(field(&reply, "period_us"), 5000);
-	sleep_ms(100); /* let the old period's last interval pass */
+	mbt_sleep_ms(100); /* let the old period's last interval pass */
 	a = watch_arrivals(f, 2000);
 	assert_period("PERIOD 5000 at run time", &a, 5000);
 }
@@ -405,7 +336,7 @@ static double host_dirty_rate(struct fixture *f, unsigned ms)
 	size_t from = mb_hb_count(f->r), to;
 	struct mb_hb_record first, last;
 
-	sleep_ms(ms);
+	mbt_sleep_ms(ms);
 	to = mb_hb_count(f->r);
 	assert_true(to > from + 1);
 	assert_int_equal(mb_hb_copy(f->r, from, &first, 1), 1);
@@ -436,7 +367,7 @@ static void dirty_rates(struct fixture *f, enum mb_pattern pattern, const char *
 		assert_int_equal(field(&reply, "rate"), targets[i]);
 		/* The host's view from the heartbeats' `written` counter, once
 		 * the workload surely applies the new rate. */
-		sleep_ms(RATE_SETTLE_MS);
+		mbt_sleep_ms(RATE_SETTLE_MS);
 		seen = host_dirty_rate(f, RATE_WINDOW_MS - RATE_SETTLE_MS);
 		command(f, "STATS", NULL, &reply, COMMAND_TIMEOUT_MS);
 		assert_int_equal(field(&reply, "rate"), targets[i]);
@@ -478,10 +409,10 @@ static void early_death_is_reported(void **state)
 	struct mb_guest g;
 	struct mb_qemu_opts opts = { .guest = &g, .label = "test" };
 	struct mb_err err = { 0 };
-	double deadline = now_s() + 30;
+	double deadline = mbt_now_s() + 30;
 
-	if (!qemu_exists(qemu_binary())) {
-		print_message("# SKIP: no executable QEMU %s\n", qemu_binary());
+	if (!mbt_qemu_exists(mbt_qemu_binary())) {
+		print_message("# SKIP: no executable QEMU %s\n", mbt_qemu_binary());
 		skip();
 	}
 	guest_defaults(&g);
@@ -492,9 +423,9 @@ static void early_death_is_reported(void **state)
 	f->pid = f->q->pid;
 	snprintf(f->dir, sizeof(f->dir), "%s", f->q->dir);
 	while (mb_qemu_check_alive(f->q, &err) == 0) {
-		if (now_s() > deadline)
+		if (mbt_now_s() > deadline)
 			fail_msg("QEMU without a kernel is still running after 30 s");
-		sleep_ms(10);
+		mbt_sleep_ms(10);
 	}
 	print_message("# %s\n", err.msg);
 	assert_non_null(strstr(err.msg, "exited with status"));
@@ -510,7 +441,7 @@ static void guest_panic_is_reported(void **state)
 	struct mb_guest g;
 	struct mb_qemu_opts opts = { .guest = &g, .label = "test" };
 	struct mb_err err = { 0 };
-	double deadline = now_s() + 60;
+	double deadline = mbt_now_s() + 60;
 
 	skip_without_image();
 	guest_defaults(&g);
@@ -520,9 +451,9 @@ static void guest_panic_is_reported(void **state)
 	f->pid = f->q->pid;
 	snprintf(f->dir, sizeof(f->dir), "%s", f->q->dir);
 	while (mb_qemu_check_alive(f->q, &err) == 0) {
-		if (now_s() > deadline)
+		if (mbt_now_s() > deadline)
 			fail_msg("a guest without /init still runs after 60 s");
-		sleep_ms(20);
+		mbt_sleep_ms(20);
 	}
 	print_message("# %s\n", err.msg);
 	assert_non_null(strstr(err.msg, "exited with status 0"));
@@ -554,7 +485,7 @@ static void fake_listen(struct fixture *f, int i, const char *name)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
-	snprintf(f->fake_path[i], sizeof(f->fake_path[i]), "%s/%s", runtime_dir, name);
+	snprintf(f->fake_path[i], sizeof(f->fake_path[i]), "%s/%s", mbt_runtime_dir, name);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", f->fake_path[i]);
 	f->fake_listen[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(f->fake_listen[i] >= 0);

@@ -29,21 +29,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -53,7 +46,7 @@
 #include "bench/result.h"
 #include "workloads/image/image.h"
 
-extern char **environ;
+#include "harness.h"
 
 /* A whole campaign may not take longer than this (then it is stopped). */
 #define CAMPAIGN_DEADLINE_S 600
@@ -63,385 +56,36 @@ extern char **environ;
  * interval (50 ms), migrate_cancel and its event, a loaded 2-core host. */
 #define BOUND_SLACK_S 3.0
 
-static char runtime_dir[PATH_MAX];
 static char skip_reason[MB_ERR_MAX + 128];
 static char postcopy_skip[MB_ERR_MAX + 128];
-static const char *migbench_bin;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static const char *qemu_binary(void)
-{
-	const char *q = getenv("MIGBENCH_QEMU");
-
-	return q && *q ? q : MB_DEFAULT_QEMU;
-}
-
-static int qemu_exists(const char *qemu)
-{
-	const char *path = getenv("PATH");
-	char candidate[PATH_MAX];
-
-	if (strchr(qemu, '/'))
-		return access(qemu, X_OK) == 0;
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		size_t len = strcspn(p, ":");
-
-		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, qemu);
-		if (access(candidate, X_OK) == 0)
-			return 1;
-		p += len + (p[len] == ':');
-	}
-	return 0;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	char chunk[4096];
-
-	if (!f)
-		return strdup("");
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	if (!buf)
-		return strdup("");
-	buf[len] = '\0';
-	return buf;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes a tree this test made with mkdtemp. */
-static void remove_tree(const char *path)
-{
-	if (path[0] && !strncmp(path, "/tmp/mb-test-migrate", 20))
-		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- what a campaign leaves behind -------------------------------------------- */
-
-/* QEMU processes whose command line points into our runtime dir: ours, and
- * nobody else's (the lead's own runs on this host do not count). Each one
- * found is named in `why` and killed by its pid. Returns how many. */
-static int our_qemus(char *why, size_t len)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char path[300], cmd[8192];
-		ssize_t n;
-		int fd, mine = 0;
-		pid_t pid = (pid_t)atoi(e->d_name);
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		cmd[n] = '\0';
-		if (!strstr(cmd, "qemu-system"))
-			continue;
-		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1)
-			if (strstr(cmd + i, runtime_dir))
-				mine = 1;
-		if (!mine)
-			continue;
-		if (!found++)
-			snprintf(why, len, "QEMU pid %d (%s) is still running", (int)pid, cmd);
-		kill(pid, SIGKILL);
-	}
-	closedir(d);
-	return found;
-}
-
-static int first_entry(const char *dir, char *out, size_t len)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(out, len, "%s/%s", dir, e->d_name);
-			found = 1;
-			break;
-		}
-	closedir(d);
-	return found;
-}
-
-/* Anything in the campaign folder that is not a directory or a *.json. */
-static int stray_file(const char *dir, char *why, size_t len)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while (!found && (e = readdir(d))) {
-		char path[PATH_MAX + 256];
-		struct stat st;
-		size_t n = strlen(e->d_name);
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &st))
-			continue;
-		if (S_ISDIR(st.st_mode))
-			found = stray_file(path, why, len);
-		else if (strcmp(e->d_name, "topology.xml") && /* hwloc's, once per campaign (probes/topology.h) */
-			 (!S_ISREG(st.st_mode) || n < 6 || strcmp(e->d_name + n - 5, ".json") || e->d_name[0] == '.'))
-			found = snprintf(why, len, "%s is left in the campaign folder", path) > 0;
-	}
-	closedir(d);
-	return found;
-}
-
-/* "" when nothing is left of a campaign (or of a test), else what is. */
-static void leftovers(const char *campaign_dir, char *why, size_t len)
-{
-	char entry[PATH_MAX + 256];
-
-	why[0] = '\0';
-	if (our_qemus(why, len))
-		return;
-	if (first_entry(runtime_dir, entry, sizeof(entry))) {
-		snprintf(why, len, "run directory %s is left", entry);
-		return;
-	}
-	if (campaign_dir)
-		stray_file(campaign_dir, why, len);
-}
+#define WORK_PREFIX "/tmp/mb-test-migrate"
 
 /* ---- running a campaign ------------------------------------------------------------ */
 
-struct campaign {
-	char work[PATH_MAX];        /* mkdtemp: out/, the scenario file, the logs */
-	char path[PATH_MAX + 64];   /* work/out/NAME */
-	int ran;
-	int status;                 /* exit status, or -1 when killed */
-	double seconds;
-	char *out, *err;            /* its stdout and stderr */
-	char leftover[PATH_MAX + 8192]; /* "" when nothing was left */
-	json_t *manifest;           /* campaign.json, or NULL */
-	json_t *files;              /* "scenario/rep" -> result document */
-};
-
-static void campaign_free(struct campaign *c)
+static void campaign_free(struct mbt_campaign *c)
 {
-	remove_tree(c->work);
-	free(c->out);
-	free(c->err);
-	json_decref(c->manifest);
-	json_decref(c->files);
-	memset(c, 0, sizeof(*c));
+	mbt_campaign_free(c, WORK_PREFIX);
 }
 
-/* Runs `migbench run -q -o WORK/out -n NAME [--qemu=...] ARGS... [WORK/c.ini]`
+/* Runs `migbench run -q -o WORK/out -n NAME [--qemu=...] ARGS... [WORK/campaign.ini]`
  * and reads what it wrote. `ini` may be NULL (options alone). */
-static void run_campaign(struct campaign *c, const char *name, const char *ini, const char *const *args)
+static void run_campaign(struct mbt_campaign *c, const char *name, const char *ini, const char *const *args)
 {
-	char out_dir[PATH_MAX + 16], ini_path[PATH_MAX + 16], out_log[PATH_MAX + 16], err_log[PATH_MAX + 16];
-	char qemu_opt[PATH_MAX + 16], manifest[PATH_MAX + 100];
-	const char *argv[64];
-	size_t argc = 0;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st = 0, rc, killed = 0;
-	double t0, term_at = 0;
+	const struct mbt_run r = { .work_template = WORK_PREFIX "-c-XXXXXX", .name = name, .ini = ini,
+				   .args = args, .qemu_opt = 1, .deadline_s = CAMPAIGN_DEADLINE_S,
+				   .check_leftovers = 1 };
 
-	memset(c, 0, sizeof(*c));
-	c->files = json_object();
-	snprintf(c->work, sizeof(c->work), "/tmp/mb-test-migrate-c-XXXXXX");
-	if (!mkdtemp(c->work))
-		fail_msg("mkdtemp: %s", strerror(errno));
-	snprintf(out_dir, sizeof(out_dir), "%s/out", c->work);
-	snprintf(c->path, sizeof(c->path), "%s/%s", out_dir, name);
-	snprintf(out_log, sizeof(out_log), "%s/stdout", c->work);
-	snprintf(err_log, sizeof(err_log), "%s/stderr", c->work);
-
-	argv[argc++] = migbench_bin;
-	argv[argc++] = "run";
-	argv[argc++] = "-q";
-	argv[argc++] = "-o";
-	argv[argc++] = out_dir;
-	argv[argc++] = "-n";
-	argv[argc++] = name;
-	if (getenv("MIGBENCH_QEMU") && *getenv("MIGBENCH_QEMU")) {
-		snprintf(qemu_opt, sizeof(qemu_opt), "--qemu=%s", getenv("MIGBENCH_QEMU"));
-		argv[argc++] = qemu_opt;
-	}
-	for (size_t i = 0; args && args[i]; i++)
-		argv[argc++] = args[i];
-	if (ini) {
-		FILE *f;
-
-		snprintf(ini_path, sizeof(ini_path), "%s/campaign.ini", c->work);
-		f = fopen(ini_path, "w");
-		assert_non_null(f);
-		fputs(ini, f);
-		assert_int_equal(fclose(f), 0);
-		argv[argc++] = ini_path;
-	}
-	argv[argc] = NULL;
-	assert_true(argc < sizeof(argv) / sizeof(argv[0]));
-
-	print_message("# %s:", name);
-	for (size_t i = 1; i < argc; i++)
-		print_message(" %s", argv[i]);
-	print_message("\n");
-
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	t0 = now_s();
-	rc = posix_spawn(&pid, migbench_bin, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc)
-		fail_msg("cannot run %s: %s", migbench_bin, strerror(rc));
-
-	/* A hung migbench must not hang the test: SIGTERM (it cleans up),
-	 * then SIGKILL; whatever QEMU it leaves is found below. */
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			fail_msg("waitpid: %s", strerror(errno));
-		if (!killed && now_s() - t0 > CAMPAIGN_DEADLINE_S) {
-			kill(pid, SIGTERM);
-			killed = 1;
-			term_at = now_s();
-		} else if (killed == 1 && now_s() - term_at > 30) {
-			kill(pid, SIGKILL);
-			killed = 2;
-		}
-		sleep_ms(50);
-	}
-	c->seconds = now_s() - t0;
-	c->status = WIFEXITED(st) && !killed ? WEXITSTATUS(st) : -1;
-	c->ran = 1;
-	c->out = read_text(out_log);
-	c->err = read_text(err_log);
-	print_message("# %s: exit status %d after %.1f s\n", name, c->status, c->seconds);
-	if (c->err[0])
-		print_message("# %s stderr: %.600s\n", name, c->err);
-
-	leftovers(c->path, c->leftover, sizeof(c->leftover));
-
-	snprintf(manifest, sizeof(manifest), "%s/campaign.json", c->path);
-	c->manifest = json_load_file(manifest, 0, NULL);
-	if (c->manifest) {
-		size_t i;
-		json_t *run;
-
-		json_array_foreach(json_object_get(c->manifest, "runs"), i, run) {
-			char path[PATH_MAX + 600], key[512];
-			json_error_t jerr;
-			json_t *doc;
-
-			snprintf(path, sizeof(path), "%s/%s", c->path,
-				 json_string_value(json_object_get(run, "file")));
-			doc = json_load_file(path, 0, &jerr);
-			if (!doc)
-				fail_msg("result %s: %s", path, jerr.text);
-			snprintf(key, sizeof(key), "%s/%d", json_string_value(json_object_get(run, "scenario")),
-				 (int)json_integer_value(json_object_get(run, "repetition")));
-			json_object_set_new(c->files, key, doc);
-		}
-	}
+	mbt_run_campaign(c, &r);
 }
 
-static void assert_nothing_left(const struct campaign *c)
+static void assert_nothing_left(const struct mbt_campaign *c)
 {
 	if (c->leftover[0])
 		fail_msg("after campaign %s: %s", c->path, c->leftover);
 }
 
-static const json_t *result(const struct campaign *c, const char *key)
-{
-	const json_t *doc = json_object_get(c->files, key);
-
-	if (!doc)
-		fail_msg("no result %s in %s (migbench exited %d; stderr: %.2000s)", key, c->path, c->status, c->err);
-	return doc;
-}
-
 /* ---- reading a result ------------------------------------------------------------- */
-
-static const json_t *get(const json_t *o, const char *path)
-{
-	char buf[256], *save, *tok;
-	const json_t *v = o;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, tok);
-	if (!v)
-		fail_msg("no %s in the result", path);
-	return v;
-}
-
-static double num(const json_t *o, const char *path)
-{
-	const json_t *v = get(o, path);
-
-	if (!json_is_number(v))
-		fail_msg("%s is not a number", path);
-	return json_number_value(v);
-}
-
-static const char *str(const json_t *o, const char *path)
-{
-	const json_t *v = get(o, path);
-
-	if (!json_is_string(v))
-		fail_msg("%s is not a string", path);
-	return json_string_value(v);
-}
 
 /* The first event of `side` called `name` (with data.status == status,
  * or data.pass == pass, when given); NULL when there is none. */
@@ -450,7 +94,7 @@ static const json_t *event(const json_t *doc, const char *side, const char *name
 	size_t i;
 	const json_t *e;
 
-	json_array_foreach(get(doc, "events"), i, e) {
+	json_array_foreach(mbt_get(doc, "events"), i, e) {
 		const json_t *data = json_object_get(e, "data");
 
 		if (strcmp(json_string_value(json_object_get(e, "side")), side) ||
@@ -482,12 +126,12 @@ static int last_pass_before(const json_t *doc, int64_t t)
 	const json_t *e;
 	int pass = 0;
 
-	json_array_foreach(get(doc, "events"), i, e)
+	json_array_foreach(mbt_get(doc, "events"), i, e)
 		if (!strcmp(json_string_value(json_object_get(e, "side")), "source") &&
 		    !strcmp(json_string_value(json_object_get(e, "event")), "MIGRATION_PASS") &&
 		    json_integer_value(json_object_get(e, "qemu_us")) < t &&
-		    json_integer_value(get(e, "data.pass")) > pass)
-			pass = (int)json_integer_value(get(e, "data.pass"));
+		    json_integer_value(mbt_get(e, "data.pass")) > pass)
+			pass = (int)json_integer_value(mbt_get(e, "data.pass"));
 	return pass;
 }
 
@@ -495,39 +139,39 @@ static int last_pass_before(const json_t *doc, int64_t t)
  * memory intact on the destination and the guest healthy afterwards. */
 static void assert_completed_and_healthy(const json_t *doc, const char *what)
 {
-	if (strcmp(str(doc, "run.status"), "completed"))
-		fail_msg("%s: status %s: %s", what, str(doc, "run.status"),
-			 json_string_value(json_object_get(get(doc, "run"), "error")) ?: "");
-	if (num(doc, "metrics.memory_verify.pages_checked") <= 0)
+	if (strcmp(mbt_str(doc, "run.status"), "completed"))
+		fail_msg("%s: status %s: %s", what, mbt_str(doc, "run.status"),
+			 json_string_value(json_object_get(mbt_get(doc, "run"), "error")) ?: "");
+	if (mbt_num(doc, "metrics.memory_verify.pages_checked") <= 0)
 		fail_msg("%s: memory verify checked no pages", what);
-	if (num(doc, "metrics.memory_verify.pages_corrupted") != 0)
-		fail_msg("%s: %.0f guest pages corrupted", what, num(doc, "metrics.memory_verify.pages_corrupted"));
-	if (!json_is_true(get(doc, "run.health.healthy")))
+	if (mbt_num(doc, "metrics.memory_verify.pages_corrupted") != 0)
+		fail_msg("%s: %.0f guest pages corrupted", what, mbt_num(doc, "metrics.memory_verify.pages_corrupted"));
+	if (!json_is_true(mbt_get(doc, "run.health.healthy")))
 		fail_msg("%s: guest unhealthy after the migration: %s", what,
-			 json_dumps(get(doc, "run.health"), JSON_COMPACT));
+			 json_dumps(mbt_get(doc, "run.health"), JSON_COMPACT));
 	/* the run ran under our runtime dir: the leftover checks look there */
-	if (!strstr(str(doc, "hypervisor.source.command"), runtime_dir))
-		fail_msg("%s: QEMU's run directory is not under %s", what, runtime_dir);
+	if (!strstr(mbt_str(doc, "hypervisor.source.command"), mbt_runtime_dir))
+		fail_msg("%s: QEMU's run directory is not under %s", what, mbt_runtime_dir);
 }
 
 /* The four times of DESIGN.md against the events they come from and against
  * each other; prints them. Returns our downtime. */
 static double check_times(const json_t *doc, const char *what)
 {
-	double prep = num(doc, "metrics.preparation_time_ms"), down = num(doc, "metrics.downtime_ms");
-	double resume = num(doc, "metrics.resume_time_ms"), total = num(doc, "metrics.total_time_ms");
+	double prep = mbt_num(doc, "metrics.preparation_time_ms"), down = mbt_num(doc, "metrics.downtime_ms");
+	double resume = mbt_num(doc, "metrics.resume_time_ms"), total = mbt_num(doc, "metrics.total_time_ms");
 	int64_t stop = event_us(doc, "source", "STOP", NULL, 0);
 	int64_t resumed = event_us(doc, "destination", "RESUME", NULL, 0);
 
 	print_message("# %s: preparation %.3f ms, downtime %.3f ms, resume %.3f ms, total %.3f ms; "
 		      "guest gap %.3f ms; %.0f pages (%.0f precopy, %.0f downtime, %.0f postcopy)\n", what,
-		      prep, down, resume, total, num(doc, "metrics.guest_downtime_ms"),
-		      num(doc, "metrics.pages_transferred.total"), num(doc, "metrics.pages_transferred.precopy"),
-		      num(doc, "metrics.pages_transferred.downtime"), num(doc, "metrics.pages_transferred.postcopy"));
+		      prep, down, resume, total, mbt_num(doc, "metrics.guest_downtime_ms"),
+		      mbt_num(doc, "metrics.pages_transferred.total"), mbt_num(doc, "metrics.pages_transferred.precopy"),
+		      mbt_num(doc, "metrics.pages_transferred.downtime"), mbt_num(doc, "metrics.pages_transferred.postcopy"));
 	assert_true(down > 0);
 	assert_true(prep >= 0 && resume >= 0);
-	assert_true(num(doc, "metrics.pages_transferred.total") > 0);
-	assert_true(json_is_object(get(doc, "metrics.degradation")));
+	assert_true(mbt_num(doc, "metrics.pages_transferred.total") > 0);
+	assert_true(json_is_object(mbt_get(doc, "metrics.degradation")));
 	/* downtime is source STOP -> destination RESUME, QEMU's own stamps */
 	if (fabs(down - (double)(resumed - stop) / 1000.0) > 0.01)
 		fail_msg("%s: downtime %.3f ms, but the events say %.3f ms", what, down,
@@ -564,7 +208,7 @@ static double check_times(const json_t *doc, const char *what)
  * seconds. */
 static void check_against_qemu(const json_t *doc, const char *what, const char *source_end)
 {
-	double ours = num(doc, "metrics.downtime_ms"), qemu = num(doc, "qemu_reported.downtime");
+	double ours = mbt_num(doc, "metrics.downtime_ms"), qemu = mbt_num(doc, "qemu_reported.downtime");
 	int64_t stop = event_us(doc, "source", "STOP", NULL, 0);
 	int64_t end = event_us(doc, "source", "MIGRATION", source_end, 0);
 	int64_t resumed = event_us(doc, "destination", "RESUME", NULL, 0);
@@ -586,23 +230,17 @@ static void check_against_qemu(const json_t *doc, const char *what, const char *
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
-static struct campaign main_c;
+static struct mbt_campaign main_c;
 
 static void skip_if_cannot(void)
 {
-	if (skip_reason[0]) {
-		print_message("# SKIP: %s\n", skip_reason);
-		skip();
-	}
+	mbt_skip_if(skip_reason);
 }
 
 static void skip_without_postcopy(void)
 {
 	skip_if_cannot();
-	if (postcopy_skip[0]) {
-		print_message("# SKIP: %s\n", postcopy_skip);
-		skip();
-	}
+	mbt_skip_if(postcopy_skip);
 }
 
 /* One guest per scenario, migrated once; the shared settings keep the
@@ -640,7 +278,7 @@ static const char main_ini_postcopy[] =
 	"rate=0\n"
 	"hybrid_passes=2\n";
 
-static const struct campaign *main_campaign(void)
+static const struct mbt_campaign *main_campaign(void)
 {
 	char ini[sizeof(main_ini_head) + sizeof(main_ini_postcopy)];
 
@@ -655,32 +293,14 @@ static int group_setup(void **state)
 {
 	struct mb_image_opts opts = { 0 };
 	struct mb_image image;
-	struct mb_host_roots roots;
-	struct mb_host_uffd uffd;
 	struct mb_err err = { 0 };
 
-	snprintf(runtime_dir, sizeof(runtime_dir), "/tmp/mb-test-migrate-XXXXXX");
-	if (!mkdtemp(runtime_dir)) {
-		print_error("cannot create a runtime directory: %s\n", strerror(errno));
-		return -1;
-	}
 	/* migbench's QEMUs make their run directories here (inherited). */
-	setenv("XDG_RUNTIME_DIR", runtime_dir, 1);
-	unsetenv("MIGBENCH_KEEP_RUNDIR");
-
-	migbench_bin = getenv("MIGBENCH_BIN");
-	if (!migbench_bin || access(migbench_bin, X_OK))
-		snprintf(skip_reason, sizeof(skip_reason), "no migbench to run ($MIGBENCH_BIN %s)",
-			 migbench_bin ? "is not executable" : "is not set");
-	else if (!qemu_exists(qemu_binary()))
-		snprintf(skip_reason, sizeof(skip_reason), "no executable QEMU %s (set MIGBENCH_QEMU)", qemu_binary());
-	else if (mb_image_ensure(&opts, &image, &err))
+	if (mbt_runtime_dir_init(WORK_PREFIX "-XXXXXX"))
+		return -1;
+	if (!mbt_check_migbench(skip_reason, sizeof(skip_reason)) && mb_image_ensure(&opts, &image, &err))
 		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
-
-	mb_host_roots_from_env(&roots);
-	mb_probe_uffd(&roots, &uffd);
-	if (!uffd.postcopy)
-		snprintf(postcopy_skip, sizeof(postcopy_skip), "no post-copy on this host: %s", uffd.summary);
+	mbt_check_postcopy(postcopy_skip, sizeof(postcopy_skip));
 	return 0;
 }
 
@@ -689,16 +309,16 @@ static int group_teardown(void **state)
 	char why[PATH_MAX + 8192];
 
 	campaign_free(&main_c);
-	leftovers(NULL, why, sizeof(why));
+	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
 	if (why[0])
 		print_error("%s\n", why);
-	rmdir(runtime_dir);
+	rmdir(mbt_runtime_dir);
 	return why[0] ? -1 : 0;
 }
 
 /* Each test's own campaigns, removed at its teardown. */
 struct fixture {
-	struct campaign c[3];
+	struct mbt_campaign c[3];
 };
 
 static int setup(void **state)
@@ -715,7 +335,7 @@ static int teardown(void **state)
 	for (size_t i = 0; i < 3; i++)
 		campaign_free(&f->c[i]);
 	free(f);
-	leftovers(NULL, why, sizeof(why));
+	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
 	if (why[0]) {
 		print_error("after the test: %s\n", why);
 		return -1;
@@ -728,7 +348,7 @@ static int teardown(void **state)
 /* All four ran, completed, were recorded, and nothing was left. */
 static void campaign_completes(void **state)
 {
-	const struct campaign *c;
+	const struct mbt_campaign *c;
 	size_t i;
 	const char *key;
 	json_t *doc, *run;
@@ -743,12 +363,12 @@ static void campaign_completes(void **state)
 	json_array_foreach(json_object_get(c->manifest, "runs"), i, run)
 		assert_string_equal(json_string_value(json_object_get(run, "status")), "completed");
 	json_object_foreach(c->files, key, doc) {
-		assert_string_equal(str(doc, "schema"), MB_RESULT_SCHEMA);
+		assert_string_equal(mbt_str(doc, "schema"), MB_RESULT_SCHEMA);
 		assert_completed_and_healthy(doc, key);
 		print_message("# %s: memory verify %.0f pages, 0 corrupted, in %.1f ms; %.0f heartbeats in the "
-			      "%.0f ms settle\n", key, num(doc, "metrics.memory_verify.pages_checked"),
-			      num(doc, "metrics.memory_verify.verify_us") / 1000.0,
-			      num(doc, "run.health.heartbeats_in_settle"), num(doc, "run.health.settle_ms"));
+			      "%.0f ms settle\n", key, mbt_num(doc, "metrics.memory_verify.pages_checked"),
+			      mbt_num(doc, "metrics.memory_verify.verify_us") / 1000.0,
+			      mbt_num(doc, "run.health.heartbeats_in_settle"), mbt_num(doc, "run.health.settle_ms"));
 	}
 	assert_non_null(strstr(c->out, "medians over completed runs"));
 }
@@ -758,17 +378,17 @@ static void precopy_converges(void **state)
 	const json_t *doc;
 
 	skip_if_cannot();
-	doc = result(main_campaign(), "precopy/1");
+	doc = mbt_result(main_campaign(), "precopy/1");
 	assert_completed_and_healthy(doc, "precopy");
-	assert_string_equal(str(doc, "run.completed_as"), "precopy");
-	assert_false(json_is_true(get(doc, "run.postcopy_requested")));
+	assert_string_equal(mbt_str(doc, "run.completed_as"), "precopy");
+	assert_false(json_is_true(mbt_get(doc, "run.postcopy_requested")));
 	check_times(doc, "precopy");
 	check_against_qemu(doc, "precopy", "completed");
 	/* pre-copy: the destination is done when it resumes */
-	assert_true(num(doc, "metrics.resume_time_ms") < 50);
-	assert_int_equal(num(doc, "metrics.pages_transferred.bytes.postcopy"), 0);
+	assert_true(mbt_num(doc, "metrics.resume_time_ms") < 50);
+	assert_int_equal(mbt_num(doc, "metrics.pages_transferred.bytes.postcopy"), 0);
 	print_message("# precopy: %.0f passes (dirty-sync-count), QEMU total-time %.0f ms\n",
-		      num(doc, "qemu_reported.ram.dirty-sync-count"), num(doc, "qemu_reported.total-time"));
+		      mbt_num(doc, "qemu_reported.ram.dirty-sync-count"), mbt_num(doc, "qemu_reported.total-time"));
 	assert_nothing_left(main_campaign());
 }
 
@@ -778,20 +398,20 @@ static void postcopy_completes(void **state)
 	double requests, bytes;
 
 	skip_without_postcopy();
-	doc = result(main_campaign(), "postcopy/1");
+	doc = mbt_result(main_campaign(), "postcopy/1");
 	assert_completed_and_healthy(doc, "postcopy");
-	assert_string_equal(str(doc, "run.completed_as"), "postcopy");
-	assert_true(json_is_true(get(doc, "run.postcopy_requested")));
+	assert_string_equal(mbt_str(doc, "run.completed_as"), "postcopy");
+	assert_true(json_is_true(mbt_get(doc, "run.postcopy_requested")));
 	check_times(doc, "postcopy");
 	check_against_qemu(doc, "postcopy", "postcopy-active");
-	requests = num(doc, "qemu_reported.ram.postcopy-requests");
-	bytes = num(doc, "metrics.pages_transferred.bytes.postcopy");
+	requests = mbt_num(doc, "qemu_reported.ram.postcopy-requests");
+	bytes = mbt_num(doc, "metrics.pages_transferred.bytes.postcopy");
 	print_message("# postcopy: %.0f page requests from the destination, %.0f bytes (%.0f pages) after the "
-		      "switch, resume %.3f ms\n", requests, bytes, num(doc, "metrics.pages_transferred.postcopy"),
-		      num(doc, "metrics.resume_time_ms"));
+		      "switch, resume %.3f ms\n", requests, bytes, mbt_num(doc, "metrics.pages_transferred.postcopy"),
+		      mbt_num(doc, "metrics.resume_time_ms"));
 	assert_true(requests > 0);
 	assert_true(bytes > 0);
-	assert_true(num(doc, "metrics.resume_time_ms") > 0);
+	assert_true(mbt_num(doc, "metrics.resume_time_ms") > 0);
 	/* switched after the first pass, as the mode says */
 	assert_true(event_us(doc, "source", "MIGRATION", "postcopy-active", 0) >
 		    event_us(doc, "source", "MIGRATION_PASS", NULL, 2));
@@ -814,10 +434,10 @@ static void hybrid_switches_after_two_passes(void **state)
 	int before_stop;
 
 	skip_without_postcopy();
-	doc = result(main_campaign(), "hybrid/1");
+	doc = mbt_result(main_campaign(), "hybrid/1");
 	assert_completed_and_healthy(doc, "hybrid");
-	assert_int_equal(num(doc, "scenario.hybrid_passes"), 2);
-	assert_string_equal(str(doc, "run.completed_as"), "postcopy");
+	assert_int_equal(mbt_num(doc, "scenario.hybrid_passes"), 2);
+	assert_string_equal(mbt_str(doc, "run.completed_as"), "postcopy");
 	check_times(doc, "hybrid");
 	check_against_qemu(doc, "hybrid", "postcopy-active");
 	pass3 = event_us(doc, "source", "MIGRATION_PASS", NULL, 3);
@@ -829,14 +449,14 @@ static void hybrid_switches_after_two_passes(void **state)
 		      "switch\n", (double)(pass3 - event_us(doc, "source", "MIGRATION", "setup", 0)) / 1e6,
 		      (double)(stop - event_us(doc, "source", "MIGRATION", "setup", 0)) / 1e6,
 		      (double)(switched - event_us(doc, "source", "MIGRATION", "setup", 0)) / 1e6, before_stop,
-		      num(doc, "qemu_reported.ram.dirty-sync-count"), num(doc, "qemu_reported.ram.postcopy-requests"),
-		      num(doc, "metrics.pages_transferred.bytes.postcopy"));
+		      mbt_num(doc, "qemu_reported.ram.dirty-sync-count"), mbt_num(doc, "qemu_reported.ram.postcopy-requests"),
+		      mbt_num(doc, "metrics.pages_transferred.bytes.postcopy"));
 	assert_true(switched > pass3);
 	assert_true(switched > stop);
 	assert_int_equal(before_stop, 3);
 	/* at most the switch's own sync after STOP (QEMU 10: pass 4) */
 	assert_true(last_pass_before(doc, switched) <= before_stop + 1);
-	assert_true(num(doc, "metrics.pages_transferred.bytes.postcopy") > 0);
+	assert_true(mbt_num(doc, "metrics.pages_transferred.bytes.postcopy") > 0);
 	assert_nothing_left(main_campaign());
 }
 
@@ -846,20 +466,20 @@ static void cold_is_all_downtime(void **state)
 	double prep, down, total;
 
 	skip_if_cannot();
-	doc = result(main_campaign(), "cold/1");
+	doc = mbt_result(main_campaign(), "cold/1");
 	assert_completed_and_healthy(doc, "cold");
-	assert_string_equal(str(doc, "run.completed_as"), "cold");
+	assert_string_equal(mbt_str(doc, "run.completed_as"), "cold");
 	check_times(doc, "cold");
-	prep = num(doc, "metrics.preparation_time_ms");
-	down = num(doc, "metrics.downtime_ms");
-	total = num(doc, "metrics.total_time_ms");
+	prep = mbt_num(doc, "metrics.preparation_time_ms");
+	down = mbt_num(doc, "metrics.downtime_ms");
+	total = mbt_num(doc, "metrics.total_time_ms");
 	print_message("# cold: preparation %.3f ms, downtime / total %.4f; QEMU downtime %.0f ms (it only "
 		      "counts its own stop, the guest was stopped before)\n", prep, down / total,
-		      num(doc, "qemu_reported.downtime"));
+		      mbt_num(doc, "qemu_reported.downtime"));
 	assert_true(prep < 50);
 	assert_true(down / total > 0.95);
 	/* the guest is stopped before `migrate`: no page is sent while it runs */
-	assert_int_equal(num(doc, "metrics.pages_transferred.bytes.precopy"), 0);
+	assert_int_equal(mbt_num(doc, "metrics.pages_transferred.bytes.precopy"), 0);
 	assert_true(event_us(doc, "source", "STOP", NULL, 0) < event_us(doc, "source", "MIGRATION", "setup", 0));
 	assert_nothing_left(main_campaign());
 }
@@ -871,7 +491,7 @@ static void cold_is_all_downtime(void **state)
  * how fast the working set gets dirty again, not bytes copied). */
 static double guest_rate(const json_t *doc)
 {
-	const json_t *t = get(doc, "heartbeats.host_us"), *w = get(doc, "heartbeats.written");
+	const json_t *t = mbt_get(doc, "heartbeats.host_us"), *w = mbt_get(doc, "heartbeats.written");
 	size_t n = json_array_size(t), first = 0;
 
 	while (first < n && json_integer_value(json_array_get(t, first)) < 0)
@@ -886,7 +506,7 @@ static double guest_rate(const json_t *doc)
  * set dirty again sooner than the migration can send it once. */
 static void assert_outpaces_bandwidth(const json_t *doc, const char *what)
 {
-	double rate = guest_rate(doc), wss = num(doc, "scenario.wss"), bw = num(doc, "scenario.max_bandwidth");
+	double rate = guest_rate(doc), wss = mbt_num(doc, "scenario.wss"), bw = mbt_num(doc, "scenario.max_bandwidth");
 	double redirty_s = wss / 4096 / rate, send_s = wss / bw;
 
 	print_message("# %s: the guest writes %.0f pages/s: its %.0f MiB working set is all dirty again every "
@@ -903,12 +523,12 @@ static void given_up(const json_t *doc, const char *what, double *from_migrate_s
 	int64_t cancelled = event_us(doc, "source", "MIGRATION", "cancelled", 0);
 
 	*from_migrate_s = (double)(cancelled - setup) / 1e6;
-	*from_start_s = (double)(cancelled - (int64_t)num(doc, "heartbeats.origin_real_us")) / 1e6;
-	if (strcmp(str(doc, "run.status"), "did-not-converge"))
-		fail_msg("%s: status %s, not did-not-converge", what, str(doc, "run.status"));
-	assert_true(json_array_size(get(doc, "samples")) >= 10);
-	assert_non_null(json_object_get(get(doc, "metrics.unavailable"), "times"));
-	assert_null(json_object_get(get(doc, "metrics"), "downtime_ms"));
+	*from_start_s = (double)(cancelled - (int64_t)mbt_num(doc, "heartbeats.origin_real_us")) / 1e6;
+	if (strcmp(mbt_str(doc, "run.status"), "did-not-converge"))
+		fail_msg("%s: status %s, not did-not-converge", what, mbt_str(doc, "run.status"));
+	assert_true(json_array_size(mbt_get(doc, "samples")) >= 10);
+	assert_non_null(json_object_get(mbt_get(doc, "metrics.unavailable"), "times"));
+	assert_null(json_object_get(mbt_get(doc, "metrics"), "downtime_ms"));
 }
 
 static const char stuck_ini[] =
@@ -938,7 +558,7 @@ static const char stuck_ini[] =
 static void non_converging_is_recorded(void **state)
 {
 	struct fixture *f = *state;
-	struct campaign *c = &f->c[0];
+	struct mbt_campaign *c = &f->c[0];
 	const json_t *doc;
 	double from_migrate, from_start;
 	size_t i;
@@ -959,29 +579,29 @@ static void non_converging_is_recorded(void **state)
 
 		snprintf(key, sizeof(key), "timeout/%d", rep);
 		snprintf(what, sizeof(what), "timeout rep %d", rep);
-		doc = result(c, key);
+		doc = mbt_result(c, key);
 		given_up(doc, what, &from_migrate, &from_start);
 		print_message("# %s: %s; given up %.2f s after migrate (%.2f s after the run started), bound 4 s; "
-			      "%zu samples\n", what, str(doc, "run.error"), from_migrate, from_start,
-			      json_array_size(get(doc, "samples")));
+			      "%zu samples\n", what, mbt_str(doc, "run.error"), from_migrate, from_start,
+			      json_array_size(mbt_get(doc, "samples")));
 		assert_outpaces_bandwidth(doc, what);
-		assert_non_null(strstr(str(doc, "run.error"), "timeout 4.0 s"));
+		assert_non_null(strstr(mbt_str(doc, "run.error"), "timeout 4.0 s"));
 		assert_true(from_migrate >= 4.0);
 		assert_true(from_migrate <= 4.0 + BOUND_SLACK_S);
 		/* + the wait for a 2 s heartbeat baseline before the first migrate */
 		assert_true(from_start <= 4.0 + 2.0 + BOUND_SLACK_S);
 	}
 
-	doc = result(c, "passes/1");
+	doc = mbt_result(c, "passes/1");
 	given_up(doc, "passes", &from_migrate, &from_start);
 	{
 		int64_t pass4 = event_us(doc, "source", "MIGRATION_PASS", NULL, 4);
 		int64_t cancelling = event_us(doc, "source", "MIGRATION", "cancelling", 0);
 
 		print_message("# passes: %s; cancel %.0f ms after pass 4 started, %.2f s after migrate\n",
-			      str(doc, "run.error"), (double)(cancelling - pass4) / 1000.0, from_migrate);
+			      mbt_str(doc, "run.error"), (double)(cancelling - pass4) / 1000.0, from_migrate);
 		assert_outpaces_bandwidth(doc, "passes");
-		assert_non_null(strstr(str(doc, "run.error"), "max_passes=3"));
+		assert_non_null(strstr(mbt_str(doc, "run.error"), "max_passes=3"));
 		/* given up as pass 4 started, not later */
 		assert_true(cancelling > pass4);
 		assert_true(cancelling - pass4 < (int64_t)(BOUND_SLACK_S * 1e6));
@@ -994,7 +614,7 @@ static void non_converging_is_recorded(void **state)
 
 /* The campaign was refused: the status, a message naming `needles`, fast,
  * and no campaign folder. */
-static void assert_refused(const struct campaign *c, int status, const char *const *needles)
+static void assert_refused(const struct mbt_campaign *c, int status, const char *const *needles)
 {
 	struct stat st;
 

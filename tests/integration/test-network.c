@@ -26,21 +26,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -50,7 +42,7 @@
 #include "runners/netns.h"
 #include "workloads/image/image.h"
 
-extern char **environ;
+#include "harness.h"
 
 #define CAMPAIGN_DEADLINE_S 600
 /* The last reply before the outage may still be on its way when the source
@@ -59,215 +51,13 @@ extern char **environ;
 #define STOP_SLACK_MS 1.0
 #define MS_EPSILON 0.0015
 
-static char runtime_dir[PATH_MAX];
 static char skip_reason[MB_ERR_MAX + 128];
 static char netns_skip[256];
 static char postcopy_skip[MB_ERR_MAX + 128];
-static const char *migbench_bin;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static const char *qemu_binary(void)
-{
-	const char *q = getenv("MIGBENCH_QEMU");
-
-	return q && *q ? q : MB_DEFAULT_QEMU;
-}
-
-static int qemu_exists(const char *qemu)
-{
-	const char *path = getenv("PATH");
-	char candidate[PATH_MAX];
-
-	if (strchr(qemu, '/'))
-		return access(qemu, X_OK) == 0;
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		size_t len = strcspn(p, ":");
-
-		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, qemu);
-		if (access(candidate, X_OK) == 0)
-			return 1;
-		p += len + (p[len] == ':');
-	}
-	return 0;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	char chunk[65536];
-
-	if (!f)
-		return strdup("");
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	if (!buf)
-		return strdup("");
-	buf[len] = '\0';
-	return buf;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void remove_tree(const char *path)
-{
-	if (path[0] && !strncmp(path, "/tmp/mb-test-network", 20))
-		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- what a campaign leaves behind ------------------------------------------ */
-
-/* QEMU processes whose command line points into our runtime dir; each one
- * found is named and killed by its pid. */
-static int our_qemus(char *why, size_t len)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char path[300], cmd[8192];
-		ssize_t n;
-		int fd, mine = 0;
-		pid_t pid = (pid_t)atoi(e->d_name);
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		cmd[n] = '\0';
-		if (!strstr(cmd, "qemu-system"))
-			continue;
-		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1)
-			if (strstr(cmd + i, runtime_dir))
-				mine = 1;
-		if (!mine)
-			continue;
-		if (!found++)
-			snprintf(why, len, "QEMU pid %d is still running", (int)pid);
-		kill(pid, SIGKILL);
-	}
-	closedir(d);
-	return found;
-}
-
-/* A namespace made by migbench process `pid` (migbench-<pid>-<n>). */
-static int namespace_of(pid_t pid, char *why, size_t len)
-{
-	DIR *d = opendir(MB_NETNS_DIR);
-	struct dirent *e;
-	char prefix[64];
-	int found = 0;
-
-	if (!d)
-		return 0;
-	snprintf(prefix, sizeof(prefix), MB_NETNS_PREFIX "%d-", (int)pid);
-	while (!found && (e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, strlen(prefix)))
-			found = snprintf(why, len, "network namespace %s is left", e->d_name) > 0;
-	closedir(d);
-	return found;
-}
-
-/* Anything in the campaign folder but directories, *.json, *.client.csv
- * and topology.xml. */
-static int stray_file(const char *dir, char *why, size_t len)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while (!found && (e = readdir(d))) {
-		char path[PATH_MAX + 256];
-		struct stat st;
-		size_t n = strlen(e->d_name);
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &st))
-			continue;
-		if (S_ISDIR(st.st_mode))
-			found = stray_file(path, why, len);
-		else if (e->d_name[0] == '.' || !S_ISREG(st.st_mode) ||
-			 !((n > 5 && !strcmp(e->d_name + n - 5, ".json")) ||
-			   (n > 11 && !strcmp(e->d_name + n - 11, ".client.csv")) || !strcmp(e->d_name, "topology.xml")))
-			found = snprintf(why, len, "%s is left in the campaign folder", path) > 0;
-	}
-	closedir(d);
-	return found;
-}
-
-static void leftovers(pid_t pid, const char *campaign_dir, char *why, size_t len)
-{
-	DIR *d;
-	struct dirent *e;
-
-	why[0] = '\0';
-	if (our_qemus(why, len) || (pid > 0 && namespace_of(pid, why, len)))
-		return;
-	d = opendir(runtime_dir);
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(why, len, "run directory %s/%s is left", runtime_dir, e->d_name);
-			break;
-		}
-	if (d)
-		closedir(d);
-	if (!why[0] && campaign_dir)
-		stray_file(campaign_dir, why, len);
-}
 
 /* ---- the campaign -------------------------------------------------------------- */
 
-struct campaign {
-	char work[PATH_MAX];
-	char path[PATH_MAX + 64];
-	int ran, status;
-	pid_t pid;
-	char *err;
-	char leftover[PATH_MAX + 8192];
-	json_t *files;              /* "scenario/rep" -> result */
-};
-
-static struct campaign kv_c;
+static struct mbt_campaign kv_c;
 
 static const char kv_ini[] =
 	"# the main job's migration (bench/scenarios/main.ini) of a kv guest\n"
@@ -289,91 +79,18 @@ static const char kv_ini_postcopy[] =
 	"[postcopy]\n"
 	"mode=postcopy\n";
 
-static void run_campaign(struct campaign *c, const char *ini)
+#define WORK_PREFIX "/tmp/mb-test-network"
+
+static void run_campaign(struct mbt_campaign *c, const char *ini)
 {
-	char out_dir[PATH_MAX + 16], ini_path[PATH_MAX + 16], err_log[PATH_MAX + 16], qemu_opt[PATH_MAX + 16];
-	const char *argv[16];
-	size_t argc = 0;
-	posix_spawn_file_actions_t fa;
-	int st = 0, killed = 0, rc;
-	double t0, term_at = 0;
-	FILE *f;
+	const struct mbt_run r = { .work_template = WORK_PREFIX "-c-XXXXXX", .name = "kv", .ini = ini,
+				   .qemu_opt = 1, .deadline_s = CAMPAIGN_DEADLINE_S, .check_leftovers = 1,
+				   .keep_suffix = ".client.csv" };
 
-	memset(c, 0, sizeof(*c));
-	c->files = json_object();
-	snprintf(c->work, sizeof(c->work), "/tmp/mb-test-network-c-XXXXXX");
-	if (!mkdtemp(c->work))
-		fail_msg("mkdtemp: %s", strerror(errno));
-	snprintf(out_dir, sizeof(out_dir), "%s/out", c->work);
-	snprintf(c->path, sizeof(c->path), "%s/kv", out_dir);
-	snprintf(err_log, sizeof(err_log), "%s/stderr", c->work);
-	snprintf(ini_path, sizeof(ini_path), "%s/kv.ini", c->work);
-	f = fopen(ini_path, "w");
-	assert_non_null(f);
-	fputs(ini, f);
-	assert_int_equal(fclose(f), 0);
-
-	argv[argc++] = migbench_bin;
-	argv[argc++] = "run";
-	argv[argc++] = "-q";
-	argv[argc++] = "-o";
-	argv[argc++] = out_dir;
-	argv[argc++] = "-n";
-	argv[argc++] = "kv";
-	if (getenv("MIGBENCH_QEMU") && *getenv("MIGBENCH_QEMU")) {
-		snprintf(qemu_opt, sizeof(qemu_opt), "--qemu=%s", getenv("MIGBENCH_QEMU"));
-		argv[argc++] = qemu_opt;
-	}
-	argv[argc++] = ini_path;
-	argv[argc] = NULL;
-
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	t0 = now_s();
-	rc = posix_spawn(&c->pid, migbench_bin, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc)
-		fail_msg("cannot run %s: %s", migbench_bin, strerror(rc));
-	for (;;) {
-		pid_t w = waitpid(c->pid, &st, WNOHANG);
-
-		if (w == c->pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			fail_msg("waitpid: %s", strerror(errno));
-		if (!killed && now_s() - t0 > CAMPAIGN_DEADLINE_S) {
-			kill(c->pid, SIGTERM);
-			killed = 1;
-			term_at = now_s();
-		} else if (killed == 1 && now_s() - term_at > 30) {
-			kill(c->pid, SIGKILL);
-			killed = 2;
-		}
-		sleep_ms(50);
-	}
-	c->ran = 1;
-	c->status = WIFEXITED(st) && !killed ? WEXITSTATUS(st) : -1;
-	c->err = read_text(err_log);
-	print_message("# kv campaign: exit status %d after %.1f s\n", c->status, now_s() - t0);
-	if (c->err[0])
-		print_message("# stderr: %.600s\n", c->err);
-	leftovers(c->pid, c->path, c->leftover, sizeof(c->leftover));
-	for (int i = 0; i < 2; i++) {
-		static const char *const names[] = { "precopy", "postcopy" };
-		char path[PATH_MAX + 128], key[64];
-		json_t *doc;
-
-		snprintf(path, sizeof(path), "%s/%s/1.json", c->path, names[i]);
-		doc = json_load_file(path, 0, NULL);
-		snprintf(key, sizeof(key), "%s/1", names[i]);
-		if (doc)
-			json_object_set_new(c->files, key, doc);
-	}
+	mbt_run_campaign(c, &r);
 }
 
-static const struct campaign *kv_campaign(void)
+static const struct mbt_campaign *kv_campaign(void)
 {
 	char ini[sizeof(kv_ini) + sizeof(kv_ini_postcopy)];
 
@@ -386,38 +103,13 @@ static const struct campaign *kv_campaign(void)
 
 /* ---- reading a result ------------------------------------------------------------ */
 
-static const json_t *get(const json_t *o, const char *path)
-{
-	char buf[256], *save, *tok;
-	const json_t *v = o;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, tok);
-	if (!v)
-		fail_msg("no %s in the result", path);
-	return v;
-}
-
-static double num(const json_t *o, const char *path)
-{
-	const json_t *v = get(o, path);
-
-	if (!json_is_number(v))
-		fail_msg("%s is not a number (%s)", path, json_is_null(v) ? "null" : "other");
-	return json_number_value(v);
-}
-
 static const json_t *result(const char *key)
 {
-	const struct campaign *c = kv_campaign();
-	const json_t *doc = json_object_get(c->files, key);
+	const json_t *doc = mbt_result(kv_campaign(), key);
 
-	if (!doc)
-		fail_msg("no result %s in %s (migbench exited %d; stderr: %.2000s)", key, c->path, c->status, c->err);
-	if (strcmp(json_string_value(get(doc, "run.status")), "completed"))
-		fail_msg("%s: %s: %s", key, json_string_value(get(doc, "run.status")),
-			 json_string_value(json_object_get(get(doc, "run"), "error")) ?: "");
+	if (strcmp(json_string_value(mbt_get(doc, "run.status")), "completed"))
+		fail_msg("%s: %s: %s", key, json_string_value(mbt_get(doc, "run.status")),
+			 json_string_value(json_object_get(mbt_get(doc, "run"), "error")) ?: "");
 	return doc;
 }
 
@@ -436,7 +128,7 @@ static struct row *read_trace(const char *scenario, size_t *n)
 	size_t cap = 1024;
 
 	snprintf(path, sizeof(path), "%s/%s/1.client.csv", kv_c.path, scenario);
-	text = read_text(path);
+	text = mbt_read_text(path);
 	if (!*text)
 		fail_msg("no trace %s", path);
 	rows = malloc(cap * sizeof(*rows));
@@ -474,12 +166,12 @@ static struct row *read_trace(const char *scenario, size_t *n)
  * trace; returns its length. */
 static double check_client_outage(const json_t *doc, const char *scenario)
 {
-	double prep = num(doc, "metrics.preparation_time_ms"), down = num(doc, "metrics.downtime_ms");
+	double prep = mbt_num(doc, "metrics.preparation_time_ms"), down = mbt_num(doc, "metrics.downtime_ms");
 	double stop = prep, resume = prep + down;
-	double longest = num(doc, "metrics.client_downtime_ms"), sw = num(doc, "metrics.client_switchover_outage_ms");
-	double sw_start = num(doc, "metrics.client_switchover_outage_start_ms");
-	double sw_end = num(doc, "metrics.client_switchover_outage_end_ms");
-	const json_t *outages = get(doc, "netclient.outages"), *o = NULL, *x;
+	double longest = mbt_num(doc, "metrics.client_downtime_ms"), sw = mbt_num(doc, "metrics.client_switchover_outage_ms");
+	double sw_start = mbt_num(doc, "metrics.client_switchover_outage_start_ms");
+	double sw_end = mbt_num(doc, "metrics.client_switchover_outage_end_ms");
+	const json_t *outages = mbt_get(doc, "netclient.outages"), *o = NULL, *x;
 	double latest_before = -INFINITY, first_after = INFINITY;
 	long last_ok, resumed, inside = 0;
 	struct row *rows;
@@ -487,9 +179,9 @@ static double check_client_outage(const json_t *doc, const char *scenario)
 
 	print_message("# %s: QEMU downtime %.0f ms, STOP->RESUME %.3f ms, guest gap %.3f ms, client outage at "
 		      "switch-over %.3f ms (%.3f .. %.3f; STOP at %.3f, RESUME at %.3f), longest %.3f ms, "
-		      "%.0f lost, %.0f late\n", scenario, num(doc, "qemu_reported.downtime"), down,
-		      num(doc, "metrics.guest_downtime_ms"), sw, sw_start, sw_end, stop, resume, longest,
-		      num(doc, "metrics.client_requests_lost"), num(doc, "metrics.client_requests_late"));
+		      "%.0f lost, %.0f late\n", scenario, mbt_num(doc, "qemu_reported.downtime"), down,
+		      mbt_num(doc, "metrics.guest_downtime_ms"), sw, sw_start, sw_end, stop, resume, longest,
+		      mbt_num(doc, "metrics.client_requests_lost"), mbt_num(doc, "metrics.client_requests_late"));
 	if (longest < down)
 		fail_msg("%s: client_downtime_ms %.3f < STOP->RESUME %.3f", scenario, longest, down);
 	if (sw < down)
@@ -504,8 +196,8 @@ static double check_client_outage(const json_t *doc, const char *scenario)
 			o = x;
 	if (!o)
 		fail_msg("%s: no outage is marked as the switch-over", scenario);
-	last_ok = (long)json_integer_value(get(o, "last_ok_seq"));
-	resumed = (long)json_integer_value(get(o, "resumed_seq"));
+	last_ok = (long)json_integer_value(mbt_get(o, "last_ok_seq"));
+	resumed = (long)json_integer_value(mbt_get(o, "resumed_seq"));
 	assert_true(last_ok >= 0 && resumed > last_ok);
 
 	/* The trace says the same: the outage runs from the last in-time reply
@@ -513,8 +205,8 @@ static double check_client_outage(const json_t *doc, const char *scenario)
 	 * sent after those. Replies to requests in between (sent before the
 	 * guest stopped, answered when it resumed) arrived inside it. */
 	rows = read_trace(scenario, &n);
-	assert_int_equal(n, (size_t)num(doc, "netclient.trace.rows"));
-	assert_int_equal(n, (size_t)num(doc, "netclient.requests.sent"));
+	assert_int_equal(n, (size_t)mbt_num(doc, "netclient.trace.rows"));
+	assert_int_equal(n, (size_t)mbt_num(doc, "netclient.requests.sent"));
 	for (i = 0; i < n; i++) {
 		assert_int_equal(rows[i].seq, (long)i);
 		if (strcmp(rows[i].fate, "ok"))
@@ -543,10 +235,10 @@ static double check_client_outage(const json_t *doc, const char *scenario)
 		fail_msg("%s: a request sent after the outage began was answered at %.3f ms, before the RESUME "
 			 "at %.3f", scenario, first_after, resume);
 	/* the client's metrics are in the result's metrics */
-	assert_true(json_is_object(get(doc, "metrics.degradation.client")));
-	assert_true(json_is_object(get(doc, "metrics.client_latency_ms.before")));
-	assert_int_equal((long)num(doc, "netclient.client.kv_wrong_values"), 0);
-	assert_int_equal((long)num(doc, "netclient.client.kv_stale_reads"), 0);
+	assert_true(json_is_object(mbt_get(doc, "metrics.degradation.client")));
+	assert_true(json_is_object(mbt_get(doc, "metrics.client_latency_ms.before")));
+	assert_int_equal((long)mbt_num(doc, "netclient.client.kv_wrong_values"), 0);
+	assert_int_equal((long)mbt_num(doc, "netclient.client.kv_stale_reads"), 0);
 	return sw;
 }
 
@@ -554,45 +246,26 @@ static double check_client_outage(const json_t *doc, const char *scenario)
 
 static void skip_if_cannot(void)
 {
-	if (skip_reason[0] || netns_skip[0]) {
-		print_message("# SKIP: %s\n", netns_skip[0] ? netns_skip : skip_reason);
-		skip();
-	}
+	mbt_skip_if(netns_skip);
+	mbt_skip_if(skip_reason);
 }
 
 static int group_setup(void **state)
 {
 	struct mb_image_opts opts = { 0 };
 	struct mb_image image;
-	struct mb_host_roots roots;
-	struct mb_host_uffd uffd;
 	struct mb_err err = { 0 };
 
-	snprintf(runtime_dir, sizeof(runtime_dir), "/tmp/mb-test-network-XXXXXX");
-	if (!mkdtemp(runtime_dir)) {
-		print_error("cannot create a runtime directory: %s\n", strerror(errno));
+	if (mbt_runtime_dir_init(WORK_PREFIX "-XXXXXX"))
 		return -1;
-	}
-	setenv("XDG_RUNTIME_DIR", runtime_dir, 1);
-	unsetenv("MIGBENCH_KEEP_RUNDIR");
-
 	if (geteuid() != 0)
 		snprintf(netns_skip, sizeof(netns_skip), "network namespaces need root");
 	else if (access("/usr/sbin/ip", X_OK) && access("/sbin/ip", X_OK) && access("/usr/bin/ip", X_OK) &&
 		 access("/bin/ip", X_OK))
 		snprintf(netns_skip, sizeof(netns_skip), "no ip(8) (iproute2)");
-	migbench_bin = getenv("MIGBENCH_BIN");
-	if (!migbench_bin || access(migbench_bin, X_OK))
-		snprintf(skip_reason, sizeof(skip_reason), "no migbench to run ($MIGBENCH_BIN %s)",
-			 migbench_bin ? "is not executable" : "is not set");
-	else if (!qemu_exists(qemu_binary()))
-		snprintf(skip_reason, sizeof(skip_reason), "no executable QEMU %s (set MIGBENCH_QEMU)", qemu_binary());
-	else if (mb_image_ensure(&opts, &image, &err))
+	if (!mbt_check_migbench(skip_reason, sizeof(skip_reason)) && mb_image_ensure(&opts, &image, &err))
 		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
-	mb_host_roots_from_env(&roots);
-	mb_probe_uffd(&roots, &uffd);
-	if (!uffd.postcopy)
-		snprintf(postcopy_skip, sizeof(postcopy_skip), "no post-copy on this host: %s", uffd.summary);
+	mbt_check_postcopy(postcopy_skip, sizeof(postcopy_skip));
 	return 0;
 }
 
@@ -600,13 +273,11 @@ static int group_teardown(void **state)
 {
 	char why[PATH_MAX + 8192];
 
-	leftovers(kv_c.pid, NULL, why, sizeof(why));
-	remove_tree(kv_c.work);
-	free(kv_c.err);
-	json_decref(kv_c.files);
+	mbt_leftovers(kv_c.pid, NULL, NULL, why, sizeof(why));
+	mbt_campaign_free(&kv_c, WORK_PREFIX);
 	if (why[0])
 		print_error("%s\n", why);
-	rmdir(runtime_dir);
+	rmdir(mbt_runtime_dir);
 	return why[0] ? -1 : 0;
 }
 
@@ -626,10 +297,7 @@ static void namespace_lifecycle(void **state)
 	struct mb_err err = { 0 };
 	char name[64];
 
-	if (netns_skip[0]) {
-		print_message("# SKIP: %s\n", netns_skip);
-		skip();
-	}
+	mbt_skip_if(netns_skip);
 	if (mb_netns_create(&ns, &err))
 		fail_msg("%s", err.msg);
 	snprintf(name, sizeof(name), "%s", ns->name);
@@ -684,7 +352,7 @@ static void stale_namespace_is_removed(void **state)
 
 static void campaign_completes_and_leaves_nothing(void **state)
 {
-	const struct campaign *c;
+	const struct mbt_campaign *c;
 
 	skip_if_cannot();
 	c = kv_campaign();
@@ -701,7 +369,7 @@ static void precopy_client_outage(void **state)
 
 	skip_if_cannot();
 	doc = result("precopy/1");
-	assert_string_equal(json_string_value(get(doc, "run.completed_as")), "precopy");
+	assert_string_equal(json_string_value(mbt_get(doc, "run.completed_as")), "precopy");
 	check_client_outage(doc, "precopy");
 }
 
@@ -719,20 +387,17 @@ static void postcopy_larger_outage_and_degradation(void **state)
 	double sw_pre, sw_post, q_pre, q_post, rec_pre, rec_post;
 
 	skip_if_cannot();
-	if (postcopy_skip[0]) {
-		print_message("# SKIP: %s\n", postcopy_skip);
-		skip();
-	}
+	mbt_skip_if(postcopy_skip);
 	post = result("postcopy/1");
 	pre = result("precopy/1");
-	assert_string_equal(json_string_value(get(post, "run.completed_as")), "postcopy");
+	assert_string_equal(json_string_value(mbt_get(post, "run.completed_as")), "postcopy");
 	sw_post = check_client_outage(post, "postcopy");
-	sw_pre = num(pre, "metrics.client_switchover_outage_ms");
-	q_post = num(post, "qemu_reported.downtime");
-	q_pre = num(pre, "qemu_reported.downtime");
-	v = get(pre, "metrics.degradation.client.recovery_to_95pct_ms");
+	sw_pre = mbt_num(pre, "metrics.client_switchover_outage_ms");
+	q_post = mbt_num(post, "qemu_reported.downtime");
+	q_pre = mbt_num(pre, "qemu_reported.downtime");
+	v = mbt_get(pre, "metrics.degradation.client.recovery_to_95pct_ms");
 	rec_pre = json_is_number(v) ? json_number_value(v) : INFINITY;
-	v = get(post, "metrics.degradation.client.recovery_to_95pct_ms");
+	v = mbt_get(post, "metrics.degradation.client.recovery_to_95pct_ms");
 	rec_post = json_is_number(v) ? json_number_value(v) : INFINITY;
 	print_message("# client outage / QEMU downtime: pre-copy %.3f / %.0f ms = %.1fx, post-copy %.3f / %.0f ms "
 		      "= %.1fx; recovery to 95 %% after RESUME: pre-copy %.3f ms, post-copy %.3f ms\n",
@@ -743,13 +408,13 @@ static void postcopy_larger_outage_and_degradation(void **state)
 			 sw_post / (q_post > 0 ? q_post : 1), sw_pre / (q_pre > 0 ? q_pre : 1));
 	/* post-copy has a resume phase with requests in it, and serves them
 	 * worse than before the migration */
-	if (num(post, "netclient.phases.postcopy.sent") < 1)
+	if (mbt_num(post, "netclient.phases.postcopy.sent") < 1)
 		fail_msg("post-copy: no request was sent between RESUME and the end of the migration");
 	/* (requests answered late but within client_timeout keep the
 	 * throughput; their latency shows it) */
 	{
-		const json_t *ratio = get(post, "metrics.degradation.client.phases.postcopy.ratio");
-		const json_t *p99 = get(post, "metrics.degradation.client.phases.postcopy.latency_p99_ratio");
+		const json_t *ratio = mbt_get(post, "metrics.degradation.client.phases.postcopy.ratio");
+		const json_t *p99 = mbt_get(post, "metrics.degradation.client.phases.postcopy.latency_p99_ratio");
 		bool slower = json_is_number(p99) && json_number_value(p99) > 2.0;
 		bool fewer = json_is_number(ratio) && json_number_value(ratio) < 0.95;
 
@@ -759,9 +424,9 @@ static void postcopy_larger_outage_and_degradation(void **state)
 		if (!slower && !fewer)
 			fail_msg("post-copy: no degradation of the service between RESUME and the end of the migration");
 	}
-	if (num(post, "metrics.degradation.phases.postcopy.ratio") >= 0.95)
+	if (mbt_num(post, "metrics.degradation.phases.postcopy.ratio") >= 0.95)
 		fail_msg("post-copy: the guest's own throughput after RESUME is %.2f of its baseline",
-			 num(post, "metrics.degradation.phases.postcopy.ratio"));
+			 mbt_num(post, "metrics.degradation.phases.postcopy.ratio"));
 }
 
 int main(void)
