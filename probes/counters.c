@@ -3,6 +3,7 @@
 #include "config.h"
 #include "probes/counters.h"
 #include "bench/clock.h"
+#include "probes/tick.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -309,13 +310,9 @@ static void *counters_main(void *arg)
 	struct timespec next;
 
 	pthread_mutex_lock(&st->lock);
-	clock_gettime(CLOCK_MONOTONIC, &next);
+	mb_tick_start(&next);
 	while (!st->stopping) {
-		next.tv_nsec += (long)(st->interval_us % 1000000) * 1000;
-		next.tv_sec += (time_t)(st->interval_us / 1000000) + next.tv_nsec / 1000000000;
-		next.tv_nsec %= 1000000000;
-		while (!st->stopping && pthread_cond_timedwait(&st->wake, &st->lock, &next) != ETIMEDOUT)
-			;
+		mb_tick_wait(&st->wake, &st->lock, &next, st->interval_us, false, &st->stopping);
 		sample_all(st, false);
 	}
 	st->self_cpu_us = mb_clock_us(CLOCK_THREAD_CPUTIME_ID);
@@ -357,7 +354,6 @@ static int counters_start(void **state, const struct mb_probe_ctx *ctx, struct m
 {
 	struct ctr_state *st = calloc(1, sizeof(*st));
 	struct mb_host_roots roots;
-	pthread_condattr_t attr;
 
 	if (!st)
 		return mb_errf(err, ENOMEM, "counters probe");
@@ -390,10 +386,7 @@ static int counters_start(void **state, const struct mb_probe_ctx *ctx, struct m
 	}
 
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	mb_tick_cond_init(&st->wake);
 	/* The first sample here, so the baseline window starts now. */
 	sample_all(st, true);
 	if (pthread_create(&st->thread, NULL, counters_main, st)) {

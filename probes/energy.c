@@ -4,6 +4,7 @@
 #include "config.h"
 #include "probes/energy.h"
 #include "bench/clock.h"
+#include "probes/tick.h"
 
 #include <errno.h>
 #include <math.h>
@@ -243,13 +244,9 @@ static void *energy_main(void *arg)
 		st->first_us = st->last_us = mb_clock_us(CLOCK_REALTIME);
 		mb_series_push(&st->series, st->first_us, zeros);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &next);
+	mb_tick_start(&next);
 	while (!st->stopping) {
-		next.tv_nsec += (long)(st->interval_us % 1000000) * 1000;
-		next.tv_sec += (time_t)(st->interval_us / 1000000) + next.tv_nsec / 1000000000;
-		next.tv_nsec %= 1000000000;
-		while (!st->stopping && pthread_cond_timedwait(&st->wake, &st->lock, &next) != ETIMEDOUT)
-			;
+		mb_tick_wait(&st->wake, &st->lock, &next, st->interval_us, false, &st->stopping);
 		take_sample(st);
 	}
 	if (st->dev->source == MB_RAPL_PAPI) {
@@ -263,7 +260,6 @@ static void *energy_main(void *arg)
 static int energy_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
 {
 	struct energy_state *st = calloc(1, sizeof(*st));
-	pthread_condattr_t attr;
 
 	if (!st)
 		return mb_errf(err, ENOMEM, "energy probe");
@@ -271,10 +267,7 @@ static int energy_start(void **state, const struct mb_probe_ctx *ctx, struct mb_
 	st->interval_us = ctx->spec && ctx->spec->params.sample_interval_us
 				  ? ctx->spec->params.sample_interval_us : 50000;
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	mb_tick_cond_init(&st->wake);
 	if (pthread_create(&st->thread, NULL, energy_main, st)) {
 		pthread_cond_destroy(&st->wake);
 		pthread_mutex_destroy(&st->lock);

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "probes/heartbeat.h"
 #include "bench/clock.h"
+#include "probes/tick.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -253,7 +254,6 @@ static void *source_main(void *arg)
 int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
 {
 	struct mb_hb_reader *r = calloc(1, sizeof(*r));
-	pthread_condattr_t ca;
 	int rc;
 
 	*out = NULL;
@@ -262,10 +262,7 @@ int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
 	pthread_mutex_init(&r->lock, NULL);
 	/* Waits are measured on the monotonic clock: a clock step (NTP) must
 	 * not stretch or cut a timeout. */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&r->changed, &ca);
-	pthread_condattr_destroy(&ca);
+	rc = mb_tick_cond_init(&r->changed);
 	if (rc) {
 		pthread_mutex_destroy(&r->lock);
 		free(r);

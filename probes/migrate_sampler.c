@@ -1,6 +1,6 @@
 #include "config.h"
 #include "probes/migrate_sampler.h"
-#include "bench/clock.h"
+#include "probes/tick.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -53,8 +53,9 @@ void mb_migrate_sample_from_reply(const json_t *reply, int64_t host_real_us,
 static void *sampler_main(void *arg)
 {
 	struct mb_migrate_sampler *s = arg;
-	int64_t next = mb_clock_us(CLOCK_MONOTONIC);
+	struct timespec next;
 
+	mb_tick_start(&next);
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		struct mb_qmp_timing timing = {0};
@@ -78,24 +79,7 @@ static void *sampler_main(void *arg)
 			/* The connection is gone: QEMU exited, nothing more to sample. */
 			break;
 		}
-		next += (int64_t)s->interval_us;
-		if (next < mb_clock_us(CLOCK_MONOTONIC))
-			next = mb_clock_us(CLOCK_MONOTONIC);
-		while (!s->stopping) {
-			struct timespec until;
-			int64_t wait_us = next - mb_clock_us(CLOCK_MONOTONIC);
-
-			if (wait_us <= 0)
-				break;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += wait_us / 1000000;
-			until.tv_nsec += (wait_us % 1000000) * 1000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s->wake, &s->lock, &until);
-		}
+		mb_tick_wait(&s->wake, &s->lock, &next, s->interval_us, true, &s->stopping);
 	}
 	s->running = 0;
 	pthread_mutex_unlock(&s->lock);
@@ -114,7 +98,7 @@ int mb_migrate_sampler_start(struct mb_qmp *qmp, uint64_t interval_us,
 	s->interval_us = interval_us ? interval_us : 50000;
 	s->series = json_array();
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
+	mb_tick_cond_init(&s->wake);
 	s->running = 1;
 	rc = pthread_create(&s->thread, NULL, sampler_main, s);
 	if (rc) {
