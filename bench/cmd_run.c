@@ -63,8 +63,6 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct run_options *o,
 		      struct mb_scenario_set *set, struct mb_err *err)
 {
-	int nfiles = 0;
-
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *eq, *val;
@@ -96,9 +94,12 @@ static int parse_args(int argc, char **argv, struct run_options *o,
 			} else {
 				snprintf(name, sizeof(name), "%s", a);
 				if (!mb_key_find(a + 2)) {
-					if (mb_scenario_apply_option(set, a, "", err))
-						return -1;
-					return mb_errf(err, 0, "unknown option '%s'", a);
+					const struct mb_key *near = mb_key_suggest(a + 2);
+
+					if (near)
+						return mb_errf(err, 0, "unknown option '%s' (did you mean '--%s'?)",
+							       a, near->name);
+					return mb_errf(err, 0, "unknown option '%s' (see migbench run --help)", a);
 				}
 				if (i + 1 >= argc)
 					return mb_errf(err, 0, "option '%s' needs a value", a);
@@ -112,7 +113,6 @@ static int parse_args(int argc, char **argv, struct run_options *o,
 			return mb_errf(err, 0, "unknown option '%s' (see migbench run --help)", a);
 		if (mb_scenario_parse_file(set, a, err))
 			return -1;
-		nfiles++;
 	}
 	return 0;
 }
