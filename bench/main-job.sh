@@ -8,6 +8,8 @@
 # What it runs grows with the project; the command stays
 #   bash bench/main-job.sh
 set -euo pipefail
+# No silent exits: a failing step names its line, command and status.
+trap 'echo "main-job: failed at line $LINENO (exit $?): $BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "$0")/.."
 top=$PWD
