@@ -10,9 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* cmd_report.c: finds SCRIPT and execs Rscript with it and ARGS. */
-int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs);
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -63,8 +60,14 @@ static int compare_run(int argc, char **argv)
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ 0 },
 	};
-	char *args[16];
-	int nargs = 0, c;
+	enum { THRESHOLD, ALPHA, OUT, QUIET, NOPTS };
+	struct mb_analysis_opt opts[NOPTS] = {
+		[THRESHOLD] = { .name = "--threshold" },
+		[ALPHA] = { .name = "--alpha" },
+		[OUT] = { .name = "--out" },
+		[QUIET] = { .name = "--quiet", .flag = 1 },
+	};
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
@@ -72,21 +75,18 @@ static int compare_run(int argc, char **argv)
 		case 't':
 			if (check_fraction("threshold", optarg, 0, 100))
 				return MB_EXIT_USAGE;
-			args[nargs++] = "--threshold";
-			args[nargs++] = optarg;
+			opts[THRESHOLD].value = optarg;
 			break;
 		case 'a':
 			if (check_fraction("alpha", optarg, 1e-6, 0.5))
 				return MB_EXIT_USAGE;
-			args[nargs++] = "--alpha";
-			args[nargs++] = optarg;
+			opts[ALPHA].value = optarg;
 			break;
 		case 'o':
-			args[nargs++] = "--out";
-			args[nargs++] = optarg;
+			opts[OUT].value = optarg;
 			break;
 		case 'q':
-			args[nargs++] = "--quiet";
+			opts[QUIET].value = "";
 			break;
 		case 'h':
 			usage(stdout);
@@ -101,10 +101,7 @@ static int compare_run(int argc, char **argv)
 		usage(stderr);
 		return MB_EXIT_USAGE;
 	}
-	args[nargs++] = "--";
-	args[nargs++] = argv[optind];
-	args[nargs++] = argv[optind + 1];
-	return mb_analysis_exec("compare", "compare.R", args, nargs);
+	return mb_analysis_exec("compare", "compare.R", opts, NOPTS, argv + optind, 2);
 }
 
 const struct mb_command mb_cmd_compare = {

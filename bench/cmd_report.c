@@ -17,8 +17,6 @@
 #define MB_PKGDATADIR "/usr/local/share/migbench"
 #endif
 
-int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs);
-
 /* Where the R scripts are: $MIGBENCH_ANALYSIS_DIR, else the source tree this
  * migbench was built from, else the installed copy. */
 static int find_script(const char *script, char *path, size_t size)
@@ -44,7 +42,8 @@ static int find_script(const char *script, char *path, size_t size)
 	return -1;
 }
 
-int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs)
+int mb_analysis_exec(const char *cmd, const char *script, const struct mb_analysis_opt *opts, int nopts,
+		     char *const *pos, int npos)
 {
 	char path[PATH_MAX + 64];
 	const char *rscript = getenv("MIGBENCH_RSCRIPT");
@@ -68,16 +67,26 @@ int mb_analysis_exec(const char *cmd, const char *script, char **args, int nargs
 				cmd, script);
 		return MB_EXIT_NO_RESOURCE;
 	}
-	argv = calloc((size_t)nargs + 4, sizeof(*argv));
+	/* Rscript --vanilla SCRIPT, two per option, "--", the positionals, NULL */
+	argv = calloc(3 + 2 * (size_t)nopts + 1 + (size_t)npos + 1, sizeof(*argv));
 	if (!argv) {
-		perror("migbench");
+		fprintf(stderr, "migbench %s: cannot build Rscript's command line: %s\n", cmd, strerror(errno));
 		return MB_EXIT_FAILED;
 	}
 	argv[n++] = (char *)rscript;
 	argv[n++] = "--vanilla";
 	argv[n++] = path;
-	for (int i = 0; i < nargs; i++)
-		argv[n++] = args[i];
+	for (int i = 0; i < nopts; i++) {
+		if (!opts[i].value)
+			continue;
+		argv[n++] = (char *)opts[i].name;
+		if (!opts[i].flag)
+			argv[n++] = (char *)opts[i].value;
+	}
+	/* after "--", a folder named like an option stays a folder */
+	argv[n++] = "--";
+	for (int i = 0; i < npos; i++)
+		argv[n++] = pos[i];
 	argv[n] = NULL;
 	fflush(NULL);
 	execvp(rscript, argv);
@@ -144,35 +153,38 @@ static int report_run(int argc, char **argv)
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ 0 },
 	};
-	char *args[16];
-	int nargs = 0, c;
+	enum { OUT, BOOTSTRAP, SEED, QUIET, NOPTS };
+	struct mb_analysis_opt opts[NOPTS] = {
+		[OUT] = { .name = "--out" },
+		[BOOTSTRAP] = { .name = "--bootstrap" },
+		[SEED] = { .name = "--seed" },
+		[QUIET] = { .name = "--quiet", .flag = 1 },
+	};
+	int c;
 	long v;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			args[nargs++] = "--out";
-			args[nargs++] = optarg;
+			opts[OUT].value = optarg;
 			break;
 		case 'b':
 			if (parse_count(optarg, 100, 1000000, &v)) {
 				fprintf(stderr, "migbench report: --bootstrap: '%s' is not a count in [100, 1000000]\n", optarg);
 				return MB_EXIT_USAGE;
 			}
-			args[nargs++] = "--bootstrap";
-			args[nargs++] = optarg;
+			opts[BOOTSTRAP].value = optarg;
 			break;
 		case 's':
 			if (parse_count(optarg, 0, INT_MAX, &v)) {
 				fprintf(stderr, "migbench report: --seed: '%s' is not a non-negative integer\n", optarg);
 				return MB_EXIT_USAGE;
 			}
-			args[nargs++] = "--seed";
-			args[nargs++] = optarg;
+			opts[SEED].value = optarg;
 			break;
 		case 'q':
-			args[nargs++] = "--quiet";
+			opts[QUIET].value = "";
 			break;
 		case 'h':
 			usage(stdout);
@@ -187,9 +199,7 @@ static int report_run(int argc, char **argv)
 		usage(stderr);
 		return MB_EXIT_USAGE;
 	}
-	args[nargs++] = "--";
-	args[nargs++] = argv[optind];
-	return mb_analysis_exec("report", "report.R", args, nargs);
+	return mb_analysis_exec("report", "report.R", opts, NOPTS, argv + optind, 1);
 }
 
 const struct mb_command mb_cmd_report = {

@@ -19,4 +19,18 @@ enum {
 	MB_EXIT_NO_RESOURCE = 3, /* this host cannot do it (no QEMU, no kernel) */
 };
 
+/* `report` and `compare` are front ends to the R scripts in analysis/:
+ * mb_analysis_exec() (cmd_report.c) finds SCRIPT and replaces the process
+ * with `Rscript SCRIPT OPTS... -- POS...`. OPTS holds one slot per option
+ * (the last of repeated ones wins, as in the R scripts), so what reaches
+ * R is bounded by the command's option table, not by its command line. */
+struct mb_analysis_opt {
+	const char *name;       /* R's spelling, e.g. "--out" */
+	const char *value;      /* NULL: not given */
+	int flag;               /* given without a value (--quiet) */
+};
+
+int mb_analysis_exec(const char *cmd, const char *script, const struct mb_analysis_opt *opts, int nopts,
+		     char *const *pos, int npos);
+
 #endif

@@ -7,7 +7,8 @@
 # shared machine falls on all three alike instead of on one campaign.
 # Checks that the report's files appear, that A/A comes out "no regression"
 # (exit 0) and A/B "REGRESSION" on total time (exit 1), and the exit
-# statuses for a missing Rscript (3) and bad command lines (2). Where this
+# statuses for a missing Rscript (3) and bad command lines (2), and that
+# options repeated 200 times are taken rather than crash migbench. Where this
 # host cannot migrate (`migbench run` exits 3) the checked-in trimmed real
 # campaigns of analysis/tests/fixtures stand in. About two minutes under TCG.
 set -u
@@ -135,6 +136,41 @@ check "compare with one campaign: exit 2" test $? -eq 2
 check "compare with a missing campaign: exit 2" test $? -eq 2
 "$bin" compare --threshold x "$A" "$B" >/dev/null 2>&1
 check "compare --threshold x: exit 2" test $? -eq 2
+
+# ---- many repeated options ----------------------------------------------------------
+# A script that builds the command line in a loop may repeat an option many
+# times: once that overflowed a fixed array in migbench (a segfault, exit
+# 139). 200 of each option, separate and bundled (-qqq...), must reach R.
+set --
+qs=q
+k=0
+while [ $k -lt 200 ]; do
+	set -- "$@" -q --quiet --threshold 0.05 -o "$work/many.md"
+	qs=${qs}q
+	k=$((k + 1))
+done
+"$bin" compare "$@" "-$qs" "$A" "$B" >"$work/many.out" 2>"$work/many.err"
+status=$?
+if [ $status -eq 1 ] && [ ! -s "$work/many.out" ] && grep -q 'REGRESSION' "$work/many.md"; then
+	ok "compare with 200 x each option: the usual verdict (exit 1), quiet, written to -o"
+else
+	notok "compare with 200 x each option: the usual verdict (exit 1), quiet, written to -o (got $status)"
+	show "$work/many.err"
+fi
+set --
+k=0
+while [ $k -lt 200 ]; do
+	set -- "$@" -q --seed 1 --bootstrap 100 -o "$work/many-report"
+	k=$((k + 1))
+done
+MIGBENCH_RSCRIPT=$work/no-such-Rscript "$bin" report "$@" "-$qs" "$A" >/dev/null 2>"$work/many.err"
+status=$?
+if [ $status -eq 3 ] && grep -q 'not found' "$work/many.err"; then
+	ok "report with 200 x each option: parsed, then exit 3 for the missing Rscript"
+else
+	notok "report with 200 x each option: parsed, then exit 3 for the missing Rscript (got $status)"
+	show "$work/many.err"
+fi
 
 echo "1..$n"
 [ $failed -eq 0 ]
