@@ -19,15 +19,133 @@
 #include "bench/run_loop.h"
 #include "bench/scenario.h"
 #include "bench/summary.h"
+#include "runners/netns.h"
+#include "runners/qemu_proc.h"
 #include "runners/runner.h"
 
 struct run_options {
 	const char *out_dir;
 	const char *name;
 	const char *runner;
+	const char *resume;
 	int dry_run;
 	int quiet;
+	json_t *inputs;      /* {files: [{path, text}], options: [[key, value]]} */
 };
+
+/* Files bigger than this are not scenario files (`migbench run /dev/zero`). */
+#define SCENARIO_FILE_MAX (1 << 20)
+
+/* The whole file, NUL-terminated, for parsing and for the manifest (the
+ * same bytes: a file edited during the run cannot differ between them). */
+static char *read_scenario_file(const char *path, struct mb_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	size_t n;
+
+	if (!f) {
+		mb_errf(err, errno, "cannot open scenario file %s", path);
+		return NULL;
+	}
+	text = malloc(SCENARIO_FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		mb_errf(err, ENOMEM, "reading scenario file %s", path);
+		return NULL;
+	}
+	n = fread(text, 1, SCENARIO_FILE_MAX + 1, f);
+	if (ferror(f) || n > SCENARIO_FILE_MAX) {
+		int e = ferror(f) ? errno : EFBIG;
+
+		fclose(f);
+		free(text);
+		mb_errf(err, e, "scenario file %s: %s", path,
+			e == EFBIG ? "longer than 1 MiB: not a scenario file" : "read error");
+		return NULL;
+	}
+	fclose(f);
+	text[n] = '\0';
+	if (memchr(text, '\0', n)) {
+		free(text);
+		mb_errf(err, EINVAL, "scenario file %s: contains NUL bytes: not a text file", path);
+		return NULL;
+	}
+	return text;
+}
+
+static int add_file(struct mb_scenario_set *set, struct run_options *o, const char *path, struct mb_err *err)
+{
+	char *text = read_scenario_file(path, err);
+	int rc;
+
+	if (!text)
+		return -1;
+	rc = mb_scenario_parse_string(set, path, text, err);
+	if (!rc)
+		json_array_append_new(json_object_get(o->inputs, "files"),
+				      json_pack("{s:s, s:s}", "path", path, "text", text));
+	free(text);
+	return rc;
+}
+
+static int add_option(struct mb_scenario_set *set, struct run_options *o, const char *name,
+		      const char *value, struct mb_err *err)
+{
+	if (mb_scenario_apply_option(set, name, value, err))
+		return -1;
+	json_array_append_new(json_object_get(o->inputs, "options"), json_pack("[s, s]", name, value));
+	return 0;
+}
+
+/* --resume: the campaign's own files and options, as they were given. */
+static int load_inputs(struct mb_scenario_set *set, struct run_options *o, struct mb_err *err)
+{
+	char path[4096];
+	json_t *manifest, *inputs, *v;
+	json_error_t jerr;
+	size_t i;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/campaign.json", o->resume);
+	manifest = json_load_file(path, 0, &jerr);
+	if (!manifest)
+		return mb_errf(err, EINVAL, "--resume %s: cannot read %s: %s", o->resume, path, jerr.text);
+	inputs = json_object_get(manifest, "inputs");
+	if (!json_is_object(inputs)) {
+		json_decref(manifest);
+		return mb_errf(err, EINVAL, "--resume %s: %s records no inputs (made by an older migbench?)",
+			       o->resume, path);
+	}
+	json_array_foreach(json_object_get(inputs, "files"), i, v) {
+		const char *file = json_string_value(json_object_get(v, "path"));
+		const char *text = json_string_value(json_object_get(v, "text"));
+
+		if (!file || !text || mb_scenario_parse_string(set, file, text, err)) {
+			rc = file && text ? -1 : mb_errf(err, EINVAL, "%s: inputs.files[%zu] is malformed", path, i);
+			break;
+		}
+	}
+	json_array_foreach(json_object_get(inputs, "options"), i, v) {
+		const char *name = json_string_value(json_array_get(v, 0));
+		const char *value = json_string_value(json_array_get(v, 1));
+
+		if (rc)
+			break;
+		if (!name || !value || mb_scenario_apply_option(set, name, value, err))
+			rc = name && value ? -1 : mb_errf(err, EINVAL, "%s: inputs.options[%zu] is malformed", path, i);
+	}
+	if (!rc && json_string_value(json_object_get(inputs, "runner"))) {
+		static char runner[64];
+
+		snprintf(runner, sizeof(runner), "%s", json_string_value(json_object_get(inputs, "runner")));
+		o->runner = runner;
+	}
+	json_object_set(o->inputs, "files", json_object_get(inputs, "files"));
+	json_object_set(o->inputs, "options", json_object_get(inputs, "options"));
+	json_decref(manifest);
+	return rc ? mb_err_prefix(err, "--resume %s", o->resume) : 0;
+}
 
 static void usage(FILE *out)
 {
@@ -47,6 +165,9 @@ static void usage(FILE *out)
 	for (size_t i = 0; mb_runners[i]; i++)
 		fprintf(out, " %s", mb_runners[i]->name);
 	fprintf(out, ")\n"
+		"  --resume DIR       finish the campaign in DIR (interrupted, killed, or\n"
+		"                     stopped by a full disk) with its own scenario: runs\n"
+		"                     that have a result are kept, the others are run\n"
 		"  --dry-run          print the expanded runs and exit\n"
 		"  -q, --quiet        no progress line\n"
 		"  -h, --help         this text\n"
@@ -63,23 +184,28 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct run_options *o,
 		      struct mb_scenario_set *set, struct mb_err *err)
 {
+	int scenario_given = 0;
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *eq, *val;
 		char name[128];
 
 		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "-n") ||
-		    !strcmp(a, "--name") || !strcmp(a, "--runner")) {
+		    !strcmp(a, "--name") || !strcmp(a, "--runner") || !strcmp(a, "--resume")) {
 			if (i + 1 >= argc)
 				return mb_errf(err, 0, "option '%s' needs a value", a);
 			if (a[1] == 'o' || !strcmp(a, "--output"))
 				o->out_dir = argv[++i];
 			else if (!strcmp(a, "--runner"))
 				o->runner = argv[++i];
+			else if (!strcmp(a, "--resume"))
+				o->resume = argv[++i];
 			else
 				o->name = argv[++i];
 			continue;
 		}
+		if (!strncmp(a, "--resume=", 9)) { o->resume = a + 9; continue; }
 		if (!strncmp(a, "--output=", 9)) { o->out_dir = a + 9; continue; }
 		if (!strncmp(a, "--name=", 7)) { o->name = a + 7; continue; }
 		if (!strncmp(a, "--runner=", 9)) { o->runner = a + 9; continue; }
@@ -105,15 +231,22 @@ static int parse_args(int argc, char **argv, struct run_options *o,
 					return mb_errf(err, 0, "option '%s' needs a value", a);
 				val = argv[++i];
 			}
-			if (mb_scenario_apply_option(set, name, val, err))
+			if (add_option(set, o, name, val, err))
 				return -1;
+			scenario_given = 1;
 			continue;
 		}
 		if (a[0] == '-' && a[1])
 			return mb_errf(err, 0, "unknown option '%s' (see migbench run --help)", a);
-		if (mb_scenario_parse_file(set, a, err))
+		if (add_file(set, o, a, err))
 			return -1;
+		scenario_given = 1;
 	}
+	if (o->resume && (scenario_given || o->name))
+		return mb_errf(err, 0, "--resume takes the scenario files, options and name from the campaign "
+			       "itself; give it alone (with -o, -q or --dry-run)");
+	if (o->resume)
+		return load_inputs(set, o, err);
 	return 0;
 }
 
@@ -122,6 +255,18 @@ static volatile int interrupted;
 static void on_signal(int sig)
 {
 	interrupted = 1;
+}
+
+/* What a migbench killed earlier left (QEMUs, run directories, network
+ * namespaces), removed before this one starts; never a live one's. */
+static void clean_orphans(void)
+{
+	char report[2048];
+
+	if (mb_qemu_clean_orphans(report, sizeof(report)))
+		fprintf(stderr, "migbench run: removed what a migbench that died left: %s\n", report);
+	if (mb_netns_clean_orphans(report, sizeof(report)))
+		fprintf(stderr, "migbench run: removed what a migbench that died left: %s\n", report);
 }
 
 static void print_dry_run(const struct mb_campaign *c)
@@ -135,7 +280,8 @@ static void print_dry_run(const struct mb_campaign *c)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_options o = { .out_dir = "results", .runner = "qmp" };
+	struct run_options o = { .out_dir = "results", .runner = "qmp",
+				 .inputs = json_pack("{s:[], s:[]}", "files", "options") };
 	struct mb_campaign campaign = {0};
 	struct mb_scenario_set *set;
 	const struct mb_runner_ops *ops;
@@ -165,9 +311,18 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	/* A closed terminal (SIGHUP: a CI runner's ssh dropping) ends the
+	 * campaign in order like Ctrl-C does; SIGKILL cannot be caught, and is
+	 * handled by PR_SET_PDEATHSIG on the QEMUs (runners/qemu_proc.h), by
+	 * the manifest that exists from the start, and by the cleanup below on
+	 * the next run. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGQUIT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	clean_orphans();
+	json_object_set_new(o.inputs, "runner", json_string(o.runner));
 	{
 		struct mb_run_loop loop = {
 			.ops = ops,
@@ -176,11 +331,15 @@ static int cmd_run(int argc, char **argv)
 			.name = o.name,
 			.progress = !o.quiet && isatty(STDERR_FILENO),
 			.interrupted = &interrupted,
+			.inputs = o.inputs,
+			.resume_dir = o.resume,
 		};
 
+		o.inputs = NULL; /* the loop's now */
 		status = mb_run_loop(&loop);
 	}
 out:
+	json_decref(o.inputs);
 	mb_campaign_free(&campaign);
 	mb_scenario_set_free(set);
 	return status;

@@ -9,7 +9,7 @@
 
 #include "bench/atomic_file.h"
 
-static json_t *iso_time(int64_t real_us)
+json_t *mb_iso_time(int64_t real_us)
 {
 	char buf[64];
 	time_t s = (time_t)(real_us / 1000000);
@@ -22,7 +22,7 @@ static json_t *iso_time(int64_t real_us)
 	return json_string(buf);
 }
 
-static json_t *tool_json(void)
+json_t *mb_tool_json(void)
 {
 	return json_pack("{s:s, s:s, s:s}", "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
 			 "git_describe", MB_GIT_DESCRIBE);
@@ -135,7 +135,7 @@ json_t *mb_result_build(const struct mb_result_input *in)
 	run = json_pack("{s:s, s:s, s:i, s:o, s:s, s:s?, s:b}",
 			"id", in->run_id, "scenario", in->spec->name,
 			"repetition", (int)in->spec->repetition + 1,
-			"start_time", iso_time(in->start_real_us),
+			"start_time", mb_iso_time(in->start_real_us),
 			"status", mb_run_status_name(o->status),
 			/* how it completed; null for a run that did not */
 			"completed_as", o->status == MB_RUN_COMPLETED ? actual_mode : NULL,
@@ -147,7 +147,7 @@ json_t *mb_result_build(const struct mb_result_input *in)
 
 	doc = json_pack("{s:s, s:o, s:O, s:O, s:o, s:o, s:o, s:o, s:O, s:O, s:o}",
 			"schema", MB_RESULT_SCHEMA,
-			"tool", tool_json(),
+			"tool", mb_tool_json(),
 			"host", in->host ? in->host : json_null(),
 			"hypervisor", o->rec.hypervisor ? o->rec.hypervisor : json_null(),
 			"scenario", mb_run_spec_to_json(in->spec),
@@ -169,42 +169,13 @@ json_t *mb_result_build(const struct mb_result_input *in)
 	return doc;
 }
 
-int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host,
-			   struct mb_campaign_dir *c, struct mb_err *err)
-{
-	char stamp[32];
-	struct timespec now;
-
-	memset(c, 0, sizeof(*c));
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (!name) {
-		struct tm tm;
-
-		localtime_r(&now.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-		name = stamp;
-	}
-	if (mb_mkdir_p(out_dir, err))
-		return mb_err_prefix(err, "campaign");
-	if (snprintf(c->path, sizeof(c->path), "%s/%s", out_dir, name) >= (int)sizeof(c->path))
-		return mb_errf(err, ENAMETOOLONG, "campaign folder '%s/%s'", out_dir, name);
-	if (mkdir(c->path, 0755))
-		return mb_errf(err, errno, "campaign folder '%s'%s", c->path,
-			       errno == EEXIST ? " (an earlier campaign is never overwritten; choose another name)" : "");
-	c->manifest = json_pack("{s:s, s:o, s:s, s:o, s:O, s:[]}",
-				"schema", MB_CAMPAIGN_SCHEMA, "tool", tool_json(),
-				"name", name, "created", iso_time((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000),
-				"host", host ? host : json_null(), "runs");
-	return 0;
-}
-
 /* Sidecar files: a probe's output may carry {"sidecar": {"suffix": S,
  * "content": TEXT}} (the network client's per-request trace), written
  * beside REP.json as REP.S. The probe's output then names the file in
  * trace.file (or says why there is none in trace.error) instead. jansson
  * hands out the members of a const document as mutable: the sidecars are
  * the only thing changed. */
-static void write_sidecars(const char *dir, unsigned rep, const json_t *result)
+void mb_result_write_sidecars(const char *dir, unsigned rep, const json_t *result)
 {
 	const char *name;
 	json_t *member;
@@ -231,33 +202,4 @@ static void write_sidecars(const char *dir, unsigned rep, const json_t *result)
 			json_object_set_new(trace, "file", json_string(file));
 		json_object_del(member, "sidecar");
 	}
-}
-
-int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spec,
-			const json_t *result, struct mb_err *err)
-{
-	char dir[4096 + 256], path[4096 + 300], manifest[4096 + 32], rel[512];
-	const json_t *run = json_object_get(result, "run");
-
-	snprintf(dir, sizeof(dir), "%s/%s", c->path, spec->name);
-	if (mb_mkdir_p(dir, err))
-		return -1;
-	snprintf(rel, sizeof(rel), "%s/%u.json", spec->name, spec->repetition + 1);
-	snprintf(path, sizeof(path), "%s/%s", c->path, rel);
-	write_sidecars(dir, spec->repetition + 1, result);
-	if (mb_write_json_atomic(path, result, 1, err))
-		return mb_err_prefix(err, "result of %s repetition %u", spec->name, spec->repetition + 1);
-	json_array_append_new(json_object_get(c->manifest, "runs"),
-			      json_pack("{s:s, s:i, s:s, s:O, s:O}",
-					"scenario", spec->name, "repetition", (int)spec->repetition + 1,
-					"file", rel, "status", json_object_get(run, "status"),
-					"error", json_object_get(run, "error") ? json_object_get(run, "error") : json_null()));
-	snprintf(manifest, sizeof(manifest), "%s/campaign.json", c->path);
-	return mb_write_json_atomic(manifest, c->manifest, 0, err);
-}
-
-void mb_campaign_dir_close(struct mb_campaign_dir *c)
-{
-	json_decref(c->manifest);
-	c->manifest = NULL;
 }

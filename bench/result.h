@@ -10,7 +10,6 @@
 #include "bench/migration.h"
 
 #define MB_RESULT_SCHEMA "migbench-result/1"
-#define MB_CAMPAIGN_SCHEMA "migbench-campaign/1"
 
 struct mb_result_input {
 	const struct mb_run_spec *spec;
@@ -26,23 +25,16 @@ struct mb_result_input {
  * metrics.unavailable. */
 json_t *mb_result_build(const struct mb_result_input *in);
 
-/* ---- campaign folder ---- */
+/* "2026-11-27T22:18:19.123456Z" and the `tool` block, for every document
+ * migbench writes. */
+json_t *mb_iso_time(int64_t real_us);
+json_t *mb_tool_json(void);
 
-struct mb_campaign_dir {
-	char path[4096];
-	json_t *manifest;
-};
+/* Writes the sidecar files a result's probes carry (SCENARIO/REP.SUFFIX
+ * beside REP.json) and replaces them with their file names. */
+void mb_result_write_sidecars(const char *dir, unsigned rep, const json_t *result);
 
-/* Creates OUT/NAME (NAME defaults to the local time, YYYYmmdd-HHMMSS);
- * refuses to reuse an existing folder so no earlier campaign is touched. */
-int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host,
-			   struct mb_campaign_dir *c, struct mb_err *err);
-
-/* Writes the run's file atomically to SCENARIO/REP.json and records it in
- * the manifest (rewritten atomically too). */
-int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spec,
-			const json_t *result, struct mb_err *err);
-
-void mb_campaign_dir_close(struct mb_campaign_dir *c);
+/* The campaign folder and its manifest: bench/campaign_dir.h. */
+#include "bench/campaign_dir.h"
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/campaign_dir.h"
 #include "bench/command.h"
 #include "bench/host_probe.h"
 #include "bench/migration.h"
@@ -47,6 +48,9 @@ static void headline(const json_t *doc, char *buf, size_t len)
 		 json_string_value(json_object_get(json_object_get(doc, "run"), "completed_as")));
 }
 
+/* Builds and writes one run's result; a result that is not on disk is a
+ * failed run, and the campaign stops (the next ones could not be saved
+ * either). Only a result on disk counts in the summary. */
 static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
 			const struct mb_run_spec *spec, int64_t start_us,
 			const struct mb_mig_outcome *out, const struct mb_hb_series *hb,
@@ -66,16 +70,48 @@ static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
 	doc = mb_result_build(&in);
 	if (!doc) {
 		fprintf(stderr, "migbench run: %s: cannot build the result (out of memory)\n", run_id);
+		loop->unsaved++;
 		return -1;
 	}
-	mb_summary_add(summary, doc);
 	if (line)
 		headline(doc, line, line_len);
 	rc = mb_campaign_dir_add(dir, spec, doc, &err);
-	if (rc)
-		fprintf(stderr, "migbench run: %s\n", err.msg);
+	if (rc) {
+		fprintf(stderr, "migbench run: %s: %s\n", run_id, err.msg);
+		loop->unsaved++;
+	} else {
+		mb_summary_add(summary, doc);
+	}
 	json_decref(doc);
 	return rc;
+}
+
+/* Whether a kept run of a resumed campaign did not complete: it still
+ * makes the exit status say so. */
+static bool spec_failed_before(const struct mb_campaign_dir *dir, const struct mb_run_spec *spec)
+{
+	const json_t *runs = json_object_get(dir->manifest, "runs"), *e;
+	size_t i;
+
+	json_array_foreach(runs, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "scenario")) ?: "", spec->name) &&
+		    json_integer_value(json_object_get(e, "repetition")) == (json_int_t)spec->repetition + 1)
+			return strcmp(json_string_value(json_object_get(e, "status")) ?: "", "completed") != 0;
+	return false;
+}
+
+/* A run a resumed campaign already has: counted in the summary as it was. */
+static void summarize_existing(const struct mb_campaign_dir *dir, const struct mb_run_spec *spec,
+			       struct mb_summary *summary)
+{
+	char path[4096 + 512];
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/%s/%u.json", dir->path, spec->name, spec->repetition + 1);
+	doc = json_load_file(path, 0, NULL);
+	if (doc)
+		mb_summary_add(summary, doc);
+	json_decref(doc);
 }
 
 int mb_run_loop(struct mb_run_loop *loop)
@@ -89,6 +125,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 	struct mb_err err = {0};
 	json_t *host;
 	int failures = 0;
+	size_t resumed = 0;
 
 	mb_host_probe_all(c->nruns ? c->runs[0].params.qemu : NULL, &host_report);
 	if (!host_report.ready) {
@@ -114,13 +151,16 @@ int mb_run_loop(struct mb_run_loop *loop)
 			return err.errnum == ENOENT ? MB_EXIT_NO_RESOURCE : MB_EXIT_USAGE;
 		}
 	}
-	if (mb_campaign_dir_create(loop->out_dir, loop->name, host, &dir, &err)) {
+	if (loop->resume_dir ? mb_campaign_dir_open(loop->resume_dir, &dir, &err)
+	    : mb_campaign_dir_create(loop->out_dir, loop->name, host, loop->inputs, c->nruns, &dir, &err)) {
+		loop->inputs = NULL;
 		fprintf(stderr, "migbench run: %s\n", err.msg);
 		json_decref(host);
 		free(runs);
 		mb_summary_free(summary);
 		return MB_EXIT_FAILED;
 	}
+	loop->inputs = NULL;
 	snprintf(loop->campaign_path, sizeof(loop->campaign_path), "%s", dir.path);
 	/* The full topology once, beside the campaign's results; the results
 	 * name it (a host without hwloc says so in host.topology). */
@@ -149,6 +189,15 @@ int mb_run_loop(struct mb_run_loop *loop)
 			pr.repetition = spec->repetition + 1;
 			pr.repetitions = spec->params.repetitions;
 
+			if (loop->unsaved)
+				break; /* said below: nothing more can be saved */
+			if (loop->resume_dir && mb_campaign_dir_has_result(&dir, spec)) {
+				summarize_existing(&dir, spec, summary);
+				resumed++;
+				if (spec_failed_before(&dir, spec))
+					failures++;
+				continue;
+			}
 			if (loop->interrupted && *loop->interrupted) {
 				mb_errf(&err, 0, "interrupted by the user before this run started");
 				record_unstarted(&out, &err);
@@ -156,6 +205,11 @@ int mb_run_loop(struct mb_run_loop *loop)
 				write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);
 				failures++;
 				continue;
+			}
+			if (mb_campaign_dir_begin(&dir, spec, &err)) {
+				fprintf(stderr, "migbench run: %s\n", err.msg);
+				loop->unsaved++;
+				break;
 			}
 			if (!r) {
 				if (loop->progress)
@@ -195,13 +249,25 @@ int mb_run_loop(struct mb_run_loop *loop)
 		}
 		if (r)
 			loop->ops->teardown(r);
+		if (loop->unsaved)
+			break;
 	}
 
 	mb_summary_print(summary, stdout);
+	if (resumed)
+		printf("\n%zu run(s) kept from before the campaign was interrupted\n", resumed);
 	printf("\nresults: %s\n", dir.path);
-	mb_campaign_dir_close(&dir);
+	if (mb_campaign_dir_close(&dir, loop->unsaved ? "failed" :
+				  loop->interrupted && *loop->interrupted ? "interrupted" : "finished", &err)) {
+		fprintf(stderr, "migbench run: %s\n", err.msg);
+		loop->unsaved++;
+	}
+	if (loop->unsaved)
+		fprintf(stderr, "migbench run: %u result(s) or manifest update(s) could not be written to %s; "
+			"the campaign stopped there (free space, then `migbench run --resume %s`)\n",
+			loop->unsaved, dir.path, dir.path);
 	mb_summary_free(summary);
 	json_decref(host);
 	free(runs);
-	return failures ? MB_EXIT_FAILED : MB_EXIT_OK;
+	return failures || loop->unsaved ? MB_EXIT_FAILED : MB_EXIT_OK;
 }

@@ -3,6 +3,8 @@
 #ifndef MB_RUN_LOOP_H
 #define MB_RUN_LOOP_H
 
+#include <jansson.h>
+
 #include "bench/scenario.h"
 #include "runners/runner.h"
 
@@ -13,6 +15,10 @@ struct mb_run_loop {
 	const char *name;            /* campaign name; NULL = date-time */
 	int progress;                /* live progress line on stderr */
 	volatile const int *interrupted;
+	json_t *inputs;              /* scenario texts and options for the
+	                              * manifest (taken; see campaign_dir.h) */
+	const char *resume_dir;      /* finish this campaign instead of a new one */
+	unsigned unsaved;            /* out: results/manifests not written */
 	char campaign_path[4096];    /* out: where the results went */
 };
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* setns, pipe2 */
 #include "config.h"
 #include "runners/netns.h"
+#include "bench/owner.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -112,36 +113,65 @@ bool mb_netns_exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
-/* Namespaces of migbench processes that are gone (killed before their
- * teardown ran): migbench-<pid>-<n> whose pid no longer exists. */
-static void remove_stale(void)
+/* Whether the migbench that named a namespace is gone (killed before its
+ * teardown ran). Names are migbench-<pid>-<start>-<n>, <start> the tick its
+ * process started at (bench/owner.h): a PID reused by another process since
+ * does not keep the namespace alive. Older names, migbench-<pid>-<n>, can
+ * only be judged by the PID. */
+static bool owner_gone(const char *name)
+{
+	unsigned long long v[3];
+	int parts = 0;
+	const char *p = name + strlen(MB_NETNS_PREFIX);
+	char *end;
+
+	while (parts < 3) {
+		v[parts++] = strtoull(p, &end, 10);
+		if (end == p || (*end != '-' && *end != '\0'))
+			return false;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	if (parts == 3) {
+		struct mb_owner o = { .pid = (pid_t)v[0], .start_ticks = v[1] };
+		struct mb_err ignored;
+
+		/* /run/netns is a tmpfs: every name in it is of this boot. */
+		if (mb_owner_of(o.pid, &o, &ignored))
+			return true;
+		return o.start_ticks != v[1];
+	}
+	return parts == 2 && v[0] > 0 && kill((pid_t)v[0], 0) < 0 && errno == ESRCH;
+}
+
+int mb_netns_clean_orphans(char *report, size_t len)
 {
 	DIR *d = opendir(MB_NETNS_DIR);
 	struct dirent *e;
+	int removed = 0;
 
+	if (report && len)
+		report[0] = '\0';
 	if (!d)
-		return;
+		return 0;
 	while ((e = readdir(d))) {
-		const char *p = e->d_name + strlen(MB_NETNS_PREFIX);
-		char *end;
-		long pid;
+		const char *args[] = { "netns", "del", e->d_name, NULL };
+		struct mb_err ignored;
 
-		if (strncmp(e->d_name, MB_NETNS_PREFIX, strlen(MB_NETNS_PREFIX)))
+		if (strncmp(e->d_name, MB_NETNS_PREFIX, strlen(MB_NETNS_PREFIX)) || !owner_gone(e->d_name))
 			continue;
-		pid = strtol(p, &end, 10);
-		if (end == p || *end != '-' || pid <= 0)
+		if (mb_netns_ip(args, &ignored))
 			continue;
-		/* Only a PID that is gone: a live one is a run in progress. */
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		{
-			const char *args[] = { "netns", "del", e->d_name, NULL };
-			struct mb_err ignored;
+		removed++;
+		if (report) {
+			size_t used = strlen(report);
 
-			mb_netns_ip(args, &ignored);
+			snprintf(report + used, len - used, "%snetwork namespace %s", used ? "; " : "", e->d_name);
 		}
 	}
 	closedir(d);
+	return removed;
 }
 
 int mb_netns_enter(const struct mb_netns *ns, int *saved, struct mb_err *err)
@@ -193,6 +223,7 @@ int mb_netns_create(struct mb_netns **out, struct mb_err *err)
 	static _Atomic unsigned counter;
 	char address[32];
 	struct mb_netns *ns;
+	struct mb_owner me;
 	int saved;
 
 	*out = NULL;
@@ -200,8 +231,13 @@ int mb_netns_create(struct mb_netns **out, struct mb_err *err)
 	if (!ns)
 		return mb_errf(err, ENOMEM, "network namespace");
 	ns->fd = ns->ctl = -1;
-	remove_stale();
-	snprintf(ns->name, sizeof(ns->name), MB_NETNS_PREFIX "%d-%u", (int)getpid(), atomic_fetch_add(&counter, 1));
+	mb_netns_clean_orphans(NULL, 0);
+	if (mb_owner_of(0, &me, err)) {
+		free(ns);
+		return mb_err_prefix(err, "the run's network namespace");
+	}
+	snprintf(ns->name, sizeof(ns->name), MB_NETNS_PREFIX "%d-%llu-%u", (int)me.pid, me.start_ticks,
+		 atomic_fetch_add(&counter, 1));
 	snprintf(ns->path, sizeof(ns->path), "%s/%s", MB_NETNS_DIR, ns->name);
 	for (unsigned i = 0; i < MB_NETNS_NTAPS; i++)
 		snprintf(ns->tap[i], sizeof(ns->tap[i]), "mbtap%u", i);

@@ -20,8 +20,10 @@
  *
  * Namespace and devices are made with ip(8) (posix_spawn, no shell) and
  * taken down the same way; mb_netns_destroy never fails and is safe on a
- * half-built network. Namespaces left by a migbench that was killed (their
- * name carries a PID that no longer exists) are removed on the next create.
+ * half-built network. Namespaces left by a migbench that was killed are
+ * removed on the next create and at the start of every `migbench run`:
+ * their name carries the PID and start time of the migbench that made them
+ * (migbench-<pid>-<start>-<n>), so a reused PID does not protect them.
  * Needs CAP_SYS_ADMIN and CAP_NET_ADMIN (root). */
 #ifndef MB_RUNNERS_NETNS_H
 #define MB_RUNNERS_NETNS_H
@@ -38,7 +40,7 @@
 #define MB_NETNS_NTAPS 2
 
 struct mb_netns {
-	char name[64];                          /* migbench-<pid>-<n> */
+	char name[64];                          /* migbench-<pid>-<start>-<n> */
 	char path[PATH_MAX];                    /* /run/netns/<name>: setns() it */
 	char tap[MB_NETNS_NTAPS][IF_NAMESIZE];  /* mbtap0, mbtap1 */
 	int fd;                                 /* open on path; -1 */
@@ -49,6 +51,10 @@ struct mb_netns {
 /* Creates the namespace, bridge and taps (all taps down). On failure
  * nothing is left behind. */
 int mb_netns_create(struct mb_netns **out, struct mb_err *err);
+
+/* Deletes the namespaces of migbench processes that are gone; returns how
+ * many, listed in `report` (may be NULL). Never touches a live one's. */
+int mb_netns_clean_orphans(char *report, size_t len);
 
 /* Brings a tap (an index below MB_NETNS_NTAPS) up or down. */
 int mb_netns_tap_set(struct mb_netns *ns, unsigned tap, bool up, struct mb_err *err);

@@ -1,13 +1,15 @@
 /* Spawning, watching and tearing down one QEMU process (see qemu_proc.h). */
 #include "config.h"
 #include "runners/qemu_proc.h"
+#include "bench/atomic_file.h"
 #include "bench/clock.h"
+#include "bench/owner.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,16 +81,50 @@ static int make_run_dir(struct mb_qemu *q, struct mb_err *err)
 	return 0;
 }
 
-/* Removes what QEMU and we put in the directory, then the directory. Only
- * ever called on a directory this process made with mkdtemp. */
+/* Removes what QEMU and we put in a run directory, then the directory:
+ * one this process made with mkdtemp, or an orphan whose owner file names
+ * a dead migbench. */
+static void remove_dir_entries(const char *dir);
+
 static void remove_run_dir(struct mb_qemu *q)
 {
-	DIR *d;
-	struct dirent *e;
-
 	if (!q->dir[0])
 		return;
-	d = opendir(q->dir);
+	remove_dir_entries(q->dir);
+	q->dir[0] = '\0';
+}
+
+/* ---- owners: cleaning up after a migbench that died --------------------------- */
+
+#define OWNER_FILE "owner"
+
+/* OWNER_FILE says whose the directory is: "migbench ID" from the moment it
+ * exists, then "qemu ID" once QEMU runs (IDs as in bench/owner.h). */
+static int write_owner_file(const struct mb_qemu *q, struct mb_err *err)
+{
+	char path[PATH_MAX + 16], text[2 * MB_OWNER_TEXT + 32], id[MB_OWNER_TEXT];
+	struct mb_owner me, qemu;
+	size_t used;
+
+	if (mb_owner_of(0, &me, err))
+		return -1;
+	mb_owner_format(&me, id, sizeof(id));
+	used = (size_t)snprintf(text, sizeof(text), "migbench %s\n", id);
+	if (q->pid > 0) {
+		if (mb_owner_of(q->pid, &qemu, err))
+			return -1;
+		mb_owner_format(&qemu, id, sizeof(id));
+		snprintf(text + used, sizeof(text) - used, "qemu %s\n", id);
+	}
+	snprintf(path, sizeof(path), "%s/" OWNER_FILE, q->dir);
+	return mb_write_text_atomic(path, text, strlen(text), 0, err);
+}
+
+static void remove_dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
 	if (d) {
 		while ((e = readdir(d))) {
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -97,65 +133,179 @@ static void remove_run_dir(struct mb_qemu *q)
 		}
 		closedir(d);
 	}
-	rmdir(q->dir);
-	q->dir[0] = '\0';
+	rmdir(dir);
+}
+
+/* One run directory: left alone unless its migbench is dead; then its QEMU
+ * (if that very process still runs) is killed and the directory removed. */
+static int clean_if_orphaned(const char *dir, char *report, size_t len)
+{
+	char path[PATH_MAX + 16], line[MB_OWNER_TEXT + 32];
+	struct mb_owner owner = {0}, qemu = {0};
+	bool have_owner = false, have_qemu = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" OWNER_FILE, dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0; /* not ours, or an older migbench's: not ours to judge */
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "migbench ", 9))
+			have_owner = mb_owner_parse(line + 9, &owner) == 0;
+		else if (!strncmp(line, "qemu ", 5))
+			have_qemu = mb_owner_parse(line + 5, &qemu) == 0;
+	}
+	fclose(f);
+	if (!have_owner || mb_owner_alive(&owner))
+		return 0;
+	if (have_qemu && mb_owner_alive(&qemu))
+		kill(qemu.pid, SIGKILL);
+	remove_dir_entries(dir);
+	if (report) {
+		size_t used = strlen(report);
+
+		snprintf(report + used, len - used, "%s%s (migbench pid %d is gone%s)", used ? "; " : "",
+			 dir, (int)owner.pid, have_qemu && qemu.pid ? ", its QEMU killed if it still ran" : "");
+	}
+	return 1;
+}
+
+int mb_qemu_clean_orphans(char *report, size_t len)
+{
+	const char *bases[] = { run_dir_base(), "/tmp" };
+	int cleaned = 0;
+
+	if (report && len)
+		report[0] = '\0';
+	for (size_t b = 0; b < 2; b++) {
+		DIR *d;
+		struct dirent *e;
+
+		if (b == 1 && !strcmp(bases[0], bases[1]))
+			break;
+		d = opendir(bases[b]);
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			char dir[PATH_MAX];
+
+			if (strncmp(e->d_name, "migbench-", 9))
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", bases[b], e->d_name);
+			cleaned += clean_if_orphaned(dir, report, len);
+		}
+		closedir(d);
+	}
+	return cleaned;
 }
 
 /* ---- spawning ------------------------------------------------------------------ */
 
-static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
+static bool reap(struct mb_qemu *q, int options);
+
+/* The file a bare "qemu-system-x86_64" names, looked up in PATH as a shell
+ * would (in the parent: the child of a threaded process may only make
+ * async-signal-safe calls before exec). */
+static int resolve_binary(const char *name, char *out, size_t len, struct mb_err *err)
 {
-	posix_spawn_file_actions_t actions;
-	posix_spawnattr_t attr;
-	sigset_t none, defaults;
-	int rc;
+	const char *path = getenv("PATH");
+	int found_errno = ENOENT;
+
+	if (strchr(name, '/')) {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(out, len, "%.*s/%s", (int)n, n ? path : ".", name);
+		if (access(out, X_OK) == 0)
+			return 0;
+		if (errno == EACCES)
+			found_errno = EACCES;
+		path += n + (path[n] == ':');
+	}
+	return mb_errf(err, found_errno, "cannot execute '%s' (searched PATH)", name);
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. Any
+ * failure is written to `report` (close-on-exec) as an errno and ends the
+ * child, so the parent learns of it synchronously. */
+static void __attribute__((noreturn)) child_exec(const char *file, char *const argv[], const char *log,
+						  pid_t parent, int report)
+{
 	static const int reset_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
 					     SIGALRM, SIGUSR1, SIGUSR2 };
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int e, fd;
 
-	if ((rc = posix_spawn_file_actions_init(&actions)))
-		return mb_errf(err, rc, "posix_spawn_file_actions_init");
-	if ((rc = posix_spawnattr_init(&attr))) {
-		posix_spawn_file_actions_destroy(&actions);
-		return mb_errf(err, rc, "posix_spawnattr_init");
-	}
-	sigemptyset(&none);
-	sigemptyset(&defaults);
+	/* QEMU dies with migbench, whatever kills migbench (SIGKILL
+	 * included): a guest must never outlive the benchmark that booted it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		goto fail;
+	if (getppid() != parent) /* migbench died before the line above */
+		_exit(127);
+	/* Own process group: the terminal's Ctrl-C goes to migbench only,
+	 * which then tears QEMU down in order. */
+	if (setpgid(0, 0) < 0)
+		goto fail;
 	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
-		sigaddset(&defaults, reset_signals[i]);
-	rc = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	if (!rc)
-		rc = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, q->qemu_log,
-						      O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (!rc)
-		rc = posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-	/* Own process group: the terminal's Ctrl-C goes to migbench only.
-	 * Default signal handling and an empty mask whatever migbench has set
-	 * (it ignores SIGPIPE, blocks signals in threads). */
-	if (!rc)
-		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
-	if (!rc)
-		rc = posix_spawnattr_setpgroup(&attr, 0);
-	if (!rc)
-		rc = posix_spawnattr_setsigmask(&attr, &none);
-	if (!rc)
-		rc = posix_spawnattr_setsigdefault(&attr, &defaults);
-	if (rc) {
-		mb_errf(err, rc, "preparing to spawn %s", argv[0]);
-	} else {
-		q->launch_real_us = mb_clock_us(CLOCK_REALTIME);
-		q->launch_mono_us = mb_clock_us(CLOCK_MONOTONIC);
-		/* posix_spawnp: a bare "qemu-system-x86_64" is looked up in PATH,
-		 * like a shell would, without a shell. */
-		rc = posix_spawnp(&q->pid, argv[0], &actions, &attr, argv, environ);
-		if (rc) {
-			q->pid = 0;
-			mb_errf(err, rc, "cannot execute '%s'", argv[0]);
-		}
+		sigaction(reset_signals[i], &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+		goto fail;
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		goto fail;
+	execve(file, argv, environ);
+fail:
+	e = errno;
+	while (write(report, &e, sizeof(e)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
+{
+	char file[PATH_MAX];
+	int pipefd[2], child_errno = 0;
+	pid_t parent = getpid(), pid;
+	ssize_t n;
+
+	if (resolve_binary(argv[0], file, sizeof(file), err))
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return mb_errf(err, errno, "preparing to spawn %s: pipe", argv[0]);
+	q->launch_real_us = mb_clock_us(CLOCK_REALTIME);
+	q->launch_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return mb_errf(err, e, "cannot fork to run '%s'", argv[0]);
 	}
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&actions);
-	return rc ? -1 : 0;
+	if (pid == 0)
+		child_exec(file, argv, q->qemu_log, parent, pipefd[1]);
+	close(pipefd[1]);
+	/* End of file: exec succeeded (the pipe closed on exec). */
+	do
+		n = read(pipefd[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	q->pid = pid;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		reap(q, 0);
+		q->pid = 0;
+		return mb_errf(err, child_errno, "cannot execute '%s'", file);
+	}
+	return 0;
 }
 
 int mb_qemu_start(const struct mb_qemu_opts *opts, struct mb_qemu **out, struct mb_err *err)
@@ -177,7 +327,7 @@ int mb_qemu_start(const struct mb_qemu_opts *opts, struct mb_qemu **out, struct 
 	q->accel = accel;
 	snprintf(q->accel_why, sizeof(q->accel_why), "%s", why);
 	q->keep_dir = opts->keep_dir || (keep && *keep && strcmp(keep, "0"));
-	if (make_run_dir(q, err))
+	if (make_run_dir(q, err) || write_owner_file(q, err))
 		goto fail;
 	paths = (struct mb_guest_paths){
 		.console_log = q->console_log,
@@ -192,6 +342,12 @@ int mb_qemu_start(const struct mb_qemu_opts *opts, struct mb_qemu **out, struct 
 		goto fail;
 	}
 	mb_argv_free(&argv);
+	/* Now with QEMU's identity, for whoever cleans up after us. */
+	if (write_owner_file(q, err)) {
+		mb_err_prefix(err, "%s QEMU: run directory %s", q->label, q->dir);
+		mb_qemu_stop(q, 0);
+		return -1;
+	}
 	*out = q;
 	return 0;
 fail:

@@ -5,9 +5,13 @@
  * heartbeat port), console.log (the guest's serial console) and qemu.log
  * (QEMU's own stdout and stderr). Nobody else can connect to the sockets.
  *
- * QEMU is started with posix_spawn from an argv, never through a shell, in
+ * QEMU is started from an argv (fork and execve, never through a shell), in
  * its own process group (a Ctrl-C at the terminal reaches migbench, which
- * then tears QEMU down in order, rather than QEMU dying mid-measurement).
+ * then tears QEMU down in order, rather than QEMU dying mid-measurement),
+ * and with PR_SET_PDEATHSIG: whatever kills migbench, SIGKILL included,
+ * kills its QEMUs too. The directory's `owner` file names migbench and QEMU
+ * by PID, start time and boot (bench/owner.h), so that a later migbench can
+ * remove what a dead one left without ever touching a live one's.
  * Teardown is SIGTERM, then SIGKILL after a grace period, waitpid on that
  * PID, then removal of the directory; it never fails and is safe to call
  * on a half-started process.
@@ -83,5 +87,12 @@ void mb_qemu_explain(const struct mb_qemu *q, struct mb_err *err);
 /* SIGTERM, up to grace_ms, SIGKILL, waitpid; then removes the run
  * directory unless kept. Frees q. NULL is fine. Never fails. */
 void mb_qemu_stop(struct mb_qemu *q, unsigned grace_ms);
+
+/* Removes the run directories (under $XDG_RUNTIME_DIR and /tmp) whose
+ * migbench has died, killing their QEMU when that very process still runs.
+ * Directories of live migbench processes, and without an owner file, are
+ * left alone. Returns how many were removed; `report` (may be NULL) lists
+ * them. */
+int mb_qemu_clean_orphans(char *report, size_t len);
 
 #endif
