@@ -145,7 +145,9 @@ json_t *mb_result_build(const struct mb_result_input *in)
 	if (o->health)
 		json_object_set(run, "health", o->health);
 
-	doc = json_pack("{s:s, s:o, s:O, s:O, s:o, s:o, s:o, s:o, s:O, s:O, s:o}",
+	/* "o" for the empty arrays: "O" would keep a second reference to a
+	 * fresh array, which then outlives the document (LeakSanitizer). */
+	doc = json_pack("{s:s, s:o, s:O, s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			"schema", MB_RESULT_SCHEMA,
 			"tool", mb_tool_json(),
 			"host", in->host ? in->host : json_null(),
@@ -154,8 +156,8 @@ json_t *mb_result_build(const struct mb_result_input *in)
 			"run", run,
 			"metrics", metrics_json(in),
 			"qemu_reported", qemu_reported(&o->rec),
-			"events", o->rec.events ? o->rec.events : json_array(),
-			"samples", o->rec.samples ? o->rec.samples : json_array(),
+			"events", o->rec.events ? json_incref(o->rec.events) : json_array(),
+			"samples", o->rec.samples ? json_incref(o->rec.samples) : json_array(),
 			"heartbeats", heartbeats_json(in->heartbeats, in->start_real_us));
 	/* Each probe's output under its own name (energy, counters, ...). */
 	{
