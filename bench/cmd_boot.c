@@ -163,8 +163,11 @@ struct window {
 static void read_new_records(struct mb_hb_reader *r, struct window *w)
 {
 	struct mb_hb_record chunk[1024];
-	size_t n;
+	size_t n, oldest = mb_hb_oldest(r);
 
+	/* Records dropped before we read them (a flooding guest) are skipped. */
+	if (w->next < oldest)
+		w->next = oldest;
 	while ((n = mb_hb_copy(r, w->next, chunk, sizeof(chunk) / sizeof(chunk[0]))) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (w->have_last && chunk[i].seq > w->last.seq + 1)

@@ -46,10 +46,18 @@ struct waiter {
 struct mb_hb_reader {
 	pthread_mutex_t lock;      /* guards everything below */
 	pthread_cond_t changed;    /* a record, a reply or a closed source */
-	struct source *sources[MB_HB_MAX_SOURCES];
-	unsigned nsources;
+	/* Every source ever attached, in attach order: a record names its
+	 * source by index. A detached one keeps its few hundred bytes (label,
+	 * why it closed) but no thread or descriptor, so a campaign of 1000
+	 * repetitions costs 1000 of them, not a limit. */
+	struct source **sources;
+	unsigned nsources, sources_cap;
+	/* The records still kept: absolute indexes [base, base + nrecords).
+	 * The guest is untrusted input: at most max_records are kept, the
+	 * oldest half dropped when full; the run loop releases what no run
+	 * will ask for any more (mb_hb_release_before). */
 	struct mb_hb_record *records;
-	size_t nrecords, cap;
+	size_t nrecords, cap, base, max_records, dropped;
 	struct mb_hb_hello hello;
 	struct waiter *waiters;
 	uint64_t next_id;
@@ -59,12 +67,31 @@ struct mb_hb_reader {
 
 /* ---- handling one record (reader->lock held) ---------------------------- */
 
+/* Forgets the oldest n kept records. */
+static void drop_oldest(struct mb_hb_reader *r, size_t n)
+{
+	if (n > r->nrecords)
+		n = r->nrecords;
+	memmove(r->records, r->records + n, (r->nrecords - n) * sizeof(*r->records));
+	r->nrecords -= n;
+	r->base += n;
+}
+
 static void store_heartbeat(struct mb_hb_reader *r, const struct mb_hb_record *rec)
 {
 	size_t i;
 
+	if (r->nrecords >= r->max_records) {
+		size_t half = r->max_records / 2 ? r->max_records / 2 : 1;
+
+		drop_oldest(r, half);
+		r->dropped += half;
+	}
 	if (r->nrecords == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 4096;
+
+		if (cap > r->max_records)
+			cap = r->max_records;
 		struct mb_hb_record *grown = realloc(r->records, cap * sizeof(*grown));
 
 		if (!grown) {
@@ -259,6 +286,7 @@ int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
 	*out = NULL;
 	if (!r)
 		return mb_errf(err, errno, "heartbeat reader");
+	r->max_records = MB_HB_MAX_RECORDS;
 	pthread_mutex_init(&r->lock, NULL);
 	/* Waits are measured on the monotonic clock: a clock step (NTP) must
 	 * not stretch or cut a timeout. */
@@ -304,12 +332,6 @@ int mb_hb_attach(struct mb_hb_reader *r, const char *socket_path, const char *la
 	sigset_t all, old;
 	int fd, rc;
 
-	pthread_mutex_lock(&r->lock);
-	rc = r->nsources >= MB_HB_MAX_SOURCES;
-	pthread_mutex_unlock(&r->lock);
-	if (rc)
-		return mb_errf(err, 0, "heartbeat reader: already %d sources, cannot attach %s",
-			       MB_HB_MAX_SOURCES, socket_path);
 	fd = connect_retrying(socket_path, timeout_ms, err);
 	if (fd < 0)
 		return -1;
@@ -324,12 +346,19 @@ int mb_hb_attach(struct mb_hb_reader *r, const char *socket_path, const char *la
 	pthread_mutex_init(&s->write_lock, NULL);
 
 	pthread_mutex_lock(&r->lock);
-	if (r->nsources >= MB_HB_MAX_SOURCES) { /* lost a race with another attach */
-		pthread_mutex_unlock(&r->lock);
-		close(fd);
-		free(s);
-		return mb_errf(err, 0, "heartbeat reader: already %d sources, cannot attach %s",
-			       MB_HB_MAX_SOURCES, socket_path);
+	if (r->nsources == r->sources_cap) {
+		unsigned cap = r->sources_cap ? 2 * r->sources_cap : 8;
+		struct source **grown = realloc(r->sources, cap * sizeof(*grown));
+
+		if (!grown) {
+			pthread_mutex_unlock(&r->lock);
+			close(fd);
+			pthread_mutex_destroy(&s->write_lock);
+			free(s);
+			return mb_errf(err, ENOMEM, "heartbeat reader: attaching %s", socket_path);
+		}
+		r->sources = grown;
+		r->sources_cap = cap;
 	}
 	s->index = r->nsources;
 	r->sources[r->nsources++] = s;
@@ -388,6 +417,7 @@ void mb_hb_reader_free(struct mb_hb_reader *r)
 		pthread_mutex_destroy(&r->sources[i]->write_lock);
 		free(r->sources[i]);
 	}
+	free(r->sources);
 	free(r->records);
 	pthread_cond_destroy(&r->changed);
 	pthread_mutex_destroy(&r->lock);
@@ -428,11 +458,13 @@ static void closed_reasons(const struct mb_hb_reader *r, char *buf, size_t len)
 	size_t used = 0;
 
 	buf[0] = '\0';
+	/* Sources we detached ourselves explain nothing. */
 	for (unsigned i = 0; i < r->nsources && used + 1 < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%s: %s", i ? "; " : "",
-					 r->sources[i]->label, r->sources[i]->close_reason);
-	if (!r->nsources)
-		snprintf(buf, len, "no source attached");
+		if (strcmp(r->sources[i]->close_reason, "detached"))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s: %s", used ? "; " : "",
+						 r->sources[i]->label, r->sources[i]->close_reason);
+	if (!used)
+		snprintf(buf, len, r->nsources ? "every source detached" : "no source attached");
 }
 
 int mb_hb_wait_records(struct mb_hb_reader *r, size_t count, int timeout_ms, struct mb_err *err)
@@ -442,16 +474,16 @@ int mb_hb_wait_records(struct mb_hb_reader *r, size_t count, int timeout_ms, str
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
-	while (r->nrecords < count) {
+	while (r->base + r->nrecords < count) {
 		if (!open_sources(r)) {
 			closed_reasons(r, why, sizeof(why));
 			rc = mb_errf(err, 0, "heartbeat channel closed after %zu of %zu heartbeats (%s)",
-				     r->nrecords, count, why);
+				     r->base + r->nrecords, count, why);
 			break;
 		}
-		if (!wait_changed(r, timeout_ms, &deadline) && r->nrecords < count) {
-			rc = mb_errf(err, ETIMEDOUT, "%zu of %zu heartbeats within %d ms", r->nrecords, count,
-				     timeout_ms);
+		if (!wait_changed(r, timeout_ms, &deadline) && r->base + r->nrecords < count) {
+			rc = mb_errf(err, ETIMEDOUT, "%zu of %zu heartbeats within %d ms", r->base + r->nrecords,
+				     count, timeout_ms);
 			break;
 		}
 	}
@@ -626,7 +658,17 @@ size_t mb_hb_count(struct mb_hb_reader *r)
 	size_t n;
 
 	pthread_mutex_lock(&r->lock);
-	n = r->nrecords;
+	n = r->base + r->nrecords;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+size_t mb_hb_oldest(struct mb_hb_reader *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->base;
 	pthread_mutex_unlock(&r->lock);
 	return n;
 }
@@ -636,47 +678,82 @@ size_t mb_hb_copy(struct mb_hb_reader *r, size_t from, struct mb_hb_record *out,
 	size_t n = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (from < r->nrecords) {
-		n = r->nrecords - from;
+	if (from >= r->base && from - r->base < r->nrecords) {
+		n = r->nrecords - (from - r->base);
 		if (n > max)
 			n = max;
-		memcpy(out, r->records + from, n * sizeof(*out));
+		memcpy(out, r->records + (from - r->base), n * sizeof(*out));
 	}
 	pthread_mutex_unlock(&r->lock);
 	return n;
 }
 
-int mb_hb_points(struct mb_hb_reader *r, struct mb_hb_point **points, size_t *n, struct mb_err *err)
+/* The first kept record that arrived at or after from_real_us. Arrival
+ * order is monotonic-clock order; realtime only steps with the clock. */
+static size_t first_since(const struct mb_hb_reader *r, int64_t from_real_us)
+{
+	size_t i = 0;
+
+	while (i < r->nrecords && r->records[i].host_real_us < from_real_us)
+		i++;
+	return i;
+}
+
+int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_point **points, size_t *n,
+		 struct mb_err *err)
 {
 	struct mb_hb_point *p = NULL;
+	size_t first, count;
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->nrecords) {
-		p = malloc(r->nrecords * sizeof(*p));
+	first = first_since(r, from_real_us);
+	count = r->nrecords - first;
+	if (count) {
+		p = malloc(count * sizeof(*p));
 		if (!p) {
-			rc = mb_errf(err, errno, "copying %zu heartbeats", r->nrecords);
+			rc = mb_errf(err, errno, "copying %zu heartbeats", count);
 		} else {
-			for (size_t i = 0; i < r->nrecords; i++)
+			for (size_t i = 0; i < count; i++)
 				p[i] = (struct mb_hb_point){
-					.host_us = r->records[i].host_real_us,
-					.seq = r->records[i].seq,
-					.written = r->records[i].written,
-					.ops = r->records[i].ops,
+					.host_us = r->records[first + i].host_real_us,
+					.seq = r->records[first + i].seq,
+					.written = r->records[first + i].written,
+					.ops = r->records[first + i].ops,
 				};
 		}
 	}
-	*n = p ? r->nrecords : 0;
+	*n = p ? count : 0;
 	*points = p;
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+void mb_hb_release_before(struct mb_hb_reader *r, int64_t before_real_us)
+{
+	pthread_mutex_lock(&r->lock);
+	drop_oldest(r, first_since(r, before_real_us));
+	pthread_mutex_unlock(&r->lock);
+}
+
+void mb_hb_set_max_records(struct mb_hb_reader *r, size_t max)
+{
+	pthread_mutex_lock(&r->lock);
+	r->max_records = max ? max : 1;
+	if (r->nrecords > r->max_records) {
+		r->dropped += r->nrecords - r->max_records;
+		drop_oldest(r, r->nrecords - r->max_records);
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void mb_hb_counters(struct mb_hb_reader *r, struct mb_hb_counters *out)
 {
 	pthread_mutex_lock(&r->lock);
 	*out = (struct mb_hb_counters){
-		.records = r->nrecords,
+		.records = r->base + r->nrecords,
+		.kept = r->nrecords,
+		.dropped = r->dropped,
 		.bad_lines = r->bad_lines,
 		.late_replies = r->late_replies,
 		.guest_errors = r->guest_errors,

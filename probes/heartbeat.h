@@ -27,7 +27,10 @@
 #include "bench/metrics.h"
 #include "workloads/proto.h"
 
-#define MB_HB_MAX_SOURCES 64 /* attach order; detached sources keep their slot */
+/* Records kept at most (64 bytes each: 64 MiB), whatever the guest sends:
+ * about 17 minutes at the 1 ms default period, 100 s at the 100 µs minimum,
+ * far more than one run's window. */
+#define MB_HB_MAX_RECORDS ((size_t)1 << 20)
 #define MB_HB_LABEL_MAX 32
 
 struct mb_hb_reader;
@@ -66,7 +69,10 @@ struct mb_hb_reply {
 
 /* Totals since the reader was created. */
 struct mb_hb_counters {
-	size_t records;            /* HB records stored */
+	size_t records;            /* HB records received and stored, ever */
+	size_t kept;               /* ... of which still kept */
+	size_t dropped;            /* oldest records dropped because the
+	                            * guest sent more than MB_HB_MAX_RECORDS */
 	size_t bad_lines;          /* unparsable or unknown records */
 	size_t late_replies;       /* replies nobody waited for (any more) */
 	size_t guest_errors;       /* ERR records not answering a command */
@@ -108,16 +114,30 @@ int mb_hb_wait_records(struct mb_hb_reader *r, size_t count, int timeout_ms, str
 int mb_hb_wait_hello(struct mb_hb_reader *r, struct mb_hb_hello *hello, int timeout_ms,
 		     struct mb_err *err);
 
-/* HB records stored so far. */
+/* HB records stored so far, ever: the absolute index of the next one.
+ * Records are numbered from 0 at the first; the oldest ones are released
+ * (mb_hb_release_before) or dropped (more than the limit), so only
+ * [mb_hb_oldest, mb_hb_count) can still be copied. */
 size_t mb_hb_count(struct mb_hb_reader *r);
+size_t mb_hb_oldest(struct mb_hb_reader *r);
 
-/* Copies records [from, from + max) into `out`; returns how many. */
+/* Copies kept records [from, from + max) into `out`; returns how many
+ * (0 when `from` was released or not received yet). */
 size_t mb_hb_copy(struct mb_hb_reader *r, size_t from, struct mb_hb_record *out, size_t max);
 
-/* All records as the metrics want them (host_us = arrival, realtime).
- * *points is malloc'ed (NULL when there are none); the caller frees it. */
-int mb_hb_points(struct mb_hb_reader *r, struct mb_hb_point **points, size_t *n,
+/* The kept records that arrived at or after from_real_us (host realtime),
+ * as the metrics want them (host_us = arrival). *points is malloc'ed (NULL
+ * when there are none); the caller frees it. */
+int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_point **points, size_t *n,
 		 struct mb_err *err);
+
+/* Forgets the records that arrived before before_real_us: nobody will ask
+ * for them again. Memory stays bounded by one run's window, not by the
+ * guest's lifetime. */
+void mb_hb_release_before(struct mb_hb_reader *r, int64_t before_real_us);
+
+/* Keeps at most `max` records (default MB_HB_MAX_RECORDS); tests lower it. */
+void mb_hb_set_max_records(struct mb_hb_reader *r, size_t max);
 
 void mb_hb_counters(struct mb_hb_reader *r, struct mb_hb_counters *out);
 

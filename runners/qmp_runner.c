@@ -608,17 +608,10 @@ static struct mb_hb_reader *qmp_heartbeats(struct mb_runner *r)
 static int qmp_heartbeat_points(struct mb_runner *r, int64_t from_real_us,
 				struct mb_hb_point **points, size_t *n, struct mb_err *err)
 {
-	size_t first = 0;
-
-	if (mb_hb_points(r->hb, points, n, err))
-		return -1;
-	while (first < *n && (*points)[first].host_us < from_real_us)
-		first++;
-	if (first) {
-		memmove(*points, *points + first, (*n - first) * sizeof(**points));
-		*n -= first;
-	}
-	return 0;
+	/* The run loop asks once per run, for that run's window: what came
+	 * before it is of no use to any later run. */
+	mb_hb_release_before(r->hb, from_real_us);
+	return mb_hb_points(r->hb, from_real_us, points, n, err);
 }
 
 static void qmp_teardown(struct mb_runner *r)

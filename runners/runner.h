@@ -80,7 +80,9 @@ struct mb_runner_ops {
 	/* The heartbeat reader of the running guest. */
 	struct mb_hb_reader *(*heartbeats)(struct mb_runner *r);
 	/* Copies the heartbeats received since `from_real_us` (host realtime)
-	 * into *points (caller frees). */
+	 * into *points (caller frees). Earlier ones are never asked for again:
+	 * the runner may release them (a guest's heartbeats over a campaign of
+	 * many repetitions must not grow without bound). */
 	int (*heartbeat_points)(struct mb_runner *r, int64_t from_real_us,
 				struct mb_hb_point **points, size_t *n, struct mb_err *err);
 	/* Kills what is left, removes run directories. Never fails. */

@@ -633,6 +633,97 @@ static void reader_follows_a_migration(void **state)
 	assert_non_null(strstr(err.msg, "no open heartbeat channel"));
 }
 
+/* A campaign attaches one destination per repetition, and repetitions go
+ * to 1000: the reader must take any number of sources (it took 64). */
+static void reader_takes_a_source_per_repetition(void **state)
+{
+	struct fixture *f = *state;
+	struct mb_hb_record rec;
+	struct mb_hb_counters c;
+	struct mb_err err = { 0 };
+	const unsigned reps = 130;
+
+	assert_int_equal(mb_hb_reader_new(&f->r, &err), 0);
+	fake_listen(f, 0, "reps.sock");
+	for (unsigned i = 0; i < reps; i++) {
+		char line[128];
+		unsigned index;
+		int conn;
+
+		if (mb_hb_attach(f->r, f->fake_path[0], "destination", 1000, &index, &err))
+			fail_msg("repetition %u: %s", i + 1, err.msg);
+		assert_int_equal(index, i);
+		conn = accept(f->fake_listen[0], NULL, NULL);
+		assert_true(conn >= 0);
+		snprintf(line, sizeof(line), "HB seq=%u gt=%u written=0 ops=0 rate=0\n", i, 1000 * i);
+		assert_int_equal(write(conn, line, strlen(line)), (ssize_t)strlen(line));
+		if (mb_hb_wait_records(f->r, i + 1, 2000, &err))
+			fail_msg("repetition %u: %s", i + 1, err.msg);
+		if (i)
+			mb_hb_detach(f->r, i - 1);
+		close(conn);
+	}
+	assert_int_equal(mb_hb_copy(f->r, reps - 1, &rec, 1), 1);
+	assert_int_equal(rec.source, reps - 1);
+	mb_hb_counters(f->r, &c);
+	assert_int_equal(c.sources, reps);
+	assert_int_equal(c.records, reps);
+}
+
+/* A guest is untrusted input: one that floods its channel must not grow
+ * migbench without bound, and a run only gets (and keeps) its own window. */
+static void flooding_guest_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct mb_hb_counters c;
+	struct mb_hb_point *pts = NULL;
+	struct mb_hb_record rec;
+	struct mb_err err = { 0 };
+	const size_t limit = 1000, sent = 20000;
+	size_t n = 0, used = 0;
+	char *flood = malloc(sent * 64);
+	int64_t mid_us = 0;
+
+	assert_non_null(flood);
+	assert_int_equal(mb_hb_reader_new(&f->r, &err), 0);
+	mb_hb_set_max_records(f->r, limit);
+	fake_listen(f, 0, "flood.sock");
+	fake_attach(f, 0, "source");
+	for (size_t i = 0; i < sent; i++)
+		used += (size_t)snprintf(flood + used, 64, "HB seq=%zu gt=%zu written=0 ops=0 rate=0\n", i, i);
+	for (size_t off = 0; off < used;) {
+		ssize_t w = write(f->fake_conn[0], flood + off, used - off);
+
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+	free(flood);
+	if (mb_hb_wait_records(f->r, sent, 10000, &err))
+		fail_msg("%s", err.msg);
+	mb_hb_counters(f->r, &c);
+	print_message("# %zu sent, %zu kept, %zu dropped\n", c.records, c.kept, c.dropped);
+	assert_int_equal(c.records, sent);
+	assert_true(c.kept <= limit);
+	assert_int_equal(c.kept + c.dropped, sent);
+	/* The newest survive; what was dropped cannot be copied. */
+	assert_int_equal(mb_hb_copy(f->r, sent - 1, &rec, 1), 1);
+	assert_int_equal(rec.seq, sent - 1);
+	assert_int_equal(mb_hb_copy(f->r, 0, &rec, 1), 0);
+	assert_true(mb_hb_oldest(f->r) >= sent - limit);
+
+	/* A run's window: only what arrived since it began, and what came
+	 * before is released. */
+	assert_int_equal(mb_hb_copy(f->r, mb_hb_oldest(f->r) + c.kept / 2, &rec, 1), 1);
+	mid_us = rec.host_real_us;
+	assert_int_equal(mb_hb_points(f->r, mid_us, &pts, &n, &err), 0);
+	assert_true(n > 0 && n < c.kept);
+	assert_true(pts[0].host_us >= mid_us);
+	free(pts);
+	mb_hb_release_before(f->r, mid_us);
+	mb_hb_counters(f->r, &c);
+	assert_int_equal(c.kept, n);
+}
+
 int main(void)
 {
 	/* Output into a closed pipe must not kill the test before its
@@ -640,6 +731,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reader_follows_a_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(reader_takes_a_source_per_repetition, setup, teardown),
+		cmocka_unit_test_setup_teardown(flooding_guest_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_qemu_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(early_death_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_panic_is_reported, setup, teardown),
