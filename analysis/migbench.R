@@ -232,36 +232,86 @@ mb_result_files <- function(dir) {
 	files[grepl("^[0-9]+\\.json$", basename(files))]
 }
 
+# A problem with one input file: said on stderr at once (Rscript would
+# print a deferred warning only after the script's quit(), i.e. never) and
+# left for the caller to count.
+mb_warn <- function(msg) warning(msg, call. = FALSE, immediate. = TRUE)
+
+# The first line of an error: jsonlite's parse errors go on with a quote of
+# the text and a "(right here) ------^" marker that means nothing in a table.
+mb_first_line <- function(msg) trimws(strsplit(msg, "\n", fixed = TRUE)[[1]][1])
+
+mb_is_object <- function(x) is.list(x) && !is.null(names(x))
+
+# A scalar field of an untrusted JSON object, or `default`.
+mb_field <- function(x, key, type = is.character, default = NA) {
+	v <- if (mb_is_object(x)) x[[key]] else NULL
+	if (length(v) == 1 && type(v) && !is.na(v)) v else default
+}
+
+mb_missing_row <- function(scenario, repetition, file, error)
+	list(scenario = scenario, repetition = repetition, status = "missing", error = error, file = file)
+
+# One result file (REL inside DIR) -> one row. Whatever is wrong with the
+# file (absent, not JSON, not a result, a field of the wrong type) costs that
+# run only: it becomes a "missing" row, named on stderr unless simply absent
+# (an absent file is an expected state, e.g. an interrupted campaign, and the
+# status table shows it). scenario and repetition say whose row it is when
+# the file cannot.
+mb_result_row <- function(dir, rel, scenario, repetition) {
+	path <- file.path(dir, rel)
+	if (!file.exists(path))
+		return(mb_missing_row(scenario, repetition, rel, sprintf("result file %s missing", rel)))
+	why <- NULL
+	row <- tryCatch({
+		doc <- mb_read_json(path)
+		if (!mb_is_object(doc)) stop("not a JSON object")
+		if (!mb_is_object(doc$run)) stop("no \"run\" object")
+		mb_run_row(doc, rel)
+	}, error = function(e) { why <<- mb_first_line(conditionMessage(e)); NULL })
+	if (!is.null(row)) return(row)
+	mb_warn(sprintf("%s: not a readable result (%s); counted as missing", path, why))
+	mb_missing_row(scenario, repetition, rel, sprintf("result file %s unreadable: %s", rel, why))
+}
+
+# campaign.json, or NULL (said on stderr) when it cannot be used.
+mb_read_manifest <- function(mpath) {
+	why <- NULL
+	m <- tryCatch(mb_read_json(mpath), error = function(e) { why <<- mb_first_line(conditionMessage(e)); NULL })
+	if (is.null(why) && !mb_is_object(m)) why <- "not a JSON object"
+	if (is.null(why) && !is.null(m$runs) && !is.list(m$runs)) why <- "\"runs\" is not a list"
+	if (is.null(why)) return(m)
+	mb_warn(sprintf("%s: unreadable (%s); reading the SCENARIO/REP.json files of the folder instead", mpath, why))
+	NULL
+}
+
 # Reads a campaign into the tidy table. Runs listed in the manifest whose file
-# is missing get a row with status "missing"; without a manifest the folder's
-# SCENARIO/REP.json files are read.
+# is missing or unreadable get a row with status "missing"; without a usable
+# manifest the folder's SCENARIO/REP.json files are read.
 mb_read_campaign <- function(dir) {
 	dir <- mb_campaign_dir(dir)
 	manifest <- NULL
 	mpath <- file.path(dir, "campaign.json")
-	if (file.exists(mpath)) manifest <- mb_read_json(mpath)
+	if (file.exists(mpath)) manifest <- mb_read_manifest(mpath)
 	rows <- list()
 	if (!is.null(manifest) && length(manifest$runs)) {
-		for (r in manifest$runs) {
-			path <- file.path(dir, r$file)
-			if (file.exists(path)) {
-				doc <- tryCatch(mb_read_json(path), error = function(e) NULL)
-			} else doc <- NULL
-			if (is.null(doc)) {
-				rows[[length(rows) + 1]] <- list(scenario = r$scenario, repetition = r$repetition,
-					status = "missing", error = sprintf("result file %s %s", r$file,
-						if (file.exists(path)) "unreadable" else "missing"),
-					file = r$file)
-			} else {
-				rows[[length(rows) + 1]] <- mb_run_row(doc, r$file)
-			}
+		for (i in seq_along(manifest$runs)) {
+			r <- manifest$runs[[i]]
+			scenario <- mb_field(r, "scenario", default = "?")
+			repetition <- mb_field(r, "repetition", is.numeric, NA_integer_)
+			file <- mb_field(r, "file")
+			rows[[length(rows) + 1]] <- if (is.na(file)) {
+				mb_warn(sprintf("%s: run %d (%s, repetition %s) lists no result file; counted as missing",
+						mpath, i, scenario, repetition))
+				mb_missing_row(scenario, repetition, NA_character_,
+					       sprintf("campaign.json: run %d lists no result file", i))
+			} else mb_result_row(dir, file, scenario, repetition)
 		}
 	} else {
 		for (path in mb_result_files(dir)) {
-			doc <- tryCatch(mb_read_json(path), error = function(e) NULL)
-			if (is.null(doc) || is.null(doc$run)) next
 			rel <- file.path(basename(dirname(path)), basename(path))
-			rows[[length(rows) + 1]] <- mb_run_row(doc, rel)
+			rows[[length(rows) + 1]] <- mb_result_row(dir, rel, basename(dirname(path)),
+								  as.integer(sub("\\.json$", "", basename(path))))
 		}
 	}
 	if (!length(rows)) mb_fail(sprintf("'%s': no runs in this campaign", dir))

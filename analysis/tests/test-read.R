@@ -88,3 +88,69 @@ test_that("energy blocks flatten: named domains become columns, bookkeeping is n
 	expect_equal(mb_metric_info("energy.host.phases.precopy.joules")$direction, "lower")
 	expect_equal(mb_metric_info("energy.host.phases.precopy.watts")$unit, "W")
 })
+
+# Each file is read on its own: an odd one is named in a warning, becomes a
+# "missing" row, and the other runs are read. Reading a campaign while
+# keeping the warnings it gave; an error (R's "argument is of length zero"
+# before the fix) fails the test.
+read_warned <- function(dir, patterns) {
+	warned <- character()
+	df <- withCallingHandlers(mb_read_campaign(dir), warning = function(w) {
+		warned <<- c(warned, conditionMessage(w))
+		invokeRestart("muffleWarning")
+	})
+	expect_equal(length(warned), length(patterns))
+	for (i in seq_along(patterns)) expect_match(warned[i], patterns[i])
+	df
+}
+read_odd <- function(name, pattern) read_warned(fixture(name), pattern)
+
+test_that("a result file that is [] is named and counted as missing", {
+	df <- read_odd("odd-empty-result", "odd-empty-result/s/2\\.json.*not a JSON object")
+	expect_equal(nrow(df), 3)
+	expect_equal(df$status[order(df$repetition)], c("completed", "missing", "completed"))
+	expect_match(df$error[df$status == "missing"], "s/2.json unreadable")
+	expect_equal(df$file[df$status == "missing"], "s/2.json")
+	expect_equal(sort(df$total_time_ms[df$status == "completed"]), c(1000, 1020))
+})
+
+test_that("a manifest run without a file is named and counted as missing", {
+	df <- read_odd("odd-manifest-nofile", "odd-manifest-nofile/campaign\\.json: run 2 .*no result file")
+	expect_equal(nrow(df), 3)
+	expect_equal(df$status[order(df$repetition)], c("completed", "missing", "completed"))
+	miss <- df[df$status == "missing", ]
+	expect_equal(c(miss$scenario, miss$repetition), c("s", "2"))
+	expect_true(is.na(miss$file))
+	expect_match(miss$error, "lists no result file")
+})
+
+test_that("a truncated campaign.json is named; the folder's result files are read instead", {
+	df <- read_odd("odd-manifest-truncated", "odd-manifest-truncated/campaign\\.json.*unreadable")
+	expect_equal(nrow(df), 3)
+	expect_true(all(df$status == "completed"))
+	expect_equal(sort(df$repetition), 1:3)
+	expect_null(attr(df, "manifest"))
+})
+
+test_that("without a manifest, an odd result file is named and counted, not skipped", {
+	tmp <- tempfile("odd")
+	dir.create(tmp)
+	on.exit(unlink(tmp, recursive = TRUE))
+	file.copy(file.path(fixture("odd-empty-result"), "s"), tmp, recursive = TRUE)
+	writeLines('{"run": "not an object"}', file.path(tmp, "s", "3.json"))
+	df <- read_warned(tmp, c("s/2\\.json.*not a JSON object", "s/3\\.json.*no \"run\" object"))
+	expect_equal(df$status[order(df$repetition)], c("completed", "missing", "missing"))
+	expect_equal(df$scenario, rep("s", 3))
+})
+
+test_that("the report completes on campaigns with an odd file", {
+	for (name in c("odd-empty-result", "odd-manifest-nofile", "odd-manifest-truncated")) {
+		out <- tempfile("report")
+		res <- NULL
+		suppressWarnings(suppressMessages(capture.output(res <- mb_report(fixture(name), out, R = 200))))
+		runs <- read.csv(file.path(out, "runs.csv"))
+		expect_equal(nrow(runs), 3, info = name)
+		expect_equal(sum(runs$status == "missing"), if (name == "odd-manifest-truncated") 0 else 1, info = name)
+		unlink(out, recursive = TRUE)
+	}
+})
