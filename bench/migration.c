@@ -150,6 +150,9 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 
 		memset(&prog, 0, sizeof(prog));
 		if (ops->poll(r, &prog, (int)(p->sample_interval_us / 1000), &err)) {
+			if (out->rec.switched_to_postcopy)
+				mb_err_prefix(&err, "guest lost in post-copy (its memory was split between "
+					      "source and destination)");
 			fail(out, MB_RUN_FAILED, &err);
 			out->guest_usable = 0;
 			break;
@@ -162,7 +165,9 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 			break;
 		}
 		if (!strcmp(prog.status, "failed") || !strcmp(prog.status, "cancelled")) {
-			mb_errf(&err, 0, "migration %s on the source (see events)", prog.status);
+			mb_errf(&err, 0, "migration %s on the source (see events)%s", prog.status,
+				out->rec.switched_to_postcopy ? "; guest lost in post-copy (its memory was split "
+				"between source and destination)" : "");
 			fail(out, MB_RUN_FAILED, &err);
 			/* A failed post-copy leaves the guest split between hosts. */
 			out->guest_usable = !out->rec.switched_to_postcopy;

@@ -26,8 +26,12 @@ extern char **environ;
 #define QEMU_LOG_TAIL_LINES 4
 #define CONSOLE_TAIL_LINES 8
 
-/* Console lines that say why a guest kernel died or hung. */
-static const char *const sick_kernel_markers[] = { "Kernel panic", "BUG:", "Oops", "watchdog:", NULL };
+/* Console lines that say why a guest kernel died or hung. Not a bare
+ * "watchdog:": every boot prints "NMI watchdog: Perf NMI watchdog
+ * permanently disabled", which then took the blame for a QEMU killed from
+ * outside. The lockup reports carry these words. */
+static const char *const sick_kernel_markers[] = { "Kernel panic", "BUG:", "Oops", "soft lockup",
+						   "hard LOCKUP", NULL };
 
 static void sleep_ms(unsigned ms)
 {

@@ -321,9 +321,15 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 	argv[argc++] = "-q";
 	argv[argc++] = "-o";
 	argv[argc++] = out_dir;
-	argv[argc++] = "-n";
-	argv[argc++] = r->name;
-	if (r->qemu_opt && getenv("MIGBENCH_QEMU") && *getenv("MIGBENCH_QEMU")) {
+	if (r->resume) {
+		snprintf(c->path, sizeof(c->path), "%s", r->resume);
+		argv[argc++] = "--resume";
+		argv[argc++] = r->resume;
+	} else {
+		argv[argc++] = "-n";
+		argv[argc++] = r->name;
+	}
+	if (r->qemu_opt && !r->resume && getenv("MIGBENCH_QEMU") && *getenv("MIGBENCH_QEMU")) {
 		snprintf(qemu_opt, sizeof(qemu_opt), "--qemu=%s", getenv("MIGBENCH_QEMU"));
 		argv[argc++] = qemu_opt;
 	}
@@ -344,6 +350,8 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 	argv[argc] = NULL;
 	assert_true(argc < sizeof(argv) / sizeof(argv[0]) - 1);
 
+	if (r->before)
+		r->before(c, r->arg);
 	print_message("# %s:", r->name);
 	for (size_t i = 1; i < argc; i++)
 		print_message(" %s", argv[i]);
@@ -361,13 +369,15 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 
 	/* A hung migbench must not hang the test: SIGTERM (it cleans up),
 	 * then SIGKILL; whatever QEMU it leaves is found by the leftover checks. */
-	for (;;) {
+	for (int acting = r->during != NULL;;) {
 		pid_t w = waitpid(c->pid, &st, WNOHANG);
 
 		if (w == c->pid)
 			break;
 		if (w < 0 && errno != EINTR)
 			fail_msg("waitpid: %s", strerror(errno));
+		if (acting && r->during(c, mbt_now_s() - t0, r->arg))
+			acting = 0;
 		if (!killed && mbt_now_s() - t0 > r->deadline_s) {
 			kill(c->pid, SIGTERM);
 			killed = 1;
@@ -380,6 +390,7 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 	}
 	c->seconds = mbt_now_s() - t0;
 	c->status = WIFEXITED(st) && !killed ? WEXITSTATUS(st) : -1;
+	c->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	c->ran = 1;
 	c->out = mbt_read_text(out_log);
 	c->err = mbt_read_text(err_log);
@@ -411,6 +422,41 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 			json_object_set_new(c->files, key, doc);
 		}
 	}
+}
+
+size_t mbt_qemu_pids(const char *label, pid_t *out, size_t max)
+{
+	char prefix[128], path[PATH_MAX + 300], line[256];
+	DIR *d = opendir(mbt_runtime_dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "migbench-%s", label);
+	while (n < max && (e = readdir(d))) {
+		FILE *f;
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/owner", mbt_runtime_dir, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (n < max && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "qemu ", 5) && atoi(line + 5) > 0)
+				out[n++] = (pid_t)atoi(line + 5);
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+pid_t mbt_qemu_pid(const char *label)
+{
+	pid_t pid = 0;
+
+	return mbt_qemu_pids(label, &pid, 1) ? pid : 0;
 }
 
 const json_t *mbt_result(const struct mbt_campaign *c, const char *key)

@@ -82,6 +82,7 @@ struct mbt_campaign {
 	char path[PATH_MAX + 64];   /* work/out/NAME */
 	int ran;
 	int status;                 /* exit status, or -1 when killed */
+	int signal;                 /* the signal that ended migbench, or 0 */
 	pid_t pid;                  /* of migbench */
 	double seconds;
 	char *out, *err;            /* its stdout and stderr */
@@ -99,12 +100,25 @@ struct mbt_run {
 	double deadline_s;          /* then SIGTERM, and SIGKILL 30 s later */
 	int check_leftovers;        /* fill c->leftover once migbench has exited */
 	const char *keep_suffix;    /* for mbt_stray_file */
+	const char *resume;         /* `--resume PATH` instead of -n NAME and a scenario */
+	/* Called once c->work exists, before migbench starts (a test mounts
+	 * something there), and every 50 ms while it runs (a test injects a
+	 * fault); `during` returns 1 once it has nothing more to do. */
+	void (*before)(struct mbt_campaign *c, void *arg);
+	int (*during)(struct mbt_campaign *c, double elapsed_s, void *arg);
+	void *arg;
 };
 
 /* Runs `migbench run -q -o WORK/out -n NAME [--qemu=...] ARGS... [WORK/campaign.ini]`
  * and reads what it wrote: every result its campaign.json lists (one that
  * does not load fails the test). */
 void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r);
+/* The PID of the QEMU running in run directory mbt_runtime_dir/migbench-LABEL-*
+ * (LABEL "source", "destination", ...: read from its owner file), or 0. */
+pid_t mbt_qemu_pid(const char *label);
+/* All of them, up to max ("" for every label); returns how many. */
+size_t mbt_qemu_pids(const char *label, pid_t *out, size_t max);
+
 /* Removes its work folder (only under `prefix`), frees, zeroes. */
 void mbt_campaign_free(struct mbt_campaign *c, const char *prefix);
 /* Result "scenario/rep"; fails the test when there is none. */
