@@ -12,12 +12,16 @@
 # Verdict: "regression" when p < alpha and the median moved by more than
 # the threshold (and by more than the metric's noise floor, 1 ms for times)
 # in the worse direction; "improvement" the same in the better direction;
-# otherwise "no change". The share of completed runs is compared the same
-# way (Fisher's exact test), and any corrupted page in B where A had none is
-# a regression outright.
+# "inconclusive" when the comparison cannot tell: so few runs that no p can
+# fall below alpha, a worsening beyond the threshold that the test does not
+# confirm, or values on one side only; otherwise "no change". Per scenario,
+# B not completing a run more often than A is a regression, and so is B
+# completing none; any corrupted page in B where A had none is a regression
+# outright.
 # Prints a Markdown summary, writes it to FILE (default
-# B/report/compare-vs-A.md, with a .csv beside it) and exits 1 when anything
-# regressed, 0 otherwise, 2 on bad input.
+# B/report/compare-vs-A.md, with a .csv beside it) and exits with
+# mb_compare_status(): 1 when anything regressed, else 4 when anything was
+# inconclusive, else 0; 2 on bad input.
 
 if (!exists("mb_read_campaign")) {
 	local({
@@ -31,6 +35,13 @@ if (!exists("mb_read_campaign")) {
 # Smallest two-sided p an exact rank-sum test can reach with these sizes.
 mb_min_p <- function(na, nb) if (na < 1 || nb < 1) 1 else min(1, 2 / choose(na + nb, na))
 
+# Runs per side (the same on both) from which that p is below alpha.
+mb_min_reps <- function(alpha) {
+	n <- 1
+	while (mb_min_p(n, n) >= alpha) n <- n + 1
+	n
+}
+
 # One metric: A values a, B values b (completed runs). Returns a one-row
 # data frame.
 mb_compare_metric <- function(a, b, direction, floor = 0, threshold = 0.05, alpha = 0.05) {
@@ -39,7 +50,12 @@ mb_compare_metric <- function(a, b, direction, floor = 0, threshold = 0.05, alph
 			rel_change = NA_real_, shift = NA_real_, shift_low = NA_real_, shift_high = NA_real_,
 			p = NA_real_, verdict = "no data", note = "", stringsAsFactors = FALSE)
 	if (!length(a) || !length(b)) {
-		r$note <- sprintf("no values in %s", if (!length(a)) "A" else "B")
+		# on one side only (B lost a measurement, or A lacked it): a change
+		# that cannot be judged, unless the metric never decides anything
+		if (length(a) || length(b)) {
+			r$note <- sprintf("no values in %s", if (!length(a)) "A" else "B")
+			if (!is.na(direction)) r$verdict <- "inconclusive"
+		}
 		return(r)
 	}
 	ma <- median(a); mb <- median(b)
@@ -69,9 +85,17 @@ mb_compare_metric <- function(a, b, direction, floor = 0, threshold = 0.05, alph
 		is.infinite(r$rel_change) && abs(mb - ma) > floor
 	worse <- if (direction == "lower") mb > ma else mb < ma
 	r$verdict <- if (significant && large) (if (worse) "regression" else "improvement") else "no change"
-	if (!significant && mb_min_p(length(a), length(b)) >= alpha)
+	# Not significant is not "no change" when the test could not have said
+	# otherwise, or when the medians moved the worse way by more than the
+	# threshold: a CI gate must not pass either.
+	if (!significant && mb_min_p(length(a), length(b)) >= alpha) {
+		r$verdict <- "inconclusive"
 		r$note <- sprintf("%d vs %d runs cannot reach p < %g", length(a), length(b), alpha)
-	else if (significant && !large)
+	} else if (!significant && large && worse) {
+		r$verdict <- "inconclusive"
+		r$note <- sprintf("%+.0f %% but p = %.2g, not < %g: more runs needed to tell",
+				  100 * r$rel_change, r$p, alpha)
+	} else if (significant && !large)
 		r$note <- sprintf("significant but within %s", if (abs(mb - ma) <= floor && floor > 0)
 			sprintf("the %g noise floor", floor) else sprintf("%g %%", 100 * threshold))
 	r
@@ -121,18 +145,22 @@ mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = N
 	for (s in common) {
 		a <- A[A$scenario == s, , drop = FALSE]
 		b <- B[B$scenario == s, , drop = FALSE]
-		# share of runs that completed
+		# Share of runs that completed. A run that fails is a defect, not
+		# noise around a mean: B failing more often than A is a regression
+		# however few runs there are (Fisher's p is shown, not used), and a
+		# B that completed nothing never passes, whatever A did.
 		ka <- sum(a$status %in% "completed"); kb <- sum(b$status %in% "completed")
 		ra <- ka / nrow(a); rb <- kb / nrow(b)
 		p <- tryCatch(fisher.test(matrix(c(kb, nrow(b) - kb, ka, nrow(a) - ka), 2))$p.value,
 			      error = function(e) NA_real_)
 		rel <- if (ra > 0) (rb - ra) / ra else if (rb == 0) 0 else Inf
-		v <- if (is.finite(p) && p < alpha && abs(rel) > threshold) (if (rb < ra) "regression" else "improvement") else "no change"
+		v <- if (kb == 0 || rb < ra) "regression" else if (rb > ra) "improvement" else "no change"
+		note <- sprintf("%d/%d of B did not complete, %d/%d of A", nrow(b) - kb, nrow(b), nrow(a) - ka, nrow(a))
+		if (kb == 0) note <- paste0(note, ": no run of B completed")
+		else if (rb < ra) note <- paste0(note, ": B fails more often")
 		add(s, "runs.completed", "Runs completed (share)", data.frame(n_a = nrow(a), n_b = nrow(b),
 			median_a = ra, median_b = rb, rel_change = rel, shift = rb - ra, shift_low = NA_real_,
-			shift_high = NA_real_, p = p, verdict = v,
-			note = sprintf("%d/%d vs %d/%d completed; Fisher's exact test", ka, nrow(a), kb, nrow(b)),
-			stringsAsFactors = FALSE))
+			shift_high = NA_real_, p = p, verdict = v, note = note, stringsAsFactors = FALSE))
 		ok_a <- a[a$status %in% "completed", , drop = FALSE]
 		ok_b <- b[b$status %in% "completed", , drop = FALSE]
 		for (m in metrics) {
@@ -170,18 +198,41 @@ mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = N
 	     threshold = threshold, alpha = alpha, diffs = mb_setting_diffs(A, B, common), warnings = warn)
 }
 
+# The exit status of a comparison: a regression fails the gate; a
+# comparison that could not tell never passes it.
+mb_compare_status <- function(cmp) {
+	v <- cmp$results$verdict
+	if (any(v == "regression")) mb_exit[["failed"]]
+	else if (any(v == "inconclusive")) mb_exit[["inconclusive"]]
+	else mb_exit[["ok"]]
+}
+
 mb_compare_markdown <- function(cmp) {
 	res <- cmp$results
 	A <- cmp$A; B <- cmp$B
 	da <- attr(A, "dir"); db <- attr(B, "dir")
-	nreg <- sum(res$verdict == "regression"); nimp <- sum(res$verdict == "improvement")
-	regs <- res[res$verdict == "regression", , drop = FALSE]
-	verdict <- if (nreg) sprintf("**REGRESSION**: %d metric%s worse in %d scenario%s (%s)", nreg,
-				     if (nreg > 1) "s" else "", length(unique(regs$scenario)),
-				     if (length(unique(regs$scenario)) > 1) "s" else "",
-				     paste(sprintf("%s: %s %+.0f %%", regs$scenario, regs$label,
-						   100 * ifelse(is.finite(regs$rel_change), regs$rel_change, NA)), collapse = "; "))
-		else sprintf("**no regression** (%d improvement%s)", nimp, if (nimp == 1) "" else "s")
+	nimp <- sum(res$verdict == "improvement")
+	plural <- function(n, what) sprintf("%d %s%s", n, what, if (n == 1) "" else "s")
+	status <- mb_compare_status(cmp)
+	verdict <- if (status == mb_exit[["failed"]]) {
+		regs <- res[res$verdict == "regression", , drop = FALSE]
+		sprintf("**REGRESSION**: %s worse in %s (%s)", plural(nrow(regs), "metric"),
+			plural(length(unique(regs$scenario)), "scenario"),
+			paste(sprintf("%s: %s %+.0f %%", regs$scenario, regs$label,
+				      100 * ifelse(is.finite(regs$rel_change), regs$rel_change, NA)), collapse = "; "))
+	}
+	else if (status == mb_exit[["inconclusive"]]) {
+		inc <- res[res$verdict == "inconclusive", , drop = FALSE]
+		# one reason per scenario when it is the scenario's size, else per metric
+		why <- unique(vapply(seq_len(nrow(inc)), function(i) {
+			r <- inc[i, ]
+			if (mb_min_p(r$n_a, r$n_b) >= cmp$alpha) sprintf("%s: %s", r$scenario, r$note)
+			else sprintf("%s: %s (%s)", r$scenario, r$label, r$note)
+		}, ""))
+		sprintf("**INCONCLUSIVE**: %s cannot be judged (%s); exit status %d, not a pass",
+			plural(nrow(inc), "metric"), paste(why, collapse = "; "), status)
+	}
+	else sprintf("**no regression** (%s)", plural(nimp, "improvement"))
 	who <- function(df, d) sprintf("`%s` (%d runs, %d completed; %s, QEMU %s, migbench %s)", d, nrow(df),
 				       sum(df$status %in% "completed"),
 				       paste(unique(na.omit(df$accelerator)), collapse = "/"),
@@ -192,9 +243,11 @@ mb_compare_markdown <- function(cmp) {
 		sprintf("- A (baseline): %s", who(A, da)),
 		sprintf("- B (candidate): %s", who(B, db)),
 		sprintf(paste("- rule: regression when the Mann-Whitney test gives p < %g and the median changed by more than",
-			      "%g %% (and the metric's noise floor: 1 ms for times) in the worse direction; shift = Hodges-Lehmann",
+			      "%g %% (and the metric's noise floor: 1 ms for times) in the worse direction, or when B does not",
+			      "complete a run more often than A (or completes none); inconclusive when the runs are too few",
+			      "to reach p < %g, or the median got worse by more than %g %% without p < %g; shift = Hodges-Lehmann",
 			      "estimate of B - A with its %g %% CI; completed runs only"), cmp$alpha, 100 * cmp$threshold,
-			100 * (1 - cmp$alpha)))
+			cmp$alpha, 100 * cmp$threshold, cmp$alpha, 100 * (1 - cmp$alpha)))
 	if (length(cmp$only_a)) md <- c(md, sprintf("- only in A (not compared): %s", paste(cmp$only_a, collapse = ", ")))
 	if (length(cmp$only_b)) md <- c(md, sprintf("- only in B (not compared): %s", paste(cmp$only_b, collapse = ", ")))
 	if (length(cmp$diffs)) md <- c(md, "", "Settings that differ (A → B):", "", cmp$diffs)
@@ -223,8 +276,8 @@ mb_compare_markdown <- function(cmp) {
 		md <- c(md, "", sprintf("### %s", s), "")
 		if (minp >= cmp$alpha)
 			md <- c(md, sprintf(paste("> %d vs %d completed runs: the smallest p a rank test can give is %.3g >= alpha %g,",
-						  "so no metric can be flagged; use at least 4 repetitions per side (5 for alpha 0.01)."),
-					    na, nb, minp, cmp$alpha), "")
+						  "so every metric is inconclusive; use at least %d repetitions per side (%d for alpha 0.01)."),
+					    na, nb, minp, cmp$alpha, mb_min_reps(cmp$alpha), mb_min_reps(0.01)), "")
 		md <- c(md, mb_markdown_table(tab, align = c("left", "right", "right", "right", "right", "right", "right", "left", "left")))
 	}
 	md
@@ -237,7 +290,10 @@ mb_compare_main <- function() {
 			   flags = c("help", "quiet"))
 	if (isTRUE(a$opts$help)) {
 		cat("usage: Rscript compare.R A B [--threshold 0.05] [--alpha 0.05] [-o FILE]\n",
-		    "Campaign B against baseline A; exit 1 when a metric regressed.\n", sep = "")
+		    sprintf("Campaign B against baseline A; exit %d when nothing regressed, %d when something did,\n",
+			    mb_exit[["ok"]], mb_exit[["failed"]]),
+		    sprintf("%d when the runs are too few to tell (inconclusive), %d on bad input.\n",
+			    mb_exit[["inconclusive"]], mb_exit[["usage"]]), sep = "")
 		return(0L)
 	}
 	if (length(a$pos) != 2) mb_fail("usage: compare A B [--threshold 0.05] [--alpha 0.05] [-o FILE]")
@@ -253,10 +309,10 @@ mb_compare_main <- function() {
 	}
 	if (!isTRUE(a$opts$quiet)) cat(md, sep = "\n")
 	ok <- tryCatch({ writeLines(md, out); TRUE }, error = function(e) FALSE, warning = function(w) FALSE)
-	if (!ok) mb_fail(sprintf("cannot write '%s'", out), 1L)
+	if (!ok) mb_fail(sprintf("cannot write '%s'", out), mb_exit[["failed"]])
 	write.csv(cmp$results, sub("(\\.md)?$", ".csv", out), row.names = FALSE, na = "")
 	message(sprintf("compare: written %s", out))
-	if (any(cmp$results$verdict == "regression")) 1L else 0L
+	mb_compare_status(cmp)
 }
 
 if (sys.nframe() == 0L && !interactive()) mb_main("compare", mb_compare_main)

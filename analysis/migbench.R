@@ -21,9 +21,14 @@ mb_statuses <- c("completed", "failed", "did-not-converge", "cancelled", "missin
 
 # ---- errors with an exit status ---------------------------------------------
 
+# The exit statuses of bench/command.h (MB_EXIT_*): the scripts' statuses
+# are migbench's, since `migbench report|compare` replaces itself with
+# Rscript. inconclusive: `compare` could not tell (too few runs).
+mb_exit <- c(ok = 0L, failed = 1L, usage = 2L, no_resource = 3L, inconclusive = 4L)
+
 # Scripts stop with mb_fail(); main wrappers turn it into a message and the
-# shared exit statuses (2: bad command line or input, 1: failed).
-mb_fail <- function(msg, status = 2L) {
+# shared exit statuses (usage: bad command line or input; failed).
+mb_fail <- function(msg, status = mb_exit[["usage"]]) {
 	cond <- structure(class = c("mb_error", "error", "condition"),
 			  list(message = msg, call = NULL, status = status))
 	stop(cond)
@@ -35,7 +40,7 @@ mb_main <- function(prog, fun) {
 		e$status
 	}, error = function(e) {
 		message(prog, ": ", conditionMessage(e))
-		1L
+		mb_exit[["failed"]]
 	})
 	quit(save = "no", status = as.integer(status))
 }

@@ -1,6 +1,6 @@
 /* `migbench compare A B`: is campaign B worse than campaign A? A thin front
- * for analysis/compare.R (the statistics live there); exits 1 when a metric
- * regressed, so a CI job can fail on it. */
+ * for analysis/compare.R (the statistics live there); exits 1 when something
+ * regressed and 4 when it cannot tell, so a CI job can fail on either. */
 #include "config.h"
 #include "bench/command.h"
 
@@ -19,11 +19,15 @@ static void usage(FILE *out)
 		"scenario in both and each metric, the Hodges-Lehmann shift B - A with its\n"
 		"CI and a Mann-Whitney test over completed runs. A metric regressed when\n"
 		"p < alpha and its median moved by more than the threshold (relative) in its\n"
-		"worse direction (times, downtime, pages: up; throughput, bandwidth: down);\n"
-		"fewer completed runs and any corrupted guest page count too. Prints a\n"
-		"Markdown summary and writes it to FILE (default B/report/compare-vs-A.md,\n"
-		"and a .csv beside it). Needs 4 or more runs per side to flag anything at\n"
-		"alpha 0.05. Runs analysis/compare.R with Rscript.\n"
+		"worse direction (times, downtime, pages: up; throughput, bandwidth: down).\n"
+		"A scenario regressed when B did not complete a run more often than A, when\n"
+		"B completed none, or when B corrupted a guest page and A did not. A metric\n"
+		"is inconclusive when the runs are too few for any p < alpha (3 vs 3: the\n"
+		"smallest p is 0.1; 4 a side reach 0.029, 5 a side 0.0079), when its median\n"
+		"got worse by more than the threshold without p < alpha, or when it has\n"
+		"values on one side only. Prints a Markdown summary and writes it to FILE\n"
+		"(default B/report/compare-vs-A.md, and a .csv beside it). Runs\n"
+		"analysis/compare.R with Rscript.\n"
 		"\n"
 		"  --threshold X   relative change of the median that matters (default 0.05)\n"
 		"  --alpha X       significance level (default 0.05)\n"
@@ -31,9 +35,14 @@ static void usage(FILE *out)
 		"  -q, --quiet     no summary on stdout (still written to FILE)\n"
 		"  -h, --help      this text\n"
 		"\n"
-		"Exit status: 0 no regression, 1 a metric regressed (or the analysis failed),\n"
-		"2 bad command line or campaigns with no scenario in common, 3 Rscript or\n"
-		"the R scripts missing.\n");
+		"Exit status:\n"
+		"  %d  no regression, and every metric could be judged\n"
+		"  %d  regression (or the analysis failed): fail the gate\n"
+		"  %d  bad command line, or campaigns with no scenario in common\n"
+		"  %d  Rscript or the R scripts missing\n"
+		"  %d  inconclusive: nothing regressed, but something could not be judged;\n"
+		"     not a pass: run more repetitions\n",
+		MB_EXIT_OK, MB_EXIT_FAILED, MB_EXIT_USAGE, MB_EXIT_NO_RESOURCE, MB_EXIT_INCONCLUSIVE);
 }
 
 static int check_fraction(const char *opt, const char *s, double lo, double hi)
@@ -106,6 +115,6 @@ static int compare_run(int argc, char **argv)
 
 const struct mb_command mb_cmd_compare = {
 	.name = "compare",
-	.summary = "A/B verdict between two campaigns, exit 1 on a regression (R)",
+	.summary = "A/B verdict between two campaigns: exit 1 on a regression, 4 inconclusive (R)",
 	.run = compare_run,
 };

@@ -17,6 +17,9 @@ enum {
 	MB_EXIT_FAILED = 1,     /* the thing measured failed, or a run failed */
 	MB_EXIT_USAGE = 2,      /* bad command line or scenario */
 	MB_EXIT_NO_RESOURCE = 3, /* this host cannot do it (no QEMU, no kernel) */
+	/* compare: too few runs to tell; a CI gate must not take it for a pass.
+	 * analysis/migbench.R's mb_exit repeats these numbers for the R side. */
+	MB_EXIT_INCONCLUSIVE = 4,
 };
 
 /* `report` and `compare` are front ends to the R scripts in analysis/:

@@ -73,9 +73,10 @@ test_that("per-metric rules: noise floor, ties, too few runs, fewer completed ru
 	r <- mb_compare_metric(rep(0, 4), rep(0, 4), "lower")
 	expect_equal(c(r$shift, r$p), c(0, 1))
 	expect_equal(r$verdict, "no change")
-	# 3 vs 3 runs cannot reach p < 0.05 (smallest exact p is 0.1): said so
+	# 3 vs 3 runs cannot reach p < 0.05 (smallest exact p is 0.1): neither
+	# "no change" nor a pass, but inconclusive
 	r <- mb_compare_metric(c(1, 2, 3), c(10, 11, 12), "lower")
-	expect_equal(r$verdict, "no change")
+	expect_equal(r$verdict, "inconclusive")
 	expect_match(r$note, "cannot reach")
 	expect_equal(mb_min_p(3, 3), 0.1)
 	expect_equal(mb_min_p(4, 4), 2 / 70)
@@ -94,4 +95,74 @@ test_that("scenarios are matched by name; none in common is an error", {
 	cmp <- mb_compare(fixture("real-sweep"), fixture("real-sweep"))
 	expect_equal(length(cmp$common), 4)
 	expect_false(any(cmp$results$verdict %in% c("regression", "improvement")))
+})
+
+# ---- what a CI gate must not pass ----------------------------------------------
+
+test_that("a candidate whose runs all failed is a regression, never a pass", {
+	cmp <- mb_compare(fixture("hand-a"), fixture("hand-failed"))
+	r <- cmp$results[cmp$results$metric == "runs.completed", ]
+	expect_equal(r$verdict, "regression")
+	expect_match(r$note, "no run of B completed")
+	expect_equal(mb_compare_status(cmp), mb_exit[["failed"]])
+	expect_match(mb_compare_markdown(cmp)[3], "REGRESSION")
+	# even against a baseline that failed as often: no completed run cannot pass
+	both <- mb_compare(fixture("hand-failed"), fixture("hand-failed"))
+	expect_equal(both$results$verdict[both$results$metric == "runs.completed"], "regression")
+	expect_equal(mb_compare_status(both), mb_exit[["failed"]])
+})
+
+test_that("a candidate that fails more often than the baseline is a regression, said in the table", {
+	cmp <- mb_compare(fixture("hand-a"), fixture("hand-onefailed"))
+	r <- cmp$results[cmp$results$metric == "runs.completed", ]
+	expect_equal(r$verdict, "regression")
+	expect_gt(r$p, 0.05)                  # Fisher's test alone would let it pass
+	expect_match(r$note, "1/6 of B did not complete, 0/6 of A")
+	expect_equal(mb_compare_status(cmp), mb_exit[["failed"]])
+	md <- mb_compare_markdown(cmp)
+	expect_true(any(grepl("^\\| Runs completed .*\\*\\*regression\\*\\* \\| 1/6 of B did not complete", md)))
+	# the other way round: fewer failures is no regression
+	back <- mb_compare(fixture("hand-onefailed"), fixture("hand-a"))
+	expect_equal(back$results$verdict[back$results$metric == "runs.completed"], "improvement")
+})
+
+test_that("3 vs 3 runs: +92 % total time is inconclusive, with its own exit status", {
+	cmp <- mb_compare(fixture("hand-a3"), fixture("hand-double3"))
+	v <- verdicts(cmp)
+	expect_equal(unname(v["total_time_ms"]), "inconclusive")
+	tt <- cmp$results[cmp$results$metric == "total_time_ms", ]
+	expect_equal(tt$rel_change, 0.92, tolerance = 1e-9)
+	expect_equal(tt$p, 0.1)
+	expect_match(tt$note, "3 vs 3 runs cannot reach p < 0.05")
+	# nothing can be shown, so no metric is "no change" (the run counts are no test)
+	expect_false(any(v[names(v) != "runs.completed"] == "no change"))
+	expect_equal(mb_compare_status(cmp), mb_exit[["inconclusive"]])
+	expect_false(mb_exit[["inconclusive"]] %in% mb_exit[c("ok", "failed", "usage", "no_resource")])
+	md <- mb_compare_markdown(cmp)
+	expect_match(md[3], "INCONCLUSIVE")
+	expect_true(any(grepl("use at least 4 repetitions per side", md)))
+	# a regression elsewhere still decides: failed beats inconclusive
+	expect_equal(mb_compare_status(mb_compare(fixture("hand-a3"), fixture("hand-failed"))), mb_exit[["failed"]])
+})
+
+test_that("enough runs but an unconfirmed worsening beyond the threshold is inconclusive", {
+	# 6 vs 6, median +30 %, but overlapping: p > 0.05
+	a <- c(100, 101, 102, 103, 104, 200); b <- c(98, 99.5, 132, 134, 136, 138)
+	r <- mb_compare_metric(a, b, "lower", floor = 1)
+	expect_gt(r$p, 0.05)
+	expect_equal(r$verdict, "inconclusive")
+	expect_match(r$note, "more runs")
+	# the same unconfirmed move in the better direction is no regression
+	expect_equal(mb_compare_metric(b, a, "lower", floor = 1)$verdict, "no change")
+	# a metric B lost (values in A only) cannot be judged
+	r <- mb_compare_metric(c(1, 2, 3, 4), numeric(), "lower")
+	expect_equal(r$verdict, "inconclusive")
+	expect_match(r$note, "no values in B")
+	expect_equal(mb_compare_metric(numeric(), numeric(), "lower")$verdict, "no data")
+})
+
+test_that("repetitions per side a rank test needs at alpha", {
+	expect_equal(mb_min_reps(0.05), 4)     # 2 / choose(8, 4) = 0.029
+	expect_equal(mb_min_reps(0.01), 5)     # 2 / choose(10, 5) = 0.0079
+	expect_equal(mb_min_p(5, 5), 2 / 252)
 })
