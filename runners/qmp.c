@@ -141,6 +141,11 @@ static int deliver_reply_locked(struct mb_qmp *c, json_t *msg, int64_t real_us, 
 	}
 	for (struct pending_reply *p = c->pending; p; p = p->next) {
 		if (p->id == (uint64_t)json_integer_value(id)) {
+			/* A second reply with the same id (a broken QEMU: found by
+			 * fuzzing) must neither replace what the caller may be
+			 * reading nor leak it: the first one stands. */
+			if (p->reply)
+				return 0;
 			p->reply = json_incref(msg);
 			p->real_us = real_us;
 			p->mono_us = mono_us;

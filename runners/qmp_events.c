@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,11 @@ static int64_t qemu_timestamp_us(const json_t *msg)
 	const json_t *s = json_object_get(ts, "seconds");
 	const json_t *us = json_object_get(ts, "microseconds");
 
-	if (!json_is_integer(s) || !json_is_integer(us) || json_integer_value(s) < 0)
+	/* A stamp out of range is no stamp: from a broken QEMU it overflowed
+	 * the µs count (undefined behaviour, found by fuzzing). */
+	if (!json_is_integer(s) || !json_is_integer(us) || json_integer_value(s) < 0 ||
+	    json_integer_value(s) > INT64_MAX / 1000000 - 1 ||
+	    json_integer_value(us) < 0 || json_integer_value(us) > 999999)
 		return -1;
 	return (int64_t)json_integer_value(s) * 1000000 + (int64_t)json_integer_value(us);
 }
