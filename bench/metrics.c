@@ -33,6 +33,15 @@ int mb_metrics_times(const struct mb_mig_times *t, json_t *metrics)
 	json_object_set_new(metrics, "downtime_ms", mb_json_ms(t->dst_resume_us - t->src_stop_us));
 	json_object_set_new(metrics, "resume_time_ms", mb_json_ms(end - t->dst_resume_us));
 	json_object_set_new(metrics, "total_time_ms", mb_json_ms(end - t->start_us));
+	/* A link cut in post-copy: how long the guest's missing pages could
+	 * not come, and how long the reconnection itself took. */
+	if (t->postcopy_paused_us && t->postcopy_recovered_us >= t->postcopy_paused_us) {
+		json_object_set_new(metrics, "postcopy_paused_ms",
+				    mb_json_ms(t->postcopy_recovered_us - t->postcopy_paused_us));
+		if (t->recover_sent_us && t->postcopy_recovered_us >= t->recover_sent_us)
+			json_object_set_new(metrics, "postcopy_recovery_ms",
+					    mb_json_ms(t->postcopy_recovered_us - t->recover_sent_us));
+	}
 	return 0;
 }
 

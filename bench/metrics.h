@@ -17,6 +17,10 @@ struct mb_mig_times {
 	int64_t postcopy_us;       /* source MIGRATION postcopy-active, 0 if never */
 	int64_t src_complete_us;   /* source MIGRATION completed */
 	int64_t dst_complete_us;   /* destination MIGRATION completed */
+	/* A post-copy link cut (postcopy_pause): 0 when there was none. */
+	int64_t postcopy_paused_us;    /* source MIGRATION postcopy-paused */
+	int64_t recover_sent_us;       /* migrate-recover sent to the destination */
+	int64_t postcopy_recovered_us; /* source MIGRATION postcopy-active again */
 };
 
 /* One heartbeat as the host received it. */
@@ -36,7 +40,8 @@ struct mb_hb_series {
 int64_t mb_mig_end_us(const struct mb_mig_times *t);
 
 /* Adds preparation_time_ms, downtime_ms, resume_time_ms, total_time_ms to
- * `metrics`. Returns -1 when the instants are incomplete or out of order
+ * `metrics` (and postcopy_paused_ms, postcopy_recovery_ms after a link
+ * cut). Returns -1 when the instants are incomplete or out of order
  * (the caller records why). */
 int mb_metrics_times(const struct mb_mig_times *t, json_t *metrics);
 

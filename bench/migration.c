@@ -44,6 +44,25 @@ static void fail(struct mb_mig_outcome *out, enum mb_run_status status, const st
 	snprintf(out->error, sizeof(out->error), "%s", err->msg);
 }
 
+/* postcopy_pause: the link is cut once post-copy runs, stays cut for the
+ * scenario's time, and is recovered when asked (else the guest is lost,
+ * which is the point of measuring that case). */
+static int cut_postcopy_link(const struct mb_runner_ops *ops, struct mb_runner *r,
+			     const struct mb_params *p, volatile const int *interrupted, struct mb_err *err)
+{
+	int64_t until;
+
+	if (ops->pause_postcopy(r, err))
+		return -1;
+	until = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)p->postcopy_pause_us;
+	while (mb_clock_us(CLOCK_MONOTONIC) < until && !(interrupted && *interrupted))
+		mb_sleep_us(20000);
+	if (!p->postcopy_recover)
+		return mb_errf(err, 0, "post-copy link cut for %.0f ms and not recovered "
+			       "(postcopy_recover=no)", p->postcopy_pause_us / 1e3);
+	return ops->recover_postcopy(r, err);
+}
+
 /* Past its bounds the migration is given up: that is a result. */
 static const char *over_bounds(const struct mb_params *p, const struct mb_mig_progress *prog,
 			       int64_t elapsed_us, char *why, size_t len)
@@ -124,7 +143,7 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 	struct mb_mig_progress prog;
 	struct mb_err err = {0};
 	int64_t t0;
-	int completed = 0;
+	int completed = 0, link_cut = 0;
 	char why[512];
 
 	memset(out, 0, sizeof(*out));
@@ -190,6 +209,17 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 				out->guest_usable = 0;
 			}
 			break;
+		}
+		if (p->postcopy_pause_us && !link_cut && !strcmp(prog.status, "postcopy-active")) {
+			link_cut = 1;
+			if (cut_postcopy_link(ops, r, p, interrupted, &err)) {
+				mb_err_prefix(&err, "guest lost in post-copy (its memory was split between "
+					      "source and destination)");
+				fail(out, MB_RUN_FAILED, &err);
+				out->guest_usable = 0;
+				break;
+			}
+			continue;
 		}
 		if (!out->rec.switched_to_postcopy && wants_postcopy(p, &prog, elapsed)) {
 			if (ops->start_postcopy(r, &err)) {

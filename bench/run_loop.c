@@ -140,7 +140,15 @@ int mb_run_loop(struct mb_run_loop *loop)
 
 	/* Every scenario is checked against its QEMU before any guest boots. */
 	for (size_t s = 0; s < c->nscenarios; s++) {
-		if (runs_of(c, s, runs) && loop->ops->preflight && loop->ops->preflight(runs[0], &err)) {
+		int refused = 0;
+
+		if (runs_of(c, s, runs) && runs[0]->params.postcopy_pause_us &&
+		    (!loop->ops->pause_postcopy || !loop->ops->recover_postcopy))
+			refused = mb_errf(&err, ENOTSUP, "postcopy_pause: the %s runner cannot cut and "
+					  "recover a post-copy link", loop->ops->name);
+		else if (runs_of(c, s, runs) && loop->ops->preflight)
+			refused = loop->ops->preflight(runs[0], &err);
+		if (refused) {
 			fprintf(stderr, "migbench run: scenario %s: %s\n", runs[0]->name, err.msg);
 			json_decref(host);
 			free(runs);

@@ -492,6 +492,9 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 			 "to post-copy would never come", p->hybrid_passes, p->max_passes);
 		return check_failed(spec, err, why);
 	}
+	if (p->postcopy_pause_us && p->mode != MB_MODE_POSTCOPY && !hybrid)
+		return check_failed(spec, err, "postcopy_pause (a link cut during post-copy) applies only "
+				    "to mode=postcopy or hybrid");
 	if (p->postcopy_preempt && p->mode != MB_MODE_POSTCOPY && !hybrid)
 		return check_failed(spec, err, "postcopy_preempt applies only to mode=postcopy "
 				    "or mode=hybrid");

@@ -110,6 +110,8 @@ struct mb_params {
 	uint64_t xbzrle_cache;          /* bytes; 0 = off */
 	bool auto_converge;
 	bool postcopy_preempt;
+	uint64_t postcopy_pause_us;     /* cut the link this long once in post-copy; 0 = no fault */
+	bool postcopy_recover;          /* ... then recover (else the guest is lost) */
 	uint64_t sample_interval_us;
 	uint64_t heartbeat_period_us;
 	uint64_t settle_us;
@@ -148,6 +150,8 @@ enum mb_key_id {
 	MB_KEY_XBZRLE_CACHE,
 	MB_KEY_AUTO_CONVERGE,
 	MB_KEY_POSTCOPY_PREEMPT,
+	MB_KEY_POSTCOPY_PAUSE,
+	MB_KEY_POSTCOPY_RECOVER,
 	MB_KEY_SAMPLE_INTERVAL,
 	MB_KEY_HEARTBEAT_PERIOD,
 	MB_KEY_SETTLE,

@@ -168,6 +168,17 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "no",
 		.help = "post-copy: a separate channel for the pages the guest is waiting for",
 	},
+	[MB_KEY_POSTCOPY_PAUSE] = {
+		.name = "postcopy_pause", .type = MB_TYPE_DURATION, FIELD(postcopy_pause_us, uint64_t),
+		.def = "0", .max = 600 * SEC, .unit_us = MS,
+		.help = "fault: once in post-copy, cut the migration link (migrate-pause) for this "
+			"long (ms when no unit; 0 = no fault)",
+	},
+	[MB_KEY_POSTCOPY_RECOVER] = {
+		.name = "postcopy_recover", .type = MB_TYPE_BOOL, FIELD(postcopy_recover, bool),
+		.def = "yes",
+		.help = "after postcopy_pause: recover the migration (no = leave the guest split: lost)",
+	},
 	[MB_KEY_SAMPLE_INTERVAL] = {
 		.name = "sample_interval", .type = MB_TYPE_DURATION, FIELD(sample_interval_us, uint64_t),
 		.def = "50ms", .min = 1 * MS, .max = 60 * SEC, .unit_us = MS,

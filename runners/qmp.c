@@ -37,6 +37,7 @@ struct mb_qmp {
 	pthread_t reader;
 	bool reader_started;
 	struct mb_qmp_version version;
+	bool oob;                       /* out-of-band execution enabled */
 
 	struct mb_qmp_event_log *events; /* has its own lock: events never wait for ours */
 	pthread_mutex_t write_lock;     /* keeps requests whole on the wire */
@@ -409,8 +410,23 @@ int mb_qmp_connect(const char *socket_path, int timeout_ms, struct mb_qmp **out,
 		return mb_errf(err, rc, "starting the QMP reader thread for %s", socket_path);
 	}
 	c->reader_started = true;
-	if (wait_for_greeting(c, deadline, timeout_ms, err) != 0 ||
-	    mb_qmp_execute(c, "qmp_capabilities", NULL, NULL, ms_left(deadline), err) != 0) {
+	if (wait_for_greeting(c, deadline, timeout_ms, err) != 0) {
+		mb_qmp_close(c);
+		return -1;
+	}
+	/* Out-of-band execution where offered: migrate-recover must reach a
+	 * destination whose main loop waits on a page that the cut link will
+	 * not bring (QEMU's postcopy recovery docs). */
+	{
+		json_t *offered = json_object_get(json_object_get(c->greeting, "QMP"), "capabilities"), *v;
+		size_t i;
+
+		json_array_foreach(offered, i, v)
+			if (json_is_string(v) && !strcmp(json_string_value(v), "oob"))
+				c->oob = true;
+	}
+	if (mb_qmp_execute(c, "qmp_capabilities", c->oob ? json_pack("{s:[s]}", "enable", "oob") : NULL,
+			   NULL, ms_left(deadline), err) != 0) {
 		mb_qmp_close(c);
 		return -1;
 	}
@@ -500,9 +516,9 @@ static void unlink_pending_locked(struct mb_qmp *c, struct pending_reply *p)
 }
 
 /* {"execute": command, "arguments": args, "id": id} + "\n"; steals args. */
-static char *format_request(const char *command, json_t *args, uint64_t id, size_t *len)
+static char *format_request(const char *command, json_t *args, uint64_t id, bool oob, size_t *len)
 {
-	json_t *req = json_pack("{s:s, s:I}", "execute", command, "id", (json_int_t)id);
+	json_t *req = json_pack("{s:s, s:I}", oob ? "exec-oob" : "execute", command, "id", (json_int_t)id);
 	char *text, *line = NULL;
 
 	if (!req || (args && json_object_set_new(req, "arguments", args) != 0)) {
@@ -543,9 +559,8 @@ static int interpret_reply(const char *command, json_t *reply, json_t **ret, str
 	return 0;
 }
 
-int mb_qmp_execute_timed(struct mb_qmp *c, const char *command, json_t *args,
-			 json_t **ret, int timeout_ms, struct mb_qmp_timing *timing,
-			 struct mb_err *err)
+static int execute(struct mb_qmp *c, const char *command, json_t *args, bool oob,
+		   json_t **ret, int timeout_ms, struct mb_qmp_timing *timing, struct mb_err *err)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	struct pending_reply p = { 0 };
@@ -571,7 +586,7 @@ int mb_qmp_execute_timed(struct mb_qmp *c, const char *command, json_t *args,
 	c->pending = &p;         /* linked before sending: the reply may beat send() back */
 	pthread_mutex_unlock(&c->lock);
 
-	line = format_request(command, args, p.id, &len);
+	line = format_request(command, args, p.id, oob, &len);
 	if (!line) {
 		rc = mb_errf(err, ENOMEM, "QMP %s: formatting the request", command);
 	} else {
@@ -617,10 +632,28 @@ int mb_qmp_execute_timed(struct mb_qmp *c, const char *command, json_t *args,
 	return rc;
 }
 
+int mb_qmp_execute_timed(struct mb_qmp *c, const char *command, json_t *args,
+			 json_t **ret, int timeout_ms, struct mb_qmp_timing *timing,
+			 struct mb_err *err)
+{
+	return execute(c, command, args, false, ret, timeout_ms, timing, err);
+}
+
 int mb_qmp_execute(struct mb_qmp *c, const char *command, json_t *args, json_t **ret,
 		   int timeout_ms, struct mb_err *err)
 {
-	return mb_qmp_execute_timed(c, command, args, ret, timeout_ms, NULL, err);
+	return execute(c, command, args, false, ret, timeout_ms, NULL, err);
+}
+
+int mb_qmp_execute_oob(struct mb_qmp *c, const char *command, json_t *args, json_t **ret,
+		       int timeout_ms, struct mb_err *err)
+{
+	if (!c->oob) {
+		json_decref(args);
+		return mb_errf(err, ENOTSUP, "QMP %s: this QEMU (%s) offers no out-of-band execution",
+			       command, c->socket_path);
+	}
+	return execute(c, command, args, true, ret, timeout_ms, NULL, err);
 }
 
 /* ---- events ------------------------------------------------------------------------- */

@@ -82,6 +82,11 @@ int mb_qmp_execute_timed(struct mb_qmp *conn, const char *command, json_t *args,
 			 json_t **ret, int timeout_ms, struct mb_qmp_timing *timing,
 			 struct mb_err *err);
 
+/* The same, out of band ("exec-oob"): answered even while QEMU's main loop
+ * is blocked. ENOTSUP when the QEMU did not offer "oob" in its greeting. */
+int mb_qmp_execute_oob(struct mb_qmp *conn, const char *command, json_t *args, json_t **ret,
+		       int timeout_ms, struct mb_err *err);
+
 /* ---- events ----------------------------------------------------------------- */
 
 struct mb_qmp_event {

@@ -5,10 +5,13 @@
 #include "config.h"
 #include "bench/clock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +27,8 @@
 #include "workloads/image/image.h"
 
 #define QMP_TIMEOUT_MS 10000
+/* Each step of a post-copy link cut and its recovery. */
+#define RECOVERY_TIMEOUT_MS 30000
 #define BOOT_TIMEOUT_MS 120000
 /* Heartbeats before `migrate` that the degradation baseline uses. */
 #define BASELINE_US 2000000
@@ -41,6 +46,7 @@ struct mb_runner {
 	char status[32];
 	unsigned passes;
 	int64_t start_real_us;
+	int64_t recover_sent_real_us;  /* migrate-recover sent; 0 = none */
 	int64_t running_since_mono_us;  /* the guest last started running */
 	unsigned migrations;
 	/* echo/kv: the run's network (runners/netns.h); the running guest's
@@ -308,6 +314,7 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 	if (mb_migrate_sampler_start(r->src_qmp, p->sample_interval_us, &r->sampler, err))
 		goto out;
 	r->start_real_us = mb_clock_us(CLOCK_REALTIME);
+	r->recover_sent_real_us = 0;
 	if (p->mode == MB_MODE_COLD &&
 	    mb_qmp_execute(r->src_qmp, "stop", NULL, NULL, QMP_TIMEOUT_MS, err))
 		goto out;
@@ -369,6 +376,122 @@ static int qmp_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_
 static int qmp_start_postcopy(struct mb_runner *r, struct mb_err *err)
 {
 	return mb_qmp_execute(r->src_qmp, "migrate-start-postcopy", NULL, NULL, QMP_TIMEOUT_MS, err);
+}
+
+/* ---- a link cut in post-copy, and the recovery ---- */
+
+/* A MIGRATION event whose status is one of the NULL-terminated `arg`. */
+static bool is_status_in(const struct mb_qmp_event *ev, void *arg)
+{
+	const char *st = json_string_value(json_object_get(ev->data, "status"));
+
+	for (const char *const *want = arg; st && *want; want++)
+		if (!strcmp(st, *want))
+			return true;
+	return false;
+}
+
+/* Waits for one of `statuses` on a side; its status goes into `got`. */
+static int wait_status(struct mb_qmp *qmp, const char *side, const char *const *statuses,
+		       char *got, size_t len, struct mb_err *err)
+{
+	struct mb_qmp_event ev;
+
+	if (mb_qmp_wait_event_if(qmp, "MIGRATION", is_status_in, (void *)statuses, RECOVERY_TIMEOUT_MS,
+				 &ev, err))
+		return mb_err_prefix(err, "%s: waiting for %s", side, statuses[0]);
+	snprintf(got, len, "%s", json_string_value(json_object_get(ev.data, "status")));
+	mb_qmp_event_release(&ev);
+	return 0;
+}
+
+/* Whether the destination has sent RESUME (without consuming it: finish
+ * waits for it). */
+static int destination_resumed(struct mb_runner *r, struct mb_err *err)
+{
+	struct mb_qmp_event_list list;
+	int found = 0;
+
+	if (mb_qmp_copy_events(r->dst_qmp, &list, err))
+		return -1;
+	for (size_t i = 0; i < list.count && !found; i++)
+		found = !strcmp(list.items[i].name, "RESUME");
+	mb_qmp_event_list_free(&list);
+	return found;
+}
+
+/* migrate-pause makes QEMU shut the migration channel down: to both sides
+ * it is a link that broke. Only once the guest runs on the destination:
+ * before that (post-copy "listening", device state still on its way) QEMU
+ * cannot pause the incoming side and fails the migration instead, which
+ * measured here as a lost guest, not as a link cut. */
+static int qmp_pause_postcopy(struct mb_runner *r, struct mb_err *err)
+{
+	static const char *const paused[] = { "postcopy-paused", "completed", "failed", NULL };
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)RECOVERY_TIMEOUT_MS * 1000;
+	char got[32];
+	int resumed;
+
+	while ((resumed = destination_resumed(r, err)) == 0) {
+		if (mb_clock_us(CLOCK_MONOTONIC) > deadline)
+			return mb_errf(err, ETIMEDOUT, "cutting the post-copy link: the destination did not "
+				       "resume the guest within %d ms", RECOVERY_TIMEOUT_MS);
+		if (mb_qemu_check_alive(r->dst, err))
+			return mb_err_prefix(err, "cutting the post-copy link");
+		mb_sleep_us(5000);
+	}
+	if (resumed < 0)
+		return mb_err_prefix(err, "cutting the post-copy link");
+	if (mb_qmp_execute(r->src_qmp, "migrate-pause", NULL, NULL, QMP_TIMEOUT_MS, err) ||
+	    wait_status(r->src_qmp, "source", paused, r->status, sizeof(r->status), err))
+		return mb_err_prefix(err, "cutting the post-copy link");
+	if (strcmp(r->status, "postcopy-paused"))
+		return 0; /* it completed (or failed) first: nothing to recover */
+	if (wait_status(r->dst_qmp, "destination", paused, got, sizeof(got), err))
+		return mb_err_prefix(err, "cutting the post-copy link");
+	return 0;
+}
+
+/* A free loopback port for the recovery channel. */
+static int free_port(unsigned *port, struct mb_err *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (fd < 0)
+		return mb_errf(err, errno, "a port for the recovery channel: socket");
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || getsockname(fd, (struct sockaddr *)&a, &len))
+		rc = mb_errf(err, errno, "a port for the recovery channel");
+	*port = ntohs(a.sin_port);
+	close(fd);
+	return rc;
+}
+
+static int qmp_recover_postcopy(struct mb_runner *r, struct mb_err *err)
+{
+	static const char *const running[] = { "postcopy-active", "completed", "failed", NULL };
+	char uri[sizeof(r->uri)];
+
+	if (r->spec->params.transport == MB_TRANSPORT_UNIX) {
+		snprintf(uri, sizeof(uri), "unix:%s/recover.sock", r->dst->dir);
+	} else {
+		unsigned port = 0;
+
+		if (free_port(&port, err))
+			return -1;
+		snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%u", port);
+	}
+	r->recover_sent_real_us = mb_clock_us(CLOCK_REALTIME);
+	if (mb_qmp_execute_oob(r->dst_qmp, "migrate-recover", json_pack("{s:s}", "uri", uri), NULL,
+			       QMP_TIMEOUT_MS, err) ||
+	    mb_qmp_execute(r->src_qmp, "migrate", json_pack("{s:s, s:b}", "uri", uri, "resume", 1), NULL,
+			   QMP_TIMEOUT_MS, err) ||
+	    wait_status(r->src_qmp, "source", running, r->status, sizeof(r->status), err))
+		return mb_err_prefix(err, "recovering post-copy over %s", uri);
+	if (!strcmp(r->status, "failed"))
+		return mb_errf(err, 0, "recovering post-copy over %s: the source says failed", uri);
+	return 0;
 }
 
 static bool is_final_status(const struct mb_qmp_event *ev, void *arg)
@@ -521,6 +644,13 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 	rec->times.postcopy_us = event_time(rec->events, "source", "MIGRATION", "postcopy-active", r->start_real_us);
 	rec->times.src_complete_us = event_time(rec->events, "source", "MIGRATION", "completed", r->start_real_us);
 	rec->times.dst_complete_us = event_time(rec->events, "destination", "MIGRATION", "completed", r->start_real_us);
+	rec->times.postcopy_paused_us = event_time(rec->events, "source", "MIGRATION", "postcopy-paused",
+						   r->start_real_us);
+	if (rec->times.postcopy_paused_us) {
+		rec->times.recover_sent_us = r->recover_sent_real_us;
+		rec->times.postcopy_recovered_us = event_time(rec->events, "source", "MIGRATION", "postcopy-active",
+							      rec->times.postcopy_paused_us);
+	}
 
 	if (completed && !rc) {
 		/* The destination now runs the guest: it is the next source. */
@@ -640,6 +770,8 @@ const struct mb_runner_ops mb_runner_qmp = {
 	.migrate = qmp_migrate,
 	.poll = qmp_poll,
 	.start_postcopy = qmp_start_postcopy,
+	.pause_postcopy = qmp_pause_postcopy,
+	.recover_postcopy = qmp_recover_postcopy,
 	.cancel = qmp_cancel,
 	.finish = qmp_finish,
 	.console_problems = qmp_console_problems,

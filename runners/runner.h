@@ -64,6 +64,13 @@ struct mb_runner_ops {
 	 * when a QEMU died or stopped answering. */
 	int (*poll)(struct mb_runner *r, struct mb_mig_progress *p, int timeout_ms, struct mb_err *err);
 	int (*start_postcopy)(struct mb_runner *r, struct mb_err *err);
+	/* Fault injection in post-copy: cuts the migration link and returns
+	 * once both sides say they are paused (or the migration completed
+	 * first); recover_postcopy reconnects them on a new channel and
+	 * returns once the source runs post-copy again. NULL when the runner
+	 * cannot (preflight refuses postcopy_pause then). */
+	int (*pause_postcopy)(struct mb_runner *r, struct mb_err *err);
+	int (*recover_postcopy)(struct mb_runner *r, struct mb_err *err);
 	/* Gives up the migration: the source keeps running, the destination
 	 * goes away. */
 	int (*cancel)(struct mb_runner *r, struct mb_err *err);

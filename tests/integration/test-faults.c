@@ -395,6 +395,72 @@ static void destination_killed_in_postcopy(void **state)
 	assert_nothing_left(c);
 }
 
+/* ---- a post-copy link cut, recovered or not ----------------------------------------- */
+
+static int has_status(const json_t *doc, const char *side, const char *status)
+{
+	size_t i;
+	const json_t *e;
+
+	json_array_foreach(mbt_get(doc, "events"), i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "side")) ?: "", side) &&
+		    !strcmp(json_string_value(json_object_get(e, "event")) ?: "", "MIGRATION") &&
+		    !strcmp(json_string_value(json_object_get(json_object_get(e, "data"), "status")) ?: "", status))
+			return 1;
+	return 0;
+}
+
+static void postcopy_link_cut_is_recovered(void **state)
+{
+	struct mbt_campaign *c = *state;
+	static const char *const args[] = { "--postcopy_pause=1s", NULL };
+	const json_t *doc;
+	double paused, recovery, gap;
+
+	mbt_skip_if(skip_reason);
+	mbt_skip_if(postcopy_skip);
+	run(c, "link-cut", postcopy_ini, args, NULL, NULL);
+	assert_int_equal(c->status, MB_EXIT_OK);
+	doc = mbt_result(c, "postcopy/1");
+	assert_string_equal(mbt_str(doc, "run.status"), "completed");
+	/* Both sides went through the pause and the recovery. */
+	assert_true(has_status(doc, "source", "postcopy-paused"));
+	assert_true(has_status(doc, "destination", "postcopy-paused"));
+	assert_true(has_status(doc, "source", "postcopy-recover"));
+	assert_true(has_status(doc, "destination", "postcopy-recover"));
+	paused = mbt_num(doc, "metrics.postcopy_paused_ms");
+	recovery = mbt_num(doc, "metrics.postcopy_recovery_ms");
+	gap = mbt_num(doc, "metrics.guest_downtime_ms");
+	print_message("# paused %.1f ms, recovery %.1f ms, guest gap %.1f ms\n", paused, recovery, gap);
+	/* The link stayed cut for the scenario's second, plus the recovery. */
+	assert_true(paused >= 1000.0 && paused < 1000.0 + 5000.0);
+	assert_true(recovery > 0 && recovery < paused);
+	/* Cross-check: the guest, waiting for pages that could not come, felt
+	 * the cut (its heartbeats stopped for most of it). */
+	assert_true(gap >= 0.8 * paused);
+	/* Nothing was lost on the way. */
+	assert_int_equal(mbt_int(doc, "metrics.memory_verify.pages_corrupted"), 0);
+	assert_true(mbt_int(doc, "metrics.memory_verify.pages_checked") > 0);
+	assert_nothing_left(c);
+}
+
+static void postcopy_link_cut_unrecovered_loses_the_guest(void **state)
+{
+	struct mbt_campaign *c = *state;
+	static const char *const args[] = { "--postcopy_pause=200ms", "--postcopy_recover=no", NULL };
+	const json_t *doc;
+
+	mbt_skip_if(skip_reason);
+	mbt_skip_if(postcopy_skip);
+	run(c, "link-cut-lost", postcopy_ini, args, NULL, NULL);
+	assert_int_equal(c->status, MB_EXIT_FAILED);
+	doc = mbt_result(c, "postcopy/1");
+	assert_string_equal(mbt_str(doc, "run.status"), "failed");
+	assert_non_null(strstr(mbt_str(doc, "run.error"), "guest lost"));
+	assert_non_null(strstr(mbt_str(doc, "run.error"), "not recovered"));
+	assert_nothing_left(c);
+}
+
 /* ---- fixtures -------------------------------------------------------------------- */
 
 static int group_setup(void **state)
@@ -453,6 +519,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(full_disk_fails_the_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(source_killed_in_precopy, setup, teardown),
 		cmocka_unit_test_setup_teardown(destination_killed_in_postcopy, setup, teardown),
+		cmocka_unit_test_setup_teardown(postcopy_link_cut_is_recovered, setup, teardown),
+		cmocka_unit_test_setup_teardown(postcopy_link_cut_unrecovered_loses_the_guest, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, group_setup, group_teardown);
