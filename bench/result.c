@@ -105,8 +105,17 @@ static json_t *metrics_json(const struct mb_result_input *in)
 	} else if (mb_metrics_times(&o->rec.times, m)) {
 		add_unavailable(m, "times", "STOP/RESUME/completion events missing or out of order");
 	}
-	if (!o->rec.final_source || mb_metrics_pages(o->rec.final_source, m))
+	if (!o->rec.final_source) {
 		add_unavailable(m, "pages_transferred", "no final query-migrate from the source");
+	} else if (mb_metrics_pages(o->rec.final_source, m)) {
+		char why[160];
+
+		/* QEMU drops the ram block of a migration that failed or was
+		 * cancelled: say that, not that the source gave no reply. */
+		snprintf(why, sizeof(why), "the source's final query-migrate (status %s) has no ram block",
+			 json_string_value(json_object_get(o->rec.final_source, "status")) ?: "unknown");
+		add_unavailable(m, "pages_transferred", why);
+	}
 	if (o->status == MB_RUN_COMPLETED && in->heartbeats && in->heartbeats->n) {
 		const char *counter = p->workload == MB_WORKLOAD_COMPUTE ? "ops" : "written";
 		int64_t baseline = 2000000;

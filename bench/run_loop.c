@@ -222,11 +222,14 @@ int mb_run_loop(struct mb_run_loop *loop)
 			if (!r) {
 				if (loop->progress)
 					mb_progress_note(&pr, "[%zu/%zu] %s: booting the guest", pr.run, pr.nruns, spec->name);
-				if (loop->ops->prepare(spec, &r, &err) || loop->ops->start_source(r, &err)) {
+				if (loop->ops->prepare(spec, loop->interrupted, &r, &err) ||
+				    loop->ops->start_source(r, &err)) {
 					if (r)
 						loop->ops->teardown(r);
 					r = NULL;
 					record_unstarted(&out, &err);
+					if (err.errnum == EINTR)
+						out.status = MB_RUN_CANCELLED;
 					mb_progress_note(&pr, "[%zu/%zu] %s rep %u: failed: %s", pr.run, pr.nruns,
 							 spec->name, pr.repetition, err.msg);
 					write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);

@@ -47,6 +47,7 @@ struct mb_runner {
 	unsigned passes;
 	int64_t start_real_us;
 	int64_t recover_sent_real_us;  /* migrate-recover sent; 0 = none */
+	volatile const int *interrupted; /* the user's Ctrl-C, or NULL */
 	int64_t running_since_mono_us;  /* the guest last started running */
 	unsigned migrations;
 	/* echo/kv: the run's network (runners/netns.h); the running guest's
@@ -186,19 +187,39 @@ static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 
 /* ---- the guest ---- */
 
-static int qmp_prepare(const struct mb_run_spec *spec, struct mb_runner **out, struct mb_err *err)
+static int qmp_prepare(const struct mb_run_spec *spec, volatile const int *interrupted,
+		       struct mb_runner **out, struct mb_err *err)
 {
 	struct mb_runner *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return mb_errf(err, ENOMEM, "qmp runner");
 	r->spec = spec;
+	r->interrupted = interrupted;
 	if (prepare_image(r, err) || mb_hb_reader_new(&r->hb, err)) {
 		free(r);
 		return -1;
 	}
 	*out = r;
 	return 0;
+}
+
+/* The agent's HELLO, in slices, so that Ctrl-C during a boot (several
+ * seconds under TCG) acts at once instead of after it. */
+static int wait_for_agent(struct mb_runner *r, struct mb_hb_hello *hello, struct mb_err *err)
+{
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)BOOT_TIMEOUT_MS * 1000;
+
+	for (;;) {
+		if (!mb_hb_wait_hello(r->hb, hello, 100, err))
+			return 0;
+		if (err->errnum != ETIMEDOUT)
+			return -1;
+		if (r->interrupted && *r->interrupted)
+			return mb_errf(err, EINTR, "interrupted by the user while the guest booted");
+		if (mb_clock_us(CLOCK_MONOTONIC) > deadline)
+			return mb_errf(err, ETIMEDOUT, "no HELLO from the guest agent within %d ms", BOOT_TIMEOUT_MS);
+	}
 }
 
 static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
@@ -218,8 +239,10 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 	if (start_qemu(r, "source", NULL, &r->src, &r->src_qmp, err))
 		return -1;
 	if (mb_hb_attach(r->hb, r->src->hb_socket, "source", QMP_TIMEOUT_MS, &r->src_hb, err) ||
-	    mb_hb_wait_hello(r->hb, &hello, BOOT_TIMEOUT_MS, err) ||
+	    wait_for_agent(r, &hello, err) ||
 	    mb_hb_wait_records(r->hb, 1, BOOT_TIMEOUT_MS, err)) {
+		if (err->errnum == EINTR)
+			return -1;
 		mb_qemu_explain(r->src, err);
 		return mb_err_prefix(err, "booting the guest");
 	}

@@ -51,8 +51,11 @@ struct mb_runner_ops {
 	 * scenario asks for (capabilities, parameters, post-copy support). */
 	int (*preflight)(const struct mb_run_spec *spec, struct mb_err *err);
 	/* Allocates the runner for this scenario and checks, before anything
-	 * starts, that the hypervisor offers what it asks for. */
-	int (*prepare)(const struct mb_run_spec *spec, struct mb_runner **out, struct mb_err *err);
+	 * starts, that the hypervisor offers what it asks for. `interrupted`
+	 * (may be NULL) is the user's Ctrl-C: long waits (a boot) check it and
+	 * give up with EINTR. */
+	int (*prepare)(const struct mb_run_spec *spec, volatile const int *interrupted,
+		       struct mb_runner **out, struct mb_err *err);
 	/* Boots the guest; returns once its first heartbeat arrived. */
 	int (*start_source)(struct mb_runner *r, struct mb_err *err);
 	/* A fresh, empty destination waiting for the incoming stream. */

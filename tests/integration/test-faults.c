@@ -194,6 +194,38 @@ static void hangup_ends_the_campaign_in_order(void **state)
 	assert_nothing_left(c);
 }
 
+/* ---- Ctrl-C while the guest boots acts at once ------------------------------------- */
+
+static int interrupt_the_boot(struct mbt_campaign *c, double t, void *arg)
+{
+	double *sent = arg;
+
+	/* The source QEMU exists, and its guest is still booting (several
+	 * seconds under TCG; no destination yet). */
+	if (!mbt_qemu_pid("source") || mbt_qemu_pid("destination"))
+		return 0;
+	kill(c->pid, SIGINT);
+	*sent = t;
+	return 1;
+}
+
+static void interrupt_during_boot_acts_at_once(void **state)
+{
+	struct mbt_campaign *c = *state;
+	double sent = -1;
+
+	mbt_skip_if(skip_reason);
+	run(c, "boot-interrupted", slow_ini, NULL, interrupt_the_boot, &sent);
+	assert_true(sent >= 0);
+	print_message("# exited %.2f s after SIGINT\n", c->seconds - sent);
+	/* It used to wait for the boot to finish (about 5 s). */
+	assert_true(c->seconds - sent < 2.0);
+	assert_int_equal(c->status, MB_EXIT_FAILED);
+	assert_string_equal(mbt_str(mbt_result(c, "precopy/1"), "run.status"), "cancelled");
+	assert_string_equal(manifest_state(c), "interrupted");
+	assert_nothing_left(c);
+}
+
 /* ---- SIGKILL: QEMU dies with migbench; the next run cleans up; --resume ------------ */
 
 struct kill_plan {
@@ -515,6 +547,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(hangup_ends_the_campaign_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(interrupt_during_boot_acts_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_then_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_disk_fails_the_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(source_killed_in_precopy, setup, teardown),
