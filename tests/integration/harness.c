@@ -148,6 +148,34 @@ void mbt_check_postcopy(char *why, size_t len)
 		snprintf(why, len, "no post-copy on this host: %s", uffd.summary);
 }
 
+int mbt_group_setup(const char *template, char *skip, size_t skip_len, char *postcopy_skip,
+		    size_t postcopy_len)
+{
+	struct mb_image_opts opts = { 0 }; /* defaults: $MIGBENCH_AGENT, the usual cache */
+	struct mb_image image;
+	struct mb_err err = { 0 };
+
+	/* migbench's QEMUs make their run directories here (inherited). */
+	if (mbt_runtime_dir_init(template))
+		return -1;
+	if (!mbt_check_migbench(skip, skip_len) && mb_image_ensure(&opts, &image, &err))
+		snprintf(skip, skip_len, "no guest image: %s", err.msg);
+	if (postcopy_skip)
+		mbt_check_postcopy(postcopy_skip, postcopy_len);
+	return 0;
+}
+
+int mbt_group_teardown(pid_t pid)
+{
+	char why[PATH_MAX + 8192];
+
+	mbt_leftovers(pid, NULL, NULL, why, sizeof(why));
+	if (why[0])
+		print_error("%s\n", why);
+	rmdir(mbt_runtime_dir);
+	return why[0] ? -1 : 0;
+}
+
 void mbt_skip_if(const char *reason)
 {
 	if (reason && reason[0]) {

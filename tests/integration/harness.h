@@ -47,6 +47,16 @@ int mbt_check_migbench(char *why, size_t len);
 /* Leaves `why` alone when this host can do post-copy, else says why not. */
 void mbt_check_postcopy(char *why, size_t len);
 
+/* What a test group that runs `migbench run` needs first: a private runtime
+ * dir (mkdtemp template), migbench and a QEMU, the guest image. Why it
+ * cannot run goes into `skip` (and why post-copy cannot, into
+ * `postcopy_skip`, may be NULL); -1 only when the runtime dir fails. */
+int mbt_group_setup(const char *template, char *skip, size_t skip_len, char *postcopy_skip,
+		    size_t postcopy_len);
+/* The group's end: nothing of ours may be left (QEMUs of migbench `pid`
+ * when > 0, namespaces, run directories); removes the runtime dir. */
+int mbt_group_teardown(pid_t pid);
+
 /* Skips the test (saying why) when `reason` is not empty. */
 void mbt_skip_if(const char *reason);
 

@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "bench/command.h"
-#include "workloads/image/image.h"
+#include "bench/error.h"
 
 #include "harness.h"
 
@@ -497,27 +497,13 @@ static void postcopy_link_cut_unrecovered_loses_the_guest(void **state)
 
 static int group_setup(void **state)
 {
-	struct mb_image_opts opts = { 0 };
-	struct mb_image image;
-	struct mb_err err = { 0 };
-
-	if (mbt_runtime_dir_init(WORK_PREFIX "-XXXXXX"))
-		return -1;
-	if (!mbt_check_migbench(skip_reason, sizeof(skip_reason)) && mb_image_ensure(&opts, &image, &err))
-		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
-	mbt_check_postcopy(postcopy_skip, sizeof(postcopy_skip));
-	return 0;
+	return mbt_group_setup(WORK_PREFIX "-XXXXXX", skip_reason, sizeof(skip_reason), postcopy_skip,
+			       sizeof(postcopy_skip));
 }
 
 static int group_teardown(void **state)
 {
-	char why[PATH_MAX + 8192];
-
-	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
-	if (why[0])
-		print_error("%s\n", why);
-	rmdir(mbt_runtime_dir);
-	return why[0] ? -1 : 0;
+	return mbt_group_teardown(0);
 }
 
 static int setup(void **state)

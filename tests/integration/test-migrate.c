@@ -291,29 +291,14 @@ static const struct mbt_campaign *main_campaign(void)
 
 static int group_setup(void **state)
 {
-	struct mb_image_opts opts = { 0 };
-	struct mb_image image;
-	struct mb_err err = { 0 };
-
-	/* migbench's QEMUs make their run directories here (inherited). */
-	if (mbt_runtime_dir_init(WORK_PREFIX "-XXXXXX"))
-		return -1;
-	if (!mbt_check_migbench(skip_reason, sizeof(skip_reason)) && mb_image_ensure(&opts, &image, &err))
-		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
-	mbt_check_postcopy(postcopy_skip, sizeof(postcopy_skip));
-	return 0;
+	return mbt_group_setup(WORK_PREFIX "-XXXXXX", skip_reason, sizeof(skip_reason), postcopy_skip,
+			       sizeof(postcopy_skip));
 }
 
 static int group_teardown(void **state)
 {
-	char why[PATH_MAX + 8192];
-
 	campaign_free(&main_c);
-	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
-	if (why[0])
-		print_error("%s\n", why);
-	rmdir(mbt_runtime_dir);
-	return why[0] ? -1 : 0;
+	return mbt_group_teardown(0);
 }
 
 /* Each test's own campaigns, removed at its teardown. */

@@ -252,33 +252,23 @@ static void skip_if_cannot(void)
 
 static int group_setup(void **state)
 {
-	struct mb_image_opts opts = { 0 };
-	struct mb_image image;
-	struct mb_err err = { 0 };
-
-	if (mbt_runtime_dir_init(WORK_PREFIX "-XXXXXX"))
+	if (mbt_group_setup(WORK_PREFIX "-XXXXXX", skip_reason, sizeof(skip_reason), postcopy_skip,
+			    sizeof(postcopy_skip)))
 		return -1;
 	if (geteuid() != 0)
 		snprintf(netns_skip, sizeof(netns_skip), "network namespaces need root");
 	else if (access("/usr/sbin/ip", X_OK) && access("/sbin/ip", X_OK) && access("/usr/bin/ip", X_OK) &&
 		 access("/bin/ip", X_OK))
 		snprintf(netns_skip, sizeof(netns_skip), "no ip(8) (iproute2)");
-	if (!mbt_check_migbench(skip_reason, sizeof(skip_reason)) && mb_image_ensure(&opts, &image, &err))
-		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
-	mbt_check_postcopy(postcopy_skip, sizeof(postcopy_skip));
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	char why[PATH_MAX + 8192];
+	int rc = mbt_group_teardown(kv_c.pid);
 
-	mbt_leftovers(kv_c.pid, NULL, NULL, why, sizeof(why));
 	mbt_campaign_free(&kv_c, WORK_PREFIX);
-	if (why[0])
-		print_error("%s\n", why);
-	rmdir(mbt_runtime_dir);
-	return why[0] ? -1 : 0;
+	return rc;
 }
 
 /* ---- the namespace itself ------------------------------------------------------------ */
