@@ -44,6 +44,9 @@ static json_t *qemu_reported(const struct mb_mig_record *rec)
 		}
 	json_object_set(o, "source", rec->final_source ? rec->final_source : json_null());
 	json_object_set(o, "destination", rec->final_destination ? rec->final_destination : json_null());
+	/* What the migration really ran with (tls-creds: TLS was on). */
+	json_object_set(o, "migration_parameters",
+			rec->migration_parameters ? rec->migration_parameters : json_null());
 	return o;
 }
 

@@ -100,6 +100,7 @@ struct mb_params {
 	uint64_t max_bandwidth;         /* bytes/s */
 	uint64_t downtime_limit_us;
 	enum mb_transport transport;
+	bool tls;                       /* migrate over TLS (runners/tls.h) */
 	unsigned repetitions;
 	uint64_t timeout_us;
 	unsigned max_passes;            /* 0 = unlimited */
@@ -162,6 +163,7 @@ enum mb_key_id {
 	MB_KEY_CPUSET_SRC,
 	MB_KEY_CPUSET_DST,
 	MB_KEY_CPUSET_PROBES,
+	MB_KEY_TLS,
 	MB_KEY_COUNT
 };
 

@@ -229,6 +229,11 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "",
 		.help = "bind migbench and its probe threads to these CPUs (as cpuset_src)",
 	},
+	[MB_KEY_TLS] = {
+		.name = "tls", .type = MB_TYPE_BOOL, FIELD(tls, bool),
+		.def = "no",
+		.help = "migrate over TLS with throwaway certificates (needs certtool: gnutls-bin)",
+	},
 };
 
 /* ---- lookup --------------------------------------------------------------- */

@@ -47,6 +47,10 @@ struct mb_guest {
 	const char *tap;           /* host tap device of the guest's virtio-net
 	                            * NIC (MAC MB_NET_GUEST_MAC on both sides of
 	                            * a migration); NULL = no NIC */
+
+	/* tls=on: the directory of runners/tls.c's certificates; the QEMU
+	 * gets a server and a client tls-creds-x509 on it. NULL = no TLS. */
+	const char *tls_dir;
 };
 
 /* Whether a workload is a network service (echo, kv): the guest then gets a

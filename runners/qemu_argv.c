@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "bench/host_probe.h"
+#include "runners/tls.h"
 #include "workloads/proto.h"
 #include "workloads/svc_proto.h"
 
@@ -259,6 +260,8 @@ int mb_guest_build_argv(const struct mb_guest *g, enum mb_accel accel,
 	    check_option_path("QMP socket", paths->qmp_socket, err) ||
 	    check_option_path("console log", paths->console_log, err))
 		return -1;
+	if (g->tls_dir && check_option_path("TLS credentials", g->tls_dir, err))
+		return -1;
 	if (g->tap && strchr(g->tap, ','))
 		return mb_errf(err, 0, "QEMU command line: tap name '%s' contains a comma", g->tap);
 	if (mb_guest_append(g, append, sizeof(append), err))
@@ -310,6 +313,17 @@ int mb_guest_build_argv(const struct mb_guest *g, enum mb_accel accel,
 		rc |= mb_argv_add(&a, err, "tap,id=net0,ifname=%s,script=no,downscript=no", g->tap);
 		rc |= mb_argv_add(&a, err, "-device");
 		rc |= mb_argv_add(&a, err, "virtio-net-pci,netdev=net0,mac=%s,romfile=", MB_NET_GUEST_MAC);
+	}
+	if (g->tls_dir) {
+		/* Both ends on every QEMU: this one may receive now and send in
+		 * the next repetition. The server insists on a client
+		 * certificate from the same CA (verify-peer). */
+		rc |= mb_argv_add(&a, err, "-object");
+		rc |= mb_argv_add(&a, err, "tls-creds-x509,id=%s,endpoint=server,dir=%s,verify-peer=on",
+				  MB_TLS_CREDS_SERVER, g->tls_dir);
+		rc |= mb_argv_add(&a, err, "-object");
+		rc |= mb_argv_add(&a, err, "tls-creds-x509,id=%s,endpoint=client,dir=%s",
+				  MB_TLS_CREDS_CLIENT, g->tls_dir);
 	}
 	rc |= mb_argv_add(&a, err, "-qmp");
 	rc |= mb_argv_add(&a, err, "unix:%s,server=on,wait=off", paths->qmp_socket);

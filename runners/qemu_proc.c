@@ -64,20 +64,30 @@ static const char *run_dir_base(void)
 	return socket_fits(probe) ? xdg : "/tmp";
 }
 
-static int make_run_dir(struct mb_qemu *q, struct mb_err *err)
+/* migbench-<label>-XXXXXX under run_dir_base(); `dir` is "" on failure. */
+static int make_dir_in_base(const char *label, char *dir, size_t len, struct mb_err *err)
 {
 	const char *base = run_dir_base();
-	int n = snprintf(q->dir, sizeof(q->dir), "%s/migbench-%s-XXXXXX", base, q->label);
+	int n = snprintf(dir, len, "%s/migbench-%s-XXXXXX", base, label);
 
-	if (n < 0 || (size_t)n >= sizeof(q->dir) || !socket_fits(q->dir))
+	if (n < 0 || (size_t)n >= len || !socket_fits(dir)) {
+		dir[0] = '\0';
 		return mb_errf(err, ENAMETOOLONG, "run directory under %s", base);
+	}
 	/* mkdtemp creates it 0700: only this user reaches the sockets. */
-	if (!mkdtemp(q->dir)) {
+	if (!mkdtemp(dir)) {
 		int e = errno;
 
-		q->dir[0] = '\0';
+		dir[0] = '\0';
 		return mb_errf(err, e, "cannot create a run directory under %s", base);
 	}
+	return 0;
+}
+
+static int make_run_dir(struct mb_qemu *q, struct mb_err *err)
+{
+	if (make_dir_in_base(q->label, q->dir, sizeof(q->dir), err))
+		return -1;
 	snprintf(q->qmp_socket, sizeof(q->qmp_socket), "%s/qmp.sock", q->dir);
 	snprintf(q->hb_socket, sizeof(q->hb_socket), "%s/hb.sock", q->dir);
 	snprintf(q->console_log, sizeof(q->console_log), "%s/console.log", q->dir);
@@ -92,10 +102,7 @@ static void remove_dir_entries(const char *dir);
 
 static void remove_run_dir(struct mb_qemu *q)
 {
-	if (!q->dir[0])
-		return;
-	remove_dir_entries(q->dir);
-	q->dir[0] = '\0';
+	mb_private_dir_remove(q->dir);
 }
 
 /* ---- owners: cleaning up after a migbench that died --------------------------- */
@@ -104,7 +111,7 @@ static void remove_run_dir(struct mb_qemu *q)
 
 /* OWNER_FILE says whose the directory is: "migbench ID" from the moment it
  * exists, then "qemu ID" once QEMU runs (IDs as in bench/owner.h). */
-static int write_owner_file(const struct mb_qemu *q, struct mb_err *err)
+static int write_owner(const char *dir, pid_t qemu_pid, struct mb_err *err)
 {
 	char path[PATH_MAX + 16], text[2 * MB_OWNER_TEXT + 32], id[MB_OWNER_TEXT];
 	struct mb_owner me, qemu;
@@ -114,14 +121,39 @@ static int write_owner_file(const struct mb_qemu *q, struct mb_err *err)
 		return -1;
 	mb_owner_format(&me, id, sizeof(id));
 	used = (size_t)snprintf(text, sizeof(text), "migbench %s\n", id);
-	if (q->pid > 0) {
-		if (mb_owner_of(q->pid, &qemu, err))
+	if (qemu_pid > 0) {
+		if (mb_owner_of(qemu_pid, &qemu, err))
 			return -1;
 		mb_owner_format(&qemu, id, sizeof(id));
 		snprintf(text + used, sizeof(text) - used, "qemu %s\n", id);
 	}
-	snprintf(path, sizeof(path), "%s/" OWNER_FILE, q->dir);
+	snprintf(path, sizeof(path), "%s/" OWNER_FILE, dir);
 	return mb_write_text_atomic(path, text, strlen(text), 0, err);
+}
+
+static int write_owner_file(const struct mb_qemu *q, struct mb_err *err)
+{
+	return write_owner(q->dir, q->pid, err);
+}
+
+int mb_private_dir_make(const char *label, char *dir, size_t len, struct mb_err *err)
+{
+	if (make_dir_in_base(label, dir, len, err))
+		return -1;
+	if (write_owner(dir, 0, err)) {
+		mb_err_prefix(err, "private directory %s", dir);
+		mb_private_dir_remove(dir);
+		return -1;
+	}
+	return 0;
+}
+
+void mb_private_dir_remove(char *dir)
+{
+	if (!dir[0])
+		return;
+	remove_dir_entries(dir);
+	dir[0] = '\0';
 }
 
 static void remove_dir_entries(const char *dir)

@@ -88,6 +88,15 @@ void mb_qemu_explain(const struct mb_qemu *q, struct mb_err *err);
  * directory unless kept. Frees q. NULL is fine. Never fails. */
 void mb_qemu_stop(struct mb_qemu *q, unsigned grace_ms);
 
+/* A private directory of files beside the QEMUs' run directories:
+ * migbench-<label>-XXXXXX, mode 0700 (mkdtemp), with an owner file naming
+ * this migbench, so that mb_qemu_clean_orphans removes it should migbench
+ * die before mb_private_dir_remove. `dir` is "" on failure (nothing left). */
+int mb_private_dir_make(const char *label, char *dir, size_t len, struct mb_err *err);
+/* Removes its files (not subdirectories) and the directory; sets `dir` to
+ * "". "" is fine. Never fails. */
+void mb_private_dir_remove(char *dir);
+
 /* Removes the run directories (under $XDG_RUNTIME_DIR and /tmp) whose
  * migbench has died, killing their QEMU when that very process still runs.
  * Directories of live migbench processes, and without an owner file, are

@@ -4,6 +4,7 @@
 #include "runners/qmp_config.h"
 
 #include "bench/scenario.h"
+#include "runners/tls.h"
 
 static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL };
 
@@ -38,6 +39,12 @@ json_t *mb_qmp_source_params_for(const struct mb_params *p)
 	}
 	if (p->xbzrle_cache)
 		json_object_set_new(params, "xbzrle-cache-size", json_integer((json_int_t)p->xbzrle_cache));
+	/* Set on every migration, not left from the last one: the source was
+	 * the previous repetition's destination, with the server creds set. */
+	if (p->tls) {
+		json_object_set_new(params, "tls-creds", json_string(MB_TLS_CREDS_CLIENT));
+		json_object_set_new(params, "tls-hostname", json_string(MB_TLS_HOSTNAME));
+	}
 	return params;
 }
 
@@ -51,5 +58,7 @@ json_t *mb_qmp_destination_params_for(const struct mb_params *p)
 		json_object_set_new(params, "multifd-compression",
 				    json_string(compression_names[p->multifd_compression]));
 	}
+	if (p->tls)
+		json_object_set_new(params, "tls-creds", json_string(MB_TLS_CREDS_SERVER));
 	return params;
 }

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "runners/qmp.h"
 #include "runners/qmp_config.h"
 #include "runners/runner.h"
+#include "runners/tls.h"
 #include "workloads/image/image.h"
 
 #define QMP_TIMEOUT_MS 10000
@@ -54,6 +56,8 @@ struct mb_runner {
 	 * tap and the one its next destination gets */
 	struct mb_netns *ns;
 	unsigned src_tap, dst_tap;
+	/* tls=on: the certificates every QEMU of the run loads; "" = off */
+	char tls_dir[PATH_MAX];
 };
 
 /* Starts one QEMU and connects QMP to it; on failure nothing is left. */
@@ -165,24 +169,33 @@ static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 	}
 	if (prepare_image(&probe, err))
 		return -1;
+	/* Certificates made and loaded here as in the run: a missing certtool,
+	 * or a QEMU built without GnuTLS, stops the campaign before a boot. */
+	if (p->tls) {
+		if (mb_tls_make(probe.tls_dir, sizeof(probe.tls_dir), err))
+			return -1;
+		probe.guest.tls_dir = probe.tls_dir;
+	}
 	/* An incoming QEMU never runs the guest: a cheap way to ask what this
 	 * binary offers before anything is measured. */
-	for (int side = 0; side < 2; side++) {
+	rc = 0;
+	for (int side = 0; side < 2 && !rc; side++) {
 		probe.guest.qemu = side ? p->qemu_dst : p->qemu;
 		if (side && (!p->qemu_dst || (p->qemu && !strcmp(p->qemu, p->qemu_dst))))
 			break;
-		if (start_qemu(&probe, side ? "preflight-destination" : "preflight", "defer", &q, &qmp, err))
-			return -1;
+		if (start_qemu(&probe, side ? "preflight-destination" : "preflight", "defer", &q, &qmp, err)) {
+			rc = -1;
+			break;
+		}
 		rc = check_offers(qmp, p, err);
 		if (rc)
 			mb_err_prefix(err, "QEMU %s (version %s)",
 				      probe.guest.qemu ? probe.guest.qemu : MB_DEFAULT_QEMU,
 				      mb_qmp_qemu_version(qmp));
 		stop_qemu(&q, &qmp);
-		if (rc)
-			return -1;
 	}
-	return 0;
+	mb_tls_remove(probe.tls_dir);
+	return rc;
 }
 
 /* ---- the guest ---- */
@@ -199,6 +212,14 @@ static int qmp_prepare(const struct mb_run_spec *spec, volatile const int *inter
 	if (prepare_image(r, err) || mb_hb_reader_new(&r->hb, err)) {
 		free(r);
 		return -1;
+	}
+	if (spec->params.tls) {
+		if (mb_tls_make(r->tls_dir, sizeof(r->tls_dir), err)) {
+			mb_hb_reader_free(r->hb);
+			free(r);
+			return -1;
+		}
+		r->guest.tls_dir = r->tls_dir;
 	}
 	*out = r;
 	return 0;
@@ -597,6 +618,18 @@ static json_t *final_query(struct mb_qmp *qmp, int is_source)
 	return q;
 }
 
+/* What QEMU itself says it migrated with (tls-creds, max-bandwidth...),
+ * rather than what we asked for; null when it does not answer. */
+static json_t *parameters_of(struct mb_qmp *qmp)
+{
+	struct mb_err ignored;
+	json_t *params = NULL;
+
+	if (!qmp || mb_qmp_query_migrate_parameters(qmp, &params, QMP_TIMEOUT_MS, &ignored))
+		return json_null();
+	return params;
+}
+
 static json_t *side_json(const struct mb_qemu *q, struct mb_qmp *qmp, const char *binary)
 {
 	return json_pack("{s:s, s:s, s:s, s:s}",
@@ -653,6 +686,8 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 	}
 	rec->final_source = r->src_qmp ? final_query(r->src_qmp, 1) : NULL;
 	rec->final_destination = r->dst_qmp ? final_query(r->dst_qmp, 0) : NULL;
+	rec->migration_parameters = json_pack("{s:o, s:o}", "source", parameters_of(r->src_qmp),
+					      "destination", parameters_of(r->dst_qmp));
 	rec->events = json_array();
 	add_events(rec->events, r->src_qmp, "source");
 	add_events(rec->events, r->dst_qmp, "destination");
@@ -780,6 +815,7 @@ static void qmp_teardown(struct mb_runner *r)
 		stop_qemu(&r->src, &r->src_qmp);
 	/* After the QEMUs: their taps go with the namespace. */
 	mb_netns_destroy(r->ns);
+	mb_tls_remove(r->tls_dir);
 	free(r);
 }
 

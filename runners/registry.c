@@ -25,6 +25,7 @@ void mb_mig_record_release(struct mb_mig_record *rec)
 	json_decref(rec->samples);
 	json_decref(rec->final_source);
 	json_decref(rec->final_destination);
+	json_decref(rec->migration_parameters);
 	json_decref(rec->hypervisor);
 	json_decref(rec->console);
 	json_decref(rec->probes);

@@ -36,6 +36,8 @@ struct mb_mig_record {
 	json_t *samples;            /* query-migrate time series (source) */
 	json_t *final_source;       /* source's query-migrate after completion */
 	json_t *final_destination;  /* destination's query-migrate after completion */
+	json_t *migration_parameters; /* {source, destination}: query-migrate-parameters
+	                             * after the migration (null for a side that did not answer) */
 	json_t *hypervisor;         /* {source:{binary,version}, destination:{...}} */
 	json_t *console;            /* guest console lines that failed the health check */
 	json_t *probes;             /* {probe name: its output} */
