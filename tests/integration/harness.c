@@ -176,6 +176,28 @@ int mbt_group_teardown(pid_t pid)
 	return why[0] ? -1 : 0;
 }
 
+int mbt_campaigns_setup(void **state, size_t n)
+{
+	*state = calloc(n, sizeof(struct mbt_campaign));
+	return *state ? 0 : -1;
+}
+
+int mbt_campaigns_teardown(void **state, size_t n, const char *prefix)
+{
+	struct mbt_campaign *c = *state;
+	char why[PATH_MAX + 8192];
+
+	for (size_t i = 0; i < n; i++)
+		mbt_campaign_free(&c[i], prefix);
+	free(c);
+	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
+	if (why[0]) {
+		print_error("after the test: %s\n", why);
+		return -1;
+	}
+	return 0;
+}
+
 void mbt_skip_if(const char *reason)
 {
 	if (reason && reason[0]) {

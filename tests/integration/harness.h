@@ -57,6 +57,11 @@ int mbt_group_setup(const char *template, char *skip, size_t skip_len, char *pos
  * when > 0, namespaces, run directories); removes the runtime dir. */
 int mbt_group_teardown(pid_t pid);
 
+/* A test's own campaigns: `n` zeroed ones in *state; at teardown each is
+ * freed (work folders only under `prefix`) and nothing may be left. */
+int mbt_campaigns_setup(void **state, size_t n);
+int mbt_campaigns_teardown(void **state, size_t n, const char *prefix);
+
 /* Skips the test (saying why) when `reason` is not empty. */
 void mbt_skip_if(const char *reason);
 

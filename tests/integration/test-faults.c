@@ -508,24 +508,12 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-	*state = calloc(2, sizeof(struct mbt_campaign));
-	return *state ? 0 : -1;
+	return mbt_campaigns_setup(state, 2);
 }
 
 static int teardown(void **state)
 {
-	struct mbt_campaign *c = *state;
-	char why[PATH_MAX + 8192];
-
-	for (int i = 0; i < 2; i++)
-		mbt_campaign_free(&c[i], WORK_PREFIX);
-	free(c);
-	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
-	if (why[0]) {
-		print_error("after the test: %s\n", why);
-		return -1;
-	}
-	return 0;
+	return mbt_campaigns_teardown(state, 2, WORK_PREFIX);
 }
 
 int main(void)
