@@ -9,6 +9,7 @@ extern const struct mb_command mb_cmd_doctor;
 extern const struct mb_command mb_cmd_image;
 extern const struct mb_command mb_cmd_report;
 extern const struct mb_command mb_cmd_compare;
+extern const struct mb_command mb_cmd_qemu;
 
 /* The registry: adding a subcommand is one file and one line here. */
 
@@ -19,5 +20,6 @@ const struct mb_command *const mb_commands[] = {
 	&mb_cmd_image,
 	&mb_cmd_report,
 	&mb_cmd_compare,
+	&mb_cmd_qemu,
 	NULL,
 };

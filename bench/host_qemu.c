@@ -2,6 +2,7 @@
  * run directly (posix_spawn, no shell: the path may contain anything). */
 #include "config.h"
 #include "bench/host_probe.h"
+#include "runners/qemu_versions.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +161,25 @@ void mb_probe_qemu(const char *cli_binary, struct mb_host_qemu *out)
 	}
 	snprintf(out->binary, sizeof(out->binary), "%s", binary);
 
+	/* An installed version (qemu=7.2): what its install recorded. */
+	if (mb_qemu_is_version_name(binary)) {
+		struct mb_qemu_ref ref;
+		struct mb_err err = { 0 };
+
+		if (mb_qemu_resolve(binary, &ref, &err)) {
+			snprintf(out->found.detail, sizeof(out->found.detail), "%s", err.msg);
+			return;
+		}
+		snprintf(out->binary, sizeof(out->binary), "%s (in %s)", ref.binary, ref.root);
+		if (mb_qemu_parse_version(ref.qemu_version, &out->version) < 0) {
+			snprintf(out->found.detail, sizeof(out->found.detail), "QEMU %s: no version recorded "
+				 "in its root (reinstall: migbench qemu install --force %s)", binary, binary);
+			return;
+		}
+		out->found.ok = true;
+		snprintf(out->found.detail, sizeof(out->found.detail), "%s", ref.qemu_version);
+		return;
+	}
 	status = run_version(binary, output, sizeof(output), &out->found);
 	if (status < 0)
 		return;

@@ -28,6 +28,13 @@ static size_t runs_of(const struct mb_campaign *c, size_t scenario, const struct
 	return n;
 }
 
+static bool cross_version(const struct mb_run_spec *spec)
+{
+	const char *src = spec->params.qemu, *dst = spec->params.qemu_dst;
+
+	return src && dst && *dst && strcmp(src, dst);
+}
+
 /* A run that could not even start is still a result: it says why. */
 static void record_unstarted(struct mb_mig_outcome *out, const struct mb_err *err)
 {
@@ -251,7 +258,10 @@ int mb_run_loop(struct mb_run_loop *loop)
 				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: completed: %s", pr.run, pr.nruns,
 						 spec->name, pr.repetition, line);
 			}
-			if (!out.guest_usable) {
+			/* Across QEMU versions every run must go from qemu= to
+			 * qemu_dst=: a guest that arrived on qemu_dst starts
+			 * over on qemu= (migrating back would measure new -> old). */
+			if (!out.guest_usable || cross_version(spec)) {
 				loop->ops->teardown(r);
 				r = NULL;
 			}

@@ -119,6 +119,8 @@ struct mb_params {
 	enum mb_accel accel;
 	const char *qemu;               /* point into mb_run_spec.text */
 	const char *qemu_dst;           /* already resolved: never empty */
+	const char *machine;            /* QEMU machine type; "" = "pc", or across
+	                                 * versions the newest both support */
 	const char *counter_events;     /* hardware events of the counters probe, '+'-separated */
 	const char *cpuset_src;         /* CPUs for the source QEMU, "" = not bound */
 	const char *cpuset_dst;         /* ... the destination QEMU */
@@ -159,6 +161,7 @@ enum mb_key_id {
 	MB_KEY_ACCEL,
 	MB_KEY_QEMU,
 	MB_KEY_QEMU_DST,
+	MB_KEY_MACHINE,
 	MB_KEY_COUNTER_EVENTS,
 	MB_KEY_CPUSET_SRC,
 	MB_KEY_CPUSET_DST,

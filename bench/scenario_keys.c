@@ -209,6 +209,12 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "",
 		.help = "destination QEMU binary (empty = same as qemu)",
 	},
+	[MB_KEY_MACHINE] = {
+		.name = "machine", .type = MB_TYPE_STRING, FIELD(machine, const char *),
+		.def = "",
+		.help = "QEMU machine type (empty: pc, or when qemu and qemu_dst differ the newest "
+			"pc-i440fx both support)",
+	},
 	[MB_KEY_COUNTER_EVENTS] = {
 		.name = "counter_events", .type = MB_TYPE_STRING, FIELD(counter_events, const char *),
 		.def = "cycles+instructions+LLC-misses",

@@ -23,6 +23,8 @@
 /* Strings are borrowed: they must outlive every call that uses the struct. */
 struct mb_guest {
 	const char *qemu;          /* binary; NULL = MB_DEFAULT_QEMU */
+	const char *qemu_root;     /* the Debian root it runs in (runners/
+	                            * qemu_versions.h); NULL = this host */
 	const char *machine;       /* NULL = "pc". A migration between different
 	                            * QEMU versions needs a versioned type on both
 	                            * sides (e.g. "pc-i440fx-7.2"). */

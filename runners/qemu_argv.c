@@ -77,6 +77,7 @@ bool mb_workload_has_net(enum mb_workload w)
 void mb_guest_from_params(struct mb_guest *g, const struct mb_params *p)
 {
 	g->qemu = p->qemu && *p->qemu ? p->qemu : NULL;
+	g->machine = p->machine && *p->machine ? p->machine : NULL;
 	g->memory = p->memory;
 	g->vcpus = p->vcpus;
 	g->accel = p->accel;

@@ -4,11 +4,13 @@
 #include "bench/atomic_file.h"
 #include "bench/clock.h"
 #include "bench/owner.h"
+#include "runners/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <libgen.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +272,7 @@ static int resolve_binary(const char *name, char *out, size_t len, struct mb_err
  * failure is written to `report` (close-on-exec) as an errno and ends the
  * child, so the parent learns of it synchronously. */
 static void __attribute__((noreturn)) child_exec(const char *file, char *const argv[], const char *log,
-						  pid_t parent, int report)
+						  const struct mb_sandbox *sb, pid_t parent, int report)
 {
 	static const int reset_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
 					     SIGALRM, SIGUSR1, SIGUSR2 };
@@ -298,6 +300,10 @@ static void __attribute__((noreturn)) child_exec(const char *file, char *const a
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
 		goto fail;
+	/* A QEMU of another Debian release: in its root, in a mount namespace
+	 * of its own that dies with it. */
+	if (sb && mb_sandbox_enter(sb) < 0)
+		goto fail;
 	execve(file, argv, environ);
 fail:
 	e = errno;
@@ -306,17 +312,53 @@ fail:
 	_exit(127);
 }
 
-static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
+/* The host directories a QEMU in a root must see at their own paths: its
+ * run directory, the kernel's and initramfs' folders, the TLS folder. */
+static int prepare_sandbox(const struct mb_qemu *q, const struct mb_guest *g, struct mb_sandbox *sb,
+			   struct mb_err *err)
+{
+	char kernel_dir[PATH_MAX], initrd_dir[PATH_MAX];
+	const char *dirs[5];
+
+	snprintf(kernel_dir, sizeof(kernel_dir), "%s", g->kernel ? g->kernel : "");
+	snprintf(initrd_dir, sizeof(initrd_dir), "%s", g->initrd ? g->initrd : "");
+	dirs[0] = q->dir;
+	dirs[1] = kernel_dir[0] == '/' ? dirname(kernel_dir) : NULL;
+	dirs[2] = initrd_dir[0] == '/' ? dirname(initrd_dir) : NULL;
+	dirs[3] = g->tls_dir;
+	dirs[4] = NULL;
+	/* A NULL in the middle would end the list early. */
+	for (int i = 0, j = 0; i < 5; i++)
+		if (dirs[i] || i == 4)
+			dirs[j++] = dirs[i];
+	return mb_sandbox_prepare(sb, g->qemu_root, dirs, err);
+}
+
+static int spawn(struct mb_qemu *q, const struct mb_guest *g, char *const argv[], struct mb_err *err)
 {
 	char file[PATH_MAX];
 	int pipefd[2], child_errno = 0;
 	pid_t parent = getpid(), pid;
 	ssize_t n;
+	struct mb_sandbox *sb = NULL;
 
-	if (resolve_binary(argv[0], file, sizeof(file), err))
+	if (g->qemu_root) {
+		/* Inside the root: an absolute path there, not on this host. */
+		sb = malloc(sizeof(*sb));
+		if (!sb)
+			return mb_errf(err, ENOMEM, "preparing to spawn %s", argv[0]);
+		if (prepare_sandbox(q, g, sb, err)) {
+			free(sb);
+			return -1;
+		}
+		snprintf(file, sizeof(file), "%s", argv[0]);
+	} else if (resolve_binary(argv[0], file, sizeof(file), err)) {
 		return -1;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		free(sb);
 		return mb_errf(err, errno, "preparing to spawn %s: pipe", argv[0]);
+	}
 	q->launch_real_us = mb_clock_us(CLOCK_REALTIME);
 	q->launch_mono_us = mb_clock_us(CLOCK_MONOTONIC);
 	pid = fork();
@@ -325,11 +367,13 @@ static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
 
 		close(pipefd[0]);
 		close(pipefd[1]);
+		free(sb);
 		return mb_errf(err, e, "cannot fork to run '%s'", argv[0]);
 	}
 	if (pid == 0)
-		child_exec(file, argv, q->qemu_log, parent, pipefd[1]);
+		child_exec(file, argv, q->qemu_log, sb, parent, pipefd[1]);
 	close(pipefd[1]);
+	free(sb);
 	/* End of file: exec succeeded (the pipe closed on exec). */
 	do
 		n = read(pipefd[0], &child_errno, sizeof(child_errno));
@@ -339,7 +383,8 @@ static int spawn(struct mb_qemu *q, char *const argv[], struct mb_err *err)
 	if (n == (ssize_t)sizeof(child_errno)) {
 		reap(q, 0);
 		q->pid = 0;
-		return mb_errf(err, child_errno, "cannot execute '%s'", file);
+		return mb_errf(err, child_errno, "cannot execute '%s'%s%s", file, g->qemu_root ? " in " : "",
+			       g->qemu_root ? g->qemu_root : "");
 	}
 	return 0;
 }
@@ -373,7 +418,7 @@ int mb_qemu_start(const struct mb_qemu_opts *opts, struct mb_qemu **out, struct 
 	if (mb_guest_build_argv(opts->guest, accel, &paths, opts->incoming, &argv, err))
 		goto fail;
 	mb_argv_format(&argv, q->command, sizeof(q->command));
-	if (spawn(q, argv.v, err)) {
+	if (spawn(q, opts->guest, argv.v, err)) {
 		mb_argv_free(&argv);
 		goto fail;
 	}

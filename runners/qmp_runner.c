@@ -22,6 +22,7 @@
 #include "runners/guest.h"
 #include "runners/netns.h"
 #include "runners/qemu_proc.h"
+#include "runners/qemu_versions.h"
 #include "runners/qmp.h"
 #include "runners/qmp_config.h"
 #include "runners/runner.h"
@@ -58,7 +59,53 @@ struct mb_runner {
 	unsigned src_tap, dst_tap;
 	/* tls=on: the certificates every QEMU of the run loads; "" = off */
 	char tls_dir[PATH_MAX];
+	/* qemu= and qemu_dst= resolved: a binary of this host, or an
+	 * installed version in its root (runners/qemu_versions.h) */
+	struct mb_qemu_ref qemu_ref[2];
+	char machine[64];              /* the machine type both sides run */
+	const char *machine_chosen_by; /* "scenario", "newest common to both sides", "default" */
 };
+
+enum { SIDE_SOURCE, SIDE_DESTINATION };
+
+/* qemu= for the source, qemu_dst= (else qemu=) for destinations. */
+static int resolve_qemus(struct mb_runner *r, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	const char *src = p->qemu && *p->qemu ? p->qemu : MB_DEFAULT_QEMU;
+	const char *dst = p->qemu_dst && *p->qemu_dst ? p->qemu_dst : src;
+
+	if (mb_qemu_resolve(src, &r->qemu_ref[SIDE_SOURCE], err))
+		return mb_err_prefix(err, "qemu");
+	if (mb_qemu_resolve(dst, &r->qemu_ref[SIDE_DESTINATION], err))
+		return mb_err_prefix(err, "qemu_dst");
+	/* "pc" is each version's newest type: across versions the two
+	 * sides would differ, and QEMU refuses that at once. */
+	if (p->machine && *p->machine) {
+		snprintf(r->machine, sizeof(r->machine), "%s", p->machine);
+		r->machine_chosen_by = "scenario";
+	} else if (strcmp(r->qemu_ref[SIDE_SOURCE].binary, r->qemu_ref[SIDE_DESTINATION].binary) ||
+		   strcmp(r->qemu_ref[SIDE_SOURCE].root, r->qemu_ref[SIDE_DESTINATION].root)) {
+		if (mb_qemu_common_machine(&r->qemu_ref[SIDE_SOURCE], &r->qemu_ref[SIDE_DESTINATION],
+					   r->machine, sizeof(r->machine), err))
+			return mb_err_prefix(err, "machine type for qemu=%s to qemu_dst=%s", src, dst);
+		r->machine_chosen_by = "newest common to both sides";
+	} else {
+		snprintf(r->machine, sizeof(r->machine), "pc");
+		r->machine_chosen_by = "default";
+	}
+	r->guest.machine = r->machine;
+	return 0;
+}
+
+/* The guest's next QEMU is the one of `side`. */
+static void use_qemu(struct mb_runner *r, int side)
+{
+	const struct mb_qemu_ref *ref = &r->qemu_ref[side];
+
+	r->guest.qemu = ref->binary;
+	r->guest.qemu_root = ref->root[0] ? ref->root : NULL;
+}
 
 /* Starts one QEMU and connects QMP to it; on failure nothing is left. */
 static int start_qemu(struct mb_runner *r, const char *label, const char *incoming,
@@ -146,7 +193,7 @@ static int prepare_image(struct mb_runner *r, struct mb_err *err)
 	mb_guest_from_params(&r->guest, &r->spec->params);
 	r->guest.kernel = r->image.kernel;
 	r->guest.initrd = r->image.initrd;
-	return 0;
+	return resolve_qemus(r, err);
 }
 
 static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
@@ -180,9 +227,10 @@ static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 	 * binary offers before anything is measured. */
 	rc = 0;
 	for (int side = 0; side < 2 && !rc; side++) {
-		probe.guest.qemu = side ? p->qemu_dst : p->qemu;
-		if (side && (!p->qemu_dst || (p->qemu && !strcmp(p->qemu, p->qemu_dst))))
+		if (side && !strcmp(probe.qemu_ref[SIDE_SOURCE].binary, probe.qemu_ref[SIDE_DESTINATION].binary) &&
+		    !strcmp(probe.qemu_ref[SIDE_SOURCE].root, probe.qemu_ref[SIDE_DESTINATION].root))
 			break;
+		use_qemu(&probe, side);
 		if (start_qemu(&probe, side ? "preflight-destination" : "preflight", "defer", &q, &qmp, err)) {
 			rc = -1;
 			break;
@@ -190,7 +238,7 @@ static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 		rc = check_offers(qmp, p, err);
 		if (rc)
 			mb_err_prefix(err, "QEMU %s (version %s)",
-				      probe.guest.qemu ? probe.guest.qemu : MB_DEFAULT_QEMU,
+				      probe.qemu_ref[side].name[0] ? probe.qemu_ref[side].name : probe.guest.qemu,
 				      mb_qmp_qemu_version(qmp));
 		stop_qemu(&q, &qmp);
 	}
@@ -248,7 +296,7 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 	struct mb_hb_hello hello;
 	char guest_errors[512];
 
-	r->guest.qemu = r->spec->params.qemu;
+	use_qemu(r, SIDE_SOURCE);
 	if (mb_workload_has_net(r->spec->params.workload)) {
 		if (!r->ns && mb_netns_create(&r->ns, err))
 			return mb_err_prefix(err, "workload=%s needs a network", r->spec->text[MB_KEY_WORKLOAD]);
@@ -281,7 +329,7 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 	int rc = -1;
 
 	snprintf(label, sizeof(label), "destination-%u", r->migrations + 1);
-	r->guest.qemu = p->qemu_dst && *p->qemu_dst ? p->qemu_dst : p->qemu;
+	use_qemu(r, SIDE_DESTINATION);
 	if (r->ns) {
 		/* The other tap, down until just before `migrate` (netns.h). */
 		r->dst_tap = 1 - r->src_tap;
@@ -377,6 +425,29 @@ static bool is_progress_event(const struct mb_qmp_event *ev, void *arg)
 	return !strcmp(ev->name, "MIGRATION") || !strcmp(ev->name, "MIGRATION_PASS");
 }
 
+/* A failed migration's reason is usually on the destination's side: its
+ * log. Fills err and returns 1 when it said something. */
+static int destination_complaint(struct mb_runner *r, struct mb_err *err)
+{
+	char tail[1024];
+	const char *mt;
+
+	/* It may still be writing its last words. */
+	for (int i = 0; i < 50 && !mb_qemu_check_alive(r->dst, err); i++)
+		mb_sleep_us(10000);
+	mb_qemu_log_tail(r->dst, 4, tail, sizeof(tail));
+	if (!tail[0])
+		return 0;
+	mt = strstr(tail, "Machine type received");
+	if (mt)
+		mb_errf(err, 0, "the two QEMUs run different machine types (%.*s): set machine= to a type "
+			"both offer, or leave it unset and migbench picks the newest one they share",
+			(int)strcspn(mt, "|\n"), mt);
+	else
+		mb_errf(err, 0, "migration failed; the destination QEMU said: %s", tail);
+	return 1;
+}
+
 static int qmp_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_ms, struct mb_err *err)
 {
 	struct mb_migrate_sample s;
@@ -400,6 +471,8 @@ static int qmp_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_
 		}
 		mb_qmp_event_release(&ev);
 	}
+	if (!strcmp(r->status, "failed") && r->dst && destination_complaint(r, err))
+		return -1;
 	if (mb_qemu_check_alive(r->src, err))
 		return mb_err_prefix(err, "during the migration");
 	if (r->dst && mb_qemu_check_alive(r->dst, err))
@@ -630,10 +703,15 @@ static json_t *parameters_of(struct mb_qmp *qmp)
 	return params;
 }
 
-static json_t *side_json(const struct mb_qemu *q, struct mb_qmp *qmp, const char *binary)
+/* Each side's QEMU as a reader a year later needs it: which binary (and
+ * root), the version QEMU itself reported, Debian's package version. */
+static json_t *side_json(const struct mb_qemu *q, struct mb_qmp *qmp, const struct mb_qemu_ref *ref)
 {
-	return json_pack("{s:s, s:s, s:s, s:s}",
-			 "binary", binary ? binary : MB_DEFAULT_QEMU,
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s, s:s}",
+			 "binary", ref->binary,
+			 "installed_version", ref->name[0] ? ref->name : NULL,
+			 "root", ref->root[0] ? ref->root : NULL,
+			 "package_version", ref->package_version[0] ? ref->package_version : NULL,
 			 "version", qmp ? mb_qmp_qemu_version(qmp) : "unknown",
 			 "accelerator", q ? mb_accel_name(q->accel) : "unknown",
 			 "command", q ? q->command : "");
@@ -691,10 +769,13 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 	rec->events = json_array();
 	add_events(rec->events, r->src_qmp, "source");
 	add_events(rec->events, r->dst_qmp, "destination");
-	rec->hypervisor = json_pack("{s:o, s:o}",
-				    "source", side_json(r->src, r->src_qmp, p->qemu),
-				    "destination", side_json(r->dst, r->dst_qmp,
-							     p->qemu_dst && *p->qemu_dst ? p->qemu_dst : p->qemu));
+	rec->hypervisor = json_pack("{s:{s:s, s:s}, s:o, s:o}",
+				    "machine", "type", r->machine, "chosen_by", r->machine_chosen_by,
+				    /* After a first migration the guest runs on
+				     * what was a destination. */
+				    "source", side_json(r->src, r->src_qmp,
+							&r->qemu_ref[r->migrations ? SIDE_DESTINATION : SIDE_SOURCE]),
+				    "destination", side_json(r->dst, r->dst_qmp, &r->qemu_ref[SIDE_DESTINATION]));
 
 	rec->times.start_us = r->start_real_us;
 	rec->times.src_stop_us = event_time(rec->events, "source", "STOP", NULL, r->start_real_us - 1000000);
