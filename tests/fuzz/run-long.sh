@@ -45,7 +45,9 @@ results=()
 failed=0
 for t in "${targets[@]}"; do
 	echo "run-long.sh: $t for $seconds s"
-	line=$(MB_FUZZ_SECONDS=$seconds sh "$top/tests/fuzz/fuzz-test" "$build/$t" | tee /dev/stderr | grep -E '^(not )?ok ') || true
+	out=$(MB_FUZZ_SECONDS=$seconds sh "$top/tests/fuzz/fuzz-test" "$build/$t") || true
+	printf '%s\n' "$out"
+	line=$(grep -E '^(not )?ok ' <<<"$out") || true
 	[[ $line == ok* ]] || failed=$((failed + 1))
 	results+=("${line:-not ok - $t: no result}")
 done
