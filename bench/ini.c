@@ -1,8 +1,10 @@
 #include "config.h"
 #include "bench/ini.h"
+#include "bench/units.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,33 +87,39 @@ static int read_line(char *buf, const char *name, unsigned line,
 	return 0;
 }
 
-int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
-		     void *ctx, struct mb_err *err)
+/* Checks the limits on `text` (its first `n` bytes; `more` when the file
+ * goes on past them) before anything is parsed, so that a file that is not a
+ * scenario gets one plain message instead of a parse error in its middle. */
+static int check_limits(const char *name, const char *text, size_t n, bool more,
+			struct mb_err *err)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0;
-	unsigned line = 0;
-	int rc = 0;
+	unsigned line = 1;
+	char limit[32];
 
-	if (!f)
-		return mb_errf(err, errno, "cannot open '%s'", path);
-	while (getline(&buf, &cap, f) >= 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		rc = read_line(buf, path, ++line, handler, ctx, err);
-		if (rc)
+	for (size_t at = 0; at < n; line++) {
+		const char *nl = memchr(text + at, '\n', n - at);
+		size_t len = (nl ? (size_t)(nl - text) : n) - at;
+
+		if (len > MB_INI_LINE_MAX)
+			return mb_errf(err, 0, "%s:%u: line longer than %d bytes: not a scenario file",
+				       name, line, MB_INI_LINE_MAX);
+		if (memchr(text + at, '\0', len))
+			return mb_errf(err, 0, "%s:%u: NUL byte: not a text file", name, line);
+		if (!nl)
 			break;
+		at += len + 1;
 	}
-	if (!rc && ferror(f))
-		rc = mb_errf(err, errno, "cannot read '%s'", path);
-	free(buf);
-	fclose(f);
-	return rc;
+	if (more) {
+		mb_format_size(MB_INI_FILE_MAX, limit, sizeof(limit));
+		return mb_errf(err, 0, "%s:%u: the file goes on past %s, more than a scenario "
+			       "file may hold", name, line, limit);
+	}
+	return 0;
 }
 
-int mb_ini_read_string(const char *name, const char *text,
-		       const struct mb_ini_handler *handler, void *ctx,
-		       struct mb_err *err)
+/* `text` is NUL-terminated and holds no other NUL. */
+static int read_lines(const char *name, const char *text, const struct mb_ini_handler *handler,
+		      void *ctx, struct mb_err *err)
 {
 	unsigned line = 0;
 
@@ -131,4 +139,47 @@ int mb_ini_read_string(const char *name, const char *text,
 			text++;
 	}
 	return 0;
+}
+
+int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
+		     void *ctx, struct mb_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	size_t n;
+	int rc;
+
+	if (!f)
+		return mb_errf(err, errno, "cannot open '%s'", path);
+	/* One byte more than the limit tells a file at the limit from a longer one. */
+	text = malloc(MB_INI_FILE_MAX + 2);
+	if (!text) {
+		fclose(f);
+		return mb_errf(err, ENOMEM, "reading '%s'", path);
+	}
+	n = fread(text, 1, MB_INI_FILE_MAX + 1, f);
+	if (ferror(f)) {
+		rc = mb_errf(err, errno, "cannot read '%s'", path);
+	} else {
+		text[n] = '\0';
+		rc = check_limits(path, text, n > MB_INI_FILE_MAX ? MB_INI_FILE_MAX : n,
+				  n > MB_INI_FILE_MAX, err);
+		if (!rc)
+			rc = read_lines(path, text, handler, ctx, err);
+	}
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+int mb_ini_read_string(const char *name, const char *text,
+		       const struct mb_ini_handler *handler, void *ctx,
+		       struct mb_err *err)
+{
+	size_t n = strnlen(text, MB_INI_FILE_MAX + 1);
+
+	if (check_limits(name, text, n > MB_INI_FILE_MAX ? MB_INI_FILE_MAX : n,
+			 n > MB_INI_FILE_MAX, err))
+		return -1;
+	return read_lines(name, text, handler, ctx, err);
 }

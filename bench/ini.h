@@ -8,6 +8,12 @@
 
 #include "bench/error.h"
 
+/* A scenario file is text a person writes: anything longer is some other
+ * file given by mistake (`migbench run /dev/zero` once read until memory ran
+ * out). Both limits are far above any real scenario. */
+#define MB_INI_FILE_MAX (1 << 20)       /* bytes */
+#define MB_INI_LINE_MAX 16384           /* bytes, without the '\n' */
+
 struct mb_ini_handler {
 	/* A `[name]` header; `name` is trimmed and never empty. */
 	int (*section)(void *ctx, const char *name, unsigned line, struct mb_err *err);
@@ -18,7 +24,9 @@ struct mb_ini_handler {
 
 /* Reads the file at `path`, calling the handler for each header and pair in
  * order. Syntax errors and errors from callbacks (which return -1 and fill
- * `err` with e.g. "key 'x': ...") come back as "path:line: message".
+ * `err` with e.g. "key 'x': ...") come back as "path:line: message". A file
+ * over MB_INI_FILE_MAX, a line over MB_INI_LINE_MAX or a NUL byte is refused
+ * before any callback runs, naming the line where it is.
  * Returns 0 or -1. */
 int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
 		     void *ctx, struct mb_err *err);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "bench/scenario.h"
 #include "bench/ini.h"
+#include "bench/units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -460,6 +461,59 @@ static int check_failed(const struct mb_run_spec *spec, struct mb_err *err, cons
 	return mb_errf(err, 0, "scenario '%s' (%s): %s", spec->name, at, why);
 }
 
+uint64_t mb_guest_reserve(uint64_t memory, unsigned vcpus)
+{
+	return MB_GUEST_RESERVE_FIXED + memory / MB_GUEST_RESERVE_DIVISOR +
+	       MB_GUEST_RESERVE_PER_VCPU * (vcpus ? vcpus - 1 : 0);
+}
+
+/* `bytes` rounded down to whole MiB (whole KiB below 1M), as a size. */
+static void format_size_down(uint64_t bytes, char *buf, size_t size)
+{
+	uint64_t unit = bytes >> 20 ? UINT64_C(1) << 20 : UINT64_C(1) << 10;
+
+	mb_format_size(bytes / unit * unit, buf, size);
+}
+
+/* The working set and the kv store are mapped and faulted in by the guest's
+ * agent: when they leave its kernel too little, the guest panics while
+ * booting ("System is deadlocked on memory") and the run fails with nothing
+ * measured. */
+static int check_guest_memory(const struct mb_run_spec *spec, struct mb_err *err)
+{
+	const struct mb_params *p = &spec->params;
+	const char *const *t = (const char *const *)spec->text;
+	bool kv = p->workload == MB_WORKLOAD_KV;
+	uint64_t reserve = mb_guest_reserve(p->memory, p->vcpus);
+	uint64_t used = p->wss + (kv ? p->kv_size : 0);
+	char need[32], fixed[32], per_vcpu[32], room[32], formula[160], why[MB_ERR_MAX / 2];
+
+	mb_format_size((reserve + (UINT64_C(1) << 20) - 1) >> 20 << 20, need, sizeof(need));
+	mb_format_size(MB_GUEST_RESERVE_FIXED, fixed, sizeof(fixed));
+	mb_format_size(MB_GUEST_RESERVE_PER_VCPU, per_vcpu, sizeof(per_vcpu));
+	snprintf(formula, sizeof(formula), "%s + memory/%d + %s per vCPU beyond the first",
+		 fixed, MB_GUEST_RESERVE_DIVISOR, per_vcpu);
+	if (reserve >= p->memory) {
+		snprintf(why, sizeof(why), "memory (%s) is too little for vcpus (%s): the guest keeps "
+			 "%s for its kernel and agent (%s)", t[MB_KEY_MEMORY], t[MB_KEY_VCPUS], need,
+			 formula);
+		return check_failed(spec, err, why);
+	}
+	if (used <= p->memory - reserve)
+		return 0;
+	format_size_down(p->memory - reserve, room, sizeof(room));
+	if (kv)
+		snprintf(why, sizeof(why), "wss (%s) + kv_size (%s) leave the guest too little of "
+			 "memory (%s): it keeps %s for its kernel and agent (%s), so wss + kv_size "
+			 "can be at most %s", t[MB_KEY_WSS], t[MB_KEY_KV_SIZE], t[MB_KEY_MEMORY], need,
+			 formula, room);
+	else
+		snprintf(why, sizeof(why), "wss (%s) leaves the guest too little of memory (%s): it "
+			 "keeps %s for its kernel and agent (%s), so wss can be at most %s",
+			 t[MB_KEY_WSS], t[MB_KEY_MEMORY], need, formula, room);
+	return check_failed(spec, err, why);
+}
+
 /* What no single key can know: combinations that QEMU would refuse or that
  * would measure something other than what the scenario says. */
 static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
@@ -474,12 +528,8 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 			 t[MB_KEY_WSS], t[MB_KEY_MEMORY]);
 		return check_failed(spec, err, why);
 	}
-	/* kv's store lives beside the dirty working set. */
-	if (p->workload == MB_WORKLOAD_KV && p->wss + p->kv_size > p->memory) {
-		snprintf(why, sizeof(why), "wss (%s) plus kv_size (%s) is larger than memory (%s)",
-			 t[MB_KEY_WSS], t[MB_KEY_KV_SIZE], t[MB_KEY_MEMORY]);
-		return check_failed(spec, err, why);
-	}
+	if (check_guest_memory(spec, err))
+		return -1;
 	if (hybrid && !p->hybrid_passes && !p->hybrid_time_us)
 		return check_failed(spec, err, "mode=hybrid needs hybrid_passes or hybrid_time "
 				    "(when to switch to post-copy)");
@@ -490,6 +540,12 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 	if (hybrid && p->max_passes && p->hybrid_passes > p->max_passes) {
 		snprintf(why, sizeof(why), "hybrid_passes (%u) exceeds max_passes (%u): the switch "
 			 "to post-copy would never come", p->hybrid_passes, p->max_passes);
+		return check_failed(spec, err, why);
+	}
+	/* Both count from `migrate` (bench/migration.c), and the timeout wins. */
+	if (hybrid && p->hybrid_time_us && p->hybrid_time_us >= p->timeout_us) {
+		snprintf(why, sizeof(why), "hybrid_time (%s) is not before timeout (%s): the switch "
+			 "to post-copy would never come", t[MB_KEY_HYBRID_TIME], t[MB_KEY_TIMEOUT]);
 		return check_failed(spec, err, why);
 	}
 	if (p->postcopy_pause_us && p->mode != MB_MODE_POSTCOPY && !hybrid)
@@ -503,9 +559,6 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 			 "(multifd > 0)", t[MB_KEY_MULTIFD_COMPRESSION]);
 		return check_failed(spec, err, why);
 	}
-	if (p->xbzrle_cache && p->xbzrle_cache < MB_GUEST_PAGE_SIZE)
-		return check_failed(spec, err, "xbzrle_cache must be 0 (off) or at least one "
-				    "page (4K)");
 	if (p->xbzrle_cache > p->memory) {
 		snprintf(why, sizeof(why), "xbzrle_cache (%s) is larger than memory (%s)",
 			 t[MB_KEY_XBZRLE_CACHE], t[MB_KEY_MEMORY]);

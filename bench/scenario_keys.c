@@ -4,12 +4,15 @@
  * sweeps, --help, the JSON echo) follows from the table. */
 #include "config.h"
 #include "bench/scenario.h"
+#include "runners/qemu_versions.h"
 #include "bench/units.h"
+#include "probes/counters.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +48,99 @@ static const char *const transport_names[] = { MB_TRANSPORTS(MB_X_NAME) NULL };
 static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL };
 static const char *const accel_names[] = { MB_ACCELS(MB_X_NAME) NULL };
 
+/* ---- what type and range cannot say (mb_key.check) ------------------------ */
+
+/* qemu_argv.c gives QEMU the guest's RAM as -m <MiB>M. */
+static int check_whole_mib(const struct mb_key *key, const char *text, uint64_t value,
+			   struct mb_err *err)
+{
+	if (value % MiB)
+		return mb_errf(err, 0, "'%s' is not a whole number of MiB (QEMU is given the "
+			       "guest's RAM in MiB)", text);
+	return 0;
+}
+
+/* QEMU's migrate-set-parameters: "Parameter 'xbzrle_cache_size' expects a
+ * power of two no less than the target page size". */
+static int check_xbzrle_cache(const struct mb_key *key, const char *text, uint64_t value,
+			      struct mb_err *err)
+{
+	if (value && (value < MB_GUEST_PAGE_SIZE || (value & (value - 1))))
+		return mb_errf(err, 0, "'%s' is neither 0 (off) nor a power of two of at least 4K "
+			       "(QEMU refuses other cache sizes)", text);
+	return 0;
+}
+
+/* A scenario file is a program: qemu= runs whatever binary it names, as root
+ * for the network workloads. A bare name would be looked up in the PATH of
+ * whoever runs migbench, a relative one in their working directory: neither
+ * is necessarily what the author of the file meant. So a scenario names its
+ * QEMU by absolute path; only the built-in default (what configure found,
+ * a bare name when it found none) is taken as it is.
+ * This is the one place that decides which QEMUs a scenario may name:
+ * installed version names (`qemu=7.2`, a QEMU in its own Debian root) are
+ * let through here and resolved to their root and binary by the runner
+ * (runners/qemu_versions.h). */
+static int check_qemu_binary(const struct mb_key *key, const char *text, uint64_t value,
+			     struct mb_err *err)
+{
+	if (text[0] == '/' || !strcmp(text, key->def))
+		return 0;
+	/* A version `migbench qemu` installs (whether it is installed is
+	 * checked with the host, before any guest boots). */
+	if (mb_qemu_release_find(text) && mb_qemu_is_version_name(text))
+		return 0;
+	return mb_errf(err, 0, "'%s' is neither an absolute path nor a QEMU version name "
+		       "(`migbench qemu list`): a scenario file is a program, and the QEMU it runs "
+		       "must not depend on PATH or the working directory (write e.g. "
+		       "/usr/bin/qemu-system-x86_64, or qemu=7.2)", text);
+}
+
+/* The counters probe would otherwise find a bad list only in the run, and
+ * count nothing; the syntax is the probe's own (mb_ctr_events_split). Whether
+ * this host's PMU has the events is the probe's business: it says so in the
+ * result. */
+static int check_counter_events(const struct mb_key *key, const char *text, uint64_t value,
+				struct mb_err *err)
+{
+	char names[MB_CTR_MAX_HW][MB_CTR_NAME_MAX], why[256];
+
+	if (mb_ctr_events_split(text, names, why, sizeof(why)) < 0)
+		return mb_errf(err, 0, "'%s': %s", text, why);
+	return 0;
+}
+
+_Static_assert(MB_CPU_MAX <= CPU_SETSIZE, "every CPU of a list fits in a cpu_set_t");
+
+/* The CPUs must exist here and be ours to use: the placement probe would
+ * otherwise find out only once both QEMUs run. */
+static int check_cpuset(const struct mb_key *key, const char *text, uint64_t value,
+			struct mb_err *err)
+{
+	struct mb_cpu_list want, have = { { 0 } };
+	char why[160], list[512];
+	cpu_set_t mine;
+
+	if (!*text)
+		return 0;       /* unbound */
+	if (mb_parse_cpu_list(text, &want, why, sizeof(why)))
+		return mb_errf(err, 0, "'%s' is not a CPU list: %s", text, why);
+	if (sched_getaffinity(0, sizeof(mine), &mine))
+		return mb_errf(err, errno, "'%s': which CPUs this host offers (sched_getaffinity)",
+			       text);
+	for (unsigned c = 0; c < MB_CPU_MAX; c++)
+		if (CPU_ISSET(c, &mine))
+			mb_cpu_list_add(&have, c);
+	for (unsigned c = 0; c < MB_CPU_MAX; c++) {
+		if (mb_cpu_list_has(&want, c) && !mb_cpu_list_has(&have, c)) {
+			mb_format_cpu_list(&have, list, sizeof(list));
+			return mb_errf(err, 0, "'%s' names CPU %u, which this host does not offer "
+				       "migbench (it may use %s)", text, c, list);
+		}
+	}
+	return 0;
+}
+
 const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	[MB_KEY_MODE] = {
 		.name = "mode", .type = MB_TYPE_CHOICE, FIELD(mode, enum mb_mode),
@@ -53,8 +149,11 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	},
 	[MB_KEY_MEMORY] = {
 		.name = "memory", .type = MB_TYPE_SIZE, FIELD(memory, uint64_t),
-		.def = "256M", .min = 32 * MiB, .max = 1 * TiB,
-		.help = "guest RAM",
+		.def = "256M", .min = 72 * MiB, .max = 1 * TiB, .check = check_whole_mib,
+		.help = "guest RAM (whole MiB)",
+		/* Measured: 71M panics ("System is deadlocked on memory"), 64M and
+		 * less never print a line (see MB_GUEST_RESERVE_FIXED). */
+		.min_why = "the guest kernel runs out of memory while booting in less",
 	},
 	[MB_KEY_VCPUS] = {
 		.name = "vcpus", .type = MB_TYPE_COUNT, FIELD(vcpus, unsigned),
@@ -69,7 +168,8 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	[MB_KEY_WSS] = {
 		.name = "wss", .type = MB_TYPE_SIZE, FIELD(wss, uint64_t),
 		.def = "64M", .min = 4 * KiB, .max = 1 * TiB,
-		.help = "working set the dirty workload writes to (at most memory)",
+		.help = "working set the dirty workload writes to (wss + kv_size must leave the guest "
+			"room for its kernel)",
 	},
 	[MB_KEY_RATE] = {
 		.name = "rate", .type = MB_TYPE_RATE, FIELD(rate, uint64_t),
@@ -94,7 +194,8 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	[MB_KEY_KV_SIZE] = {
 		.name = "kv_size", .type = MB_TYPE_SIZE, FIELD(kv_size, uint64_t),
 		.def = "64M", .min = 64 * KiB, .max = 1 * TiB,
-		.help = "kv: the store in guest memory, 1 KiB values (wss + kv_size must fit in memory)",
+		.help = "kv: the store in guest memory, 1 KiB values (wss + kv_size must leave the "
+			"guest room for its kernel)",
 	},
 	[MB_KEY_KV_WRITE_FRACTION] = {
 		.name = "kv_write_fraction", .type = MB_TYPE_FRACTION, FIELD(kv_write_fraction, double),
@@ -155,8 +256,8 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	},
 	[MB_KEY_XBZRLE_CACHE] = {
 		.name = "xbzrle_cache", .type = MB_TYPE_SIZE, FIELD(xbzrle_cache, uint64_t),
-		.def = "0", .max = 1 * TiB,
-		.help = "XBZRLE cache for delta-compressing re-sent pages (0 = off)",
+		.def = "0", .max = 1 * TiB, .check = check_xbzrle_cache,
+		.help = "XBZRLE cache for delta-compressing re-sent pages (0 = off, else a power of two)",
 	},
 	[MB_KEY_AUTO_CONVERGE] = {
 		.name = "auto_converge", .type = MB_TYPE_BOOL, FIELD(auto_converge, bool),
@@ -201,13 +302,13 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	},
 	[MB_KEY_QEMU] = {
 		.name = "qemu", .type = MB_TYPE_STRING, FIELD(qemu, const char *),
-		.def = MB_DEFAULT_QEMU,
-		.help = "source QEMU binary",
+		.def = MB_DEFAULT_QEMU, .check = check_qemu_binary,
+		.help = "source QEMU binary, an absolute path",
 	},
 	[MB_KEY_QEMU_DST] = {
 		.name = "qemu_dst", .type = MB_TYPE_STRING, FIELD(qemu_dst, const char *),
-		.def = "",
-		.help = "destination QEMU binary (empty = same as qemu)",
+		.def = "", .check = check_qemu_binary,
+		.help = "destination QEMU binary, an absolute path (empty = same as qemu)",
 	},
 	[MB_KEY_MACHINE] = {
 		.name = "machine", .type = MB_TYPE_STRING, FIELD(machine, const char *),
@@ -217,22 +318,22 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	},
 	[MB_KEY_COUNTER_EVENTS] = {
 		.name = "counter_events", .type = MB_TYPE_STRING, FIELD(counter_events, const char *),
-		.def = "cycles+instructions+LLC-misses",
+		.def = MB_CTR_DEFAULT_HW, .check = check_counter_events,
 		.help = "hardware events counted per QEMU thread, '+'-separated libpfm4 names; none = only software events",
 	},
 	[MB_KEY_CPUSET_SRC] = {
 		.name = "cpuset_src", .type = MB_TYPE_STRING, FIELD(cpuset_src, const char *),
-		.def = "",
+		.def = "", .check = check_cpuset,
 		.help = "bind the source QEMU to these CPUs, '+'-separated ranges (0-1+4); empty = unbound",
 	},
 	[MB_KEY_CPUSET_DST] = {
 		.name = "cpuset_dst", .type = MB_TYPE_STRING, FIELD(cpuset_dst, const char *),
-		.def = "",
+		.def = "", .check = check_cpuset,
 		.help = "bind the destination QEMU to these CPUs (as cpuset_src)",
 	},
 	[MB_KEY_CPUSET_PROBES] = {
 		.name = "cpuset_probes", .type = MB_TYPE_STRING, FIELD(cpuset_probes, const char *),
-		.def = "",
+		.def = "", .check = check_cpuset,
 		.help = "bind migbench and its probe threads to these CPUs (as cpuset_src)",
 	},
 	[MB_KEY_TLS] = {
@@ -311,21 +412,6 @@ const struct mb_key *mb_key_suggest(const char *name)
 
 /* ---- printing values in the units people write ---------------------------- */
 
-static void format_size(uint64_t bytes, char *buf, size_t size)
-{
-	static const struct { char suffix; uint64_t unit; } units[] = {
-		{ 'T', TiB }, { 'G', GiB }, { 'M', MiB }, { 'K', KiB },
-	};
-
-	for (size_t i = 0; bytes && i < sizeof(units) / sizeof(units[0]); i++) {
-		if (bytes % units[i].unit == 0) {
-			snprintf(buf, size, "%" PRIu64 "%c", bytes / units[i].unit, units[i].suffix);
-			return;
-		}
-	}
-	snprintf(buf, size, "%" PRIu64, bytes);
-}
-
 static void format_duration(uint64_t us, char *buf, size_t size)
 {
 	static const struct { const char *suffix; uint64_t unit; } units[] = {
@@ -350,7 +436,7 @@ static void format_limit(const struct mb_key *key, uint64_t value, char *buf, si
 	switch (key->type) {
 	case MB_TYPE_SIZE:
 	case MB_TYPE_BANDWIDTH:
-		format_size(value, buf, size);
+		mb_format_size(value, buf, size);
 		break;
 	case MB_TYPE_DURATION:
 		format_duration(value, buf, size);
@@ -508,13 +594,14 @@ int mb_key_parse(const struct mb_key *key, const char *text, uint64_t *value,
 		if (key->min == 1)
 			return mb_errf(err, 0, "'%s' must be greater than 0", text);
 		format_limit(key, key->min, limit, sizeof(limit));
-		return mb_errf(err, 0, "'%s' is below the minimum, %s", text, limit);
+		return mb_errf(err, 0, "'%s' is below the minimum, %s%s%s", text, limit,
+			       key->min_why ? ": " : "", key->min_why ? key->min_why : "");
 	}
 	if (key->max && *value > key->max) {
 		format_limit(key, key->max, limit, sizeof(limit));
 		return mb_errf(err, 0, "'%s' is above the maximum, %s", text, limit);
 	}
-	return 0;
+	return key->check ? key->check(key, text, *value, err) : 0;
 }
 
 /* ---- the value in struct mb_params ------------------------------------------ */

@@ -2,7 +2,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -138,4 +140,123 @@ int mb_parse_fraction(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+void mb_format_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const struct { char suffix; unsigned shift; } units[] = {
+		{ 'T', 40 }, { 'G', 30 }, { 'M', 20 }, { 'K', 10 },
+	};
+
+	for (size_t i = 0; bytes && i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t unit = UINT64_C(1) << units[i].shift;
+
+		if (bytes % unit == 0) {
+			snprintf(buf, size, "%" PRIu64 "%c", bytes / unit, units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, size, "%" PRIu64, bytes);
+}
+
+/* ---- CPU lists ------------------------------------------------------------ */
+
+bool mb_cpu_list_has(const struct mb_cpu_list *list, unsigned cpu)
+{
+	return cpu < MB_CPU_MAX && (list->bits[cpu / 64] >> (cpu % 64) & 1);
+}
+
+void mb_cpu_list_add(struct mb_cpu_list *list, unsigned cpu)
+{
+	if (cpu < MB_CPU_MAX)
+		list->bits[cpu / 64] |= UINT64_C(1) << (cpu % 64);
+}
+
+static const char *skip_blanks(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* A CPU number below MB_CPU_MAX at *p; advances *p past it. */
+static int cpu_number(const char **p, unsigned *cpu, const char *whole, char *why, size_t len)
+{
+	const char *s = skip_blanks(*p);
+	unsigned long v = 0;
+
+	if (!isdigit((unsigned char)*s)) {
+		if (*s)
+			snprintf(why, len, "'%c' where a CPU number should be", *s);
+		else
+			snprintf(why, len, "'%s' ends where a CPU number should be", whole);
+		return -1;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v >= MB_CPU_MAX) {
+			snprintf(why, len, "CPU numbers go up to %d", MB_CPU_MAX - 1);
+			return -1;
+		}
+	}
+	*cpu = (unsigned)v;
+	*p = skip_blanks(s);
+	return 0;
+}
+
+int mb_parse_cpu_list(const char *s, struct mb_cpu_list *out, char *why, size_t why_len)
+{
+	const char *p = s;
+
+	memset(out, 0, sizeof(*out));
+	if (!*skip_blanks(s)) {
+		snprintf(why, why_len, "no CPU in it");
+		return -1;
+	}
+	for (;;) {
+		unsigned first, last;
+
+		if (cpu_number(&p, &first, s, why, why_len))
+			return -1;
+		last = first;
+		if (*p == '-') {
+			p++;
+			if (cpu_number(&p, &last, s, why, why_len))
+				return -1;
+			if (last < first) {
+				snprintf(why, why_len, "the range %u-%u runs backwards", first, last);
+				return -1;
+			}
+		}
+		for (unsigned c = first; c <= last; c++)
+			mb_cpu_list_add(out, c);
+		if (!*p)
+			return 0;
+		if (*p != '+') {
+			snprintf(why, why_len, "'%c' where '+' or the end should be (join CPUs and "
+				 "ranges with '+', e.g. 0-1+4)", *p);
+			return -1;
+		}
+		p++;
+	}
+}
+
+void mb_format_cpu_list(const struct mb_cpu_list *list, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned c = 0; c < MB_CPU_MAX && used < size; c++) {
+		unsigned last = c;
+
+		if (!mb_cpu_list_has(list, c))
+			continue;
+		while (last + 1 < MB_CPU_MAX && mb_cpu_list_has(list, last + 1))
+			last++;
+		if (last == c)
+			used += (size_t)snprintf(buf + used, size - used, "%s%u", used ? "+" : "", c);
+		else
+			used += (size_t)snprintf(buf + used, size - used, "%s%u-%u", used ? "+" : "", c, last);
+		c = last;
+	}
 }

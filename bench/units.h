@@ -4,6 +4,8 @@
 #ifndef MB_UNITS_H
 #define MB_UNITS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* "4096", "256K", "256M", "1G", "1T" (binary: K = 1024), optional trailing
@@ -21,5 +23,28 @@ int mb_parse_rate_pages(const char *s, uint64_t page_size, uint64_t *out);
 
 /* Fraction: "0.2", "20%". Must lie in [0, 1]. 0 on success. */
 int mb_parse_fraction(const char *s, double *out);
+
+/* `bytes` as people write it: "64M", "1536K", "4097" (the largest binary
+ * suffix that divides it; "0" for 0). */
+void mb_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* A set of CPU numbers, 0 .. MB_CPU_MAX - 1 (glibc's CPU_SETSIZE). */
+#define MB_CPU_MAX 1024
+struct mb_cpu_list {
+	uint64_t bits[MB_CPU_MAX / 64];
+};
+
+/* The CPU lists of the cpuset_* scenario keys: CPUs and ranges joined by
+ * '+' ("0-1+4"; not ',', which sweeps), blanks allowed around them. Rejects
+ * an empty list or item, a range that runs backwards or has no end, and
+ * CPUs from MB_CPU_MAX up. 0 on success, else -1 and `why` says what is
+ * wrong ("'8-2' runs backwards"). */
+int mb_parse_cpu_list(const char *s, struct mb_cpu_list *out, char *why, size_t why_len);
+
+bool mb_cpu_list_has(const struct mb_cpu_list *list, unsigned cpu);
+void mb_cpu_list_add(struct mb_cpu_list *list, unsigned cpu);
+
+/* The list in the same syntax, ranges folded: "0-1+4"; "" when empty. */
+void mb_format_cpu_list(const struct mb_cpu_list *list, char *buf, size_t size);
 
 #endif

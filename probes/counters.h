@@ -37,8 +37,10 @@
 #define MB_CTR_MAX_HW 8
 #define MB_CTR_DEFAULT_HW "cycles+instructions+LLC-misses"
 
+#define MB_CTR_NAME_MAX 64
+
 struct mb_ctr_event {
-	char name[64];                  /* as asked for: "LLC-misses" */
+	char name[MB_CTR_NAME_MAX];     /* as asked for: "LLC-misses" */
 	char encoding[160];             /* libpfm4's full name, "" for software */
 	struct perf_event_attr attr;
 };
@@ -51,6 +53,15 @@ struct mb_ctr_events {
 	bool hw_ok;                     /* every name encoded (opening is tried later) */
 	char hw_reason[512];            /* why hardware events are not counted */
 };
+
+/* The syntax of a hardware event list, which the counter_events scenario
+ * key checks before anything runs: names joined by '+' (or blanks), each
+ * made of letters, digits and "_-.:=" (libpfm4's "pmu::event:umask:mod=1"
+ * and perf's "LLC-misses"), shorter than MB_CTR_NAME_MAX, at most
+ * MB_CTR_MAX_HW of them; or "none" alone. Fills `names` and returns how
+ * many (0 for "none"), or -1 with `why` saying what is wrong. */
+int mb_ctr_events_split(const char *list, char names[MB_CTR_MAX_HW][MB_CTR_NAME_MAX], char *why,
+			size_t len);
 
 /* Fills the software events and encodes `hw_list` ('+' or blank separated
  * event names; NULL or "" = MB_CTR_DEFAULT_HW; "none" = no hardware

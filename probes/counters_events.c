@@ -88,9 +88,56 @@ static int encode(const char *name, struct mb_ctr_event *ev, char *why, size_t l
 }
 #endif
 
+int mb_ctr_events_split(const char *list, char names[MB_CTR_MAX_HW][MB_CTR_NAME_MAX], char *why,
+			size_t len)
+{
+	static const char *const blanks = "+ \t";
+	int n = 0;
+
+	for (const char *p = list + strspn(list, blanks); *p; p += strspn(p, blanks)) {
+		size_t at = strcspn(p, blanks);
+
+		for (size_t i = 0; i < at; i++) {
+			if (!isalnum((unsigned char)p[i]) && !strchr("_-.:=", p[i])) {
+				snprintf(why, len, "'%.*s' is not an event name (letters, digits and "
+					 "\"_-.:=\" only)", (int)at, p);
+				return -1;
+			}
+		}
+		if (at >= MB_CTR_NAME_MAX) {
+			snprintf(why, len, "'%.*s' is longer than an event name can be (%d characters)",
+				 (int)at, p, MB_CTR_NAME_MAX - 1);
+			return -1;
+		}
+		if (n == MB_CTR_MAX_HW) {
+			snprintf(why, len, "more than %d hardware events asked for", MB_CTR_MAX_HW);
+			return -1;
+		}
+		memcpy(names[n], p, at);
+		names[n++][at] = '\0';
+		p += at;
+	}
+	if (!n) {
+		snprintf(why, len, "no event names in '%s'", list);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], "none")) {
+			if (n > 1) {
+				snprintf(why, len, "'none' (no hardware events) cannot come with event names");
+				return -1;
+			}
+			return 0;
+		}
+	}
+	return n;
+}
+
 void mb_ctr_events_resolve(const char *hw_list, struct mb_ctr_events *ev)
 {
-	char list[512];
+	const char *list = hw_list && *hw_list ? hw_list : MB_CTR_DEFAULT_HW;
+	char names[MB_CTR_MAX_HW][MB_CTR_NAME_MAX];
+	int n;
 
 	memset(ev, 0, sizeof(*ev));
 	for (size_t i = 0; i < MB_CTR_SW; i++) {
@@ -101,9 +148,11 @@ void mb_ctr_events_resolve(const char *hw_list, struct mb_ctr_events *ev)
 	}
 	ev->nsw = MB_CTR_SW;
 
-	snprintf(list, sizeof(list), "%s", hw_list && *hw_list ? hw_list : MB_CTR_DEFAULT_HW);
 	snprintf(ev->hw_requested, sizeof(ev->hw_requested), "%s", list);
-	if (!strcmp(list, "none")) {
+	n = mb_ctr_events_split(list, names, ev->hw_reason, sizeof(ev->hw_reason));
+	if (n < 0)
+		return;
+	if (n == 0) {
 		snprintf(ev->hw_reason, sizeof(ev->hw_reason), "none asked for (counter_events=none)");
 		return;
 	}
@@ -117,29 +166,18 @@ void mb_ctr_events_resolve(const char *hw_list, struct mb_ctr_events *ev)
 		snprintf(ev->hw_reason, sizeof(ev->hw_reason), "pfm_initialize: %s", pfm_strerror(pfm_rc));
 		return;
 	}
-	char *save = NULL;
+	for (int i = 0; i < n; i++) {
+		struct mb_ctr_event *e = &ev->hw[i];
 
-	for (char *name = strtok_r(list, "+ \t", &save); name; name = strtok_r(NULL, "+ \t", &save)) {
-		struct mb_ctr_event *e;
-
-		if (ev->nhw == MB_CTR_MAX_HW) {
-			snprintf(ev->hw_reason, sizeof(ev->hw_reason), "more than %d hardware events asked for",
-				 MB_CTR_MAX_HW);
-			ev->nhw = 0;
-			return;
-		}
-		e = &ev->hw[ev->nhw];
-		snprintf(e->name, sizeof(e->name), "%s", name);
-		if (encode(name, e, ev->hw_reason, sizeof(ev->hw_reason))) {
+		snprintf(e->name, sizeof(e->name), "%s", names[i]);
+		if (encode(names[i], e, ev->hw_reason, sizeof(ev->hw_reason))) {
 			ev->nhw = 0;
 			return;
 		}
 		common_attr(&e->attr);
 		ev->nhw++;
 	}
-	ev->hw_ok = ev->nhw > 0;
-	if (!ev->hw_ok)
-		snprintf(ev->hw_reason, sizeof(ev->hw_reason), "no event names in '%s'", ev->hw_requested);
+	ev->hw_ok = true;
 #endif
 }
 

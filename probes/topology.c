@@ -10,27 +10,7 @@
 
 #include "bench/atomic_file.h"
 #include "bench/scenario.h"
-
-int mb_cpuset_text_normalize(const char *text, char *out, size_t len)
-{
-	size_t n = 0;
-
-	if (!text || !*text)
-		return -1;
-	for (const char *p = text; *p; p++) {
-		char c = *p == '+' ? ',' : *p;
-
-		if (c == ' ')
-			continue;
-		if (!(c >= '0' && c <= '9') && c != '-' && c != ',')
-			return -1;
-		if (n + 1 >= len)
-			return -1;
-		out[n++] = c;
-	}
-	out[n] = '\0';
-	return n ? 0 : -1;
-}
+#include "bench/units.h"
 
 #ifdef HAVE_HWLOC
 #include <hwloc.h>
@@ -182,13 +162,18 @@ static json_t *bind_one(hwloc_topology_t topo, int who, const char *text, pid_t 
 {
 	hwloc_bitmap_t set = hwloc_bitmap_alloc(), got = hwloc_bitmap_alloc();
 	hwloc_const_bitmap_t allowed = hwloc_topology_get_allowed_cpuset(topo);
-	char list[256], why[512] = "";
+	struct mb_cpu_list cpus;
+	char syntax[160], why[512] = "";
 	json_t *o;
-	int rc;
+	/* The scenario key checked this before the run (scenario_keys.c): the
+	 * same parser, so the two cannot disagree. */
+	int rc = mb_parse_cpu_list(text, &cpus, syntax, sizeof(syntax));
 
-	if (mb_cpuset_text_normalize(text, list, sizeof(list)) || hwloc_bitmap_list_sscanf(set, list) < 0) {
-		snprintf(why, sizeof(why), "%s='%s' is not a CPU list ('+'-separated ranges, e.g. 0-1+4)",
-			 who_keys[who], text);
+	for (unsigned c = 0; !rc && c < MB_CPU_MAX; c++)
+		if (mb_cpu_list_has(&cpus, c))
+			hwloc_bitmap_set(set, c);
+	if (rc) {
+		snprintf(why, sizeof(why), "%s='%s' is not a CPU list: %s", who_keys[who], text, syntax);
 	} else if (hwloc_bitmap_iszero(set) || !hwloc_bitmap_isincluded(set, allowed)) {
 		char *have = NULL;
 
@@ -202,7 +187,7 @@ static json_t *bind_one(hwloc_topology_t topo, int who, const char *text, pid_t 
 		else
 			rc = hwloc_set_proc_cpubind(topo, pid, set, HWLOC_CPUBIND_PROCESS);
 		if (rc)
-			snprintf(why, sizeof(why), "binding the %s to %s: %s", who_names[who], list,
+			snprintf(why, sizeof(why), "binding the %s to %s: %s", who_names[who], text,
 				 strerror(errno));
 	}
 	if (why[0]) {

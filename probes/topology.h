@@ -26,10 +26,6 @@ json_t *mb_topology_summary(void);
  * 0, or -1 with err. */
 int mb_topology_save_xml(const char *dir, struct mb_err *err);
 
-/* "0-1+4" -> "0-1,4" (hwloc's list syntax); -1 when it holds anything but
- * digits, '-', '+' and ','. */
-int mb_cpuset_text_normalize(const char *text, char *out, size_t len);
-
 extern const struct mb_probe_ops mb_probe_placement;
 
 #endif

@@ -1,6 +1,7 @@
 /* Scenario files, options and sweep expansion. */
 #include "config.h"
 
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "bench/ini.h"
 #include "bench/scenario.h"
 
 #ifndef MB_TOP_SRCDIR
@@ -131,8 +134,12 @@ static void values_parse_and_check_ranges(void **state)
 		{ MB_KEY_MODE, "cold", MB_MODE_COLD, NULL },
 		{ MB_KEY_MODE, "live", 0, "'live' is not one of precopy, postcopy, hybrid, cold" },
 		{ MB_KEY_MEMORY, "1G", 1ULL << 30, NULL },
-		{ MB_KEY_MEMORY, "32M", 32ULL << 20, NULL },
-		{ MB_KEY_MEMORY, "16M", 0, "'16M' is below the minimum, 32M" },
+		{ MB_KEY_MEMORY, "72M", 72ULL << 20, NULL },
+		/* 32M..64M passed and then never booted: "guest console: (empty)" */
+		{ MB_KEY_MEMORY, "64M", 0, "'64M' is below the minimum, 72M: the guest kernel runs "
+					   "out of memory while booting in less" },
+		{ MB_KEY_MEMORY, "100000K", 0, "'100000K' is not a whole number of MiB (QEMU is "
+					       "given the guest's RAM in MiB)" },
 		{ MB_KEY_MEMORY, "2T", 0, "'2T' is above the maximum, 1T" },
 		{ MB_KEY_MEMORY, "lots", 0, "'lots' is not a valid size (bytes, e.g. 64M, 1G)" },
 		{ MB_KEY_VCPUS, "4", 4, NULL },
@@ -182,6 +189,11 @@ static void values_parse_and_check_ranges(void **state)
 		{ MB_KEY_MULTIFD_COMPRESSION, "lz4", 0, "'lz4' is not one of none, zlib, zstd" },
 		{ MB_KEY_XBZRLE_CACHE, "0", 0, NULL },
 		{ MB_KEY_XBZRLE_CACHE, "32M", 32ULL << 20, NULL },
+		{ MB_KEY_XBZRLE_CACHE, "4K", 4096, NULL },
+		{ MB_KEY_XBZRLE_CACHE, "3M", 0, "'3M' is neither 0 (off) nor a power of two of at "
+						"least 4K (QEMU refuses other cache sizes)" },
+		{ MB_KEY_XBZRLE_CACHE, "1K", 0, "'1K' is neither 0 (off) nor a power of two of at "
+						"least 4K (QEMU refuses other cache sizes)" },
 		{ MB_KEY_AUTO_CONVERGE, "yes", 1, NULL },
 		{ MB_KEY_AUTO_CONVERGE, "TRUE", 1, NULL },
 		{ MB_KEY_AUTO_CONVERGE, "on", 1, NULL },
@@ -203,6 +215,44 @@ static void values_parse_and_check_ranges(void **state)
 		{ MB_KEY_ACCEL, "tcg", MB_ACCEL_TCG, NULL },
 		{ MB_KEY_ACCEL, "hvf", 0, "'hvf' is not one of auto, kvm, tcg" },
 		{ MB_KEY_QEMU, "/opt/qemu/bin/qemu-system-x86_64", 0, NULL },
+		{ MB_KEY_QEMU, MB_DEFAULT_QEMU, 0, NULL },      /* the default, even when bare */
+		{ MB_KEY_QEMU_DST, "", 0, NULL },               /* the default: same as qemu */
+		{ MB_KEY_QEMU, "7.2", 0, NULL },                /* a version migbench installs */
+		{ MB_KEY_QEMU, "qemu-kvm", 0, "'qemu-kvm' is neither an absolute path nor a QEMU "
+		  "version name (`migbench qemu list`): a scenario file is a program, and the QEMU it "
+		  "runs must not depend on PATH or the working directory (write e.g. "
+		  "/usr/bin/qemu-system-x86_64, or qemu=7.2)" },
+		{ MB_KEY_QEMU_DST, "./qemu-system-x86_64", 0, "'./qemu-system-x86_64' is neither an "
+		  "absolute path nor a QEMU version name (`migbench qemu list`): a scenario file is a "
+		  "program, and the QEMU it runs must not depend on PATH or the working directory "
+		  "(write e.g. /usr/bin/qemu-system-x86_64, or qemu=7.2)" },
+		{ MB_KEY_COUNTER_EVENTS, "cycles+instructions", 0, NULL },
+		{ MB_KEY_COUNTER_EVENTS, "none", 0, NULL },
+		{ MB_KEY_COUNTER_EVENTS, "perf::PERF_COUNT_HW_CACHE_LL:MISS + LLC-misses", 0, NULL },
+		{ MB_KEY_COUNTER_EVENTS, "cycles+none", 0, "'cycles+none': 'none' (no hardware "
+		  "events) cannot come with event names" },
+		{ MB_KEY_COUNTER_EVENTS, "none+cycles", 0, "'none+cycles': 'none' (no hardware "
+		  "events) cannot come with event names" },
+		{ MB_KEY_COUNTER_EVENTS, "cycles+cache/misses", 0, "'cycles+cache/misses': "
+		  "'cache/misses' is not an event name (letters, digits and \"_-.:=\" only)" },
+		{ MB_KEY_COUNTER_EVENTS, "+", 0, "'+': no event names in '+'" },
+		{ MB_KEY_COUNTER_EVENTS, "a+b+c+d+e+f+g+h+i", 0, "'a+b+c+d+e+f+g+h+i': more than 8 "
+		  "hardware events asked for" },
+		{ MB_KEY_COUNTER_EVENTS, "INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE",
+		  0, "'INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE': "
+		  "'INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE' is longer than "
+		  "an event name can be (63 characters)" },
+		{ MB_KEY_CPUSET_SRC, "", 0, NULL },            /* unbound */
+		{ MB_KEY_CPUSET_SRC, "0,1", 0, "'0,1' is not a CPU list: ',' where '+' or the end "
+		  "should be (join CPUs and ranges with '+', e.g. 0-1+4)" },
+		{ MB_KEY_CPUSET_DST, "3-1", 0, "'3-1' is not a CPU list: the range 3-1 runs backwards" },
+		{ MB_KEY_CPUSET_DST, "0-", 0, "'0-' is not a CPU list: '0-' ends where a CPU number "
+		  "should be" },
+		{ MB_KEY_CPUSET_PROBES, "core:0", 0, "'core:0' is not a CPU list: 'c' where a CPU "
+		  "number should be" },
+		{ MB_KEY_CPUSET_PROBES, "1024", 0, "'1024' is not a CPU list: CPU numbers go up to 1023" },
+		{ MB_KEY_CPUSET_PROBES, " + ", 0, "' + ' is not a CPU list: '+' where a CPU number "
+		  "should be" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -508,8 +558,8 @@ static void cross_checks_name_the_scenario(void **state)
 
 	assert_int_equal(mb_scenario_parse_file(set, fixture("cross-check.ini"), &err), 0);
 	assert_int_equal(mb_scenario_expand(set, &c, &err), -1);
-	snprintf(want, sizeof(want), "scenario 'small,wss=128M' (%s:1): wss (128M) is larger "
-		 "than memory (64M)", fixture("cross-check.ini"));
+	snprintf(want, sizeof(want), "scenario 'small,wss=256M' (%s:1): wss (256M) is larger "
+		 "than memory (128M)", fixture("cross-check.ini"));
 	assert_string_equal(err.msg, want);
 	assert_int_equal(c.nruns, 0);
 	mb_scenario_set_free(set);
@@ -528,16 +578,161 @@ static void cross_checks_name_the_scenario(void **state)
 		     "mode=postcopy or mode=hybrid");
 	expect_error("[m]\nmultifd_compression=zstd\n", "scenario 'm' (t.ini:1): "
 		     "multifd_compression=zstd needs multifd channels (multifd > 0)");
-	expect_error("[x]\nxbzrle_cache=1K\n", "scenario 'x' (t.ini:1): xbzrle_cache must be "
-		     "0 (off) or at least one page (4K)");
-	expect_error("[x]\nmemory=64M\nwss=4M\nxbzrle_cache=128M\n", "scenario 'x' (t.ini:1): "
-		     "xbzrle_cache (128M) is larger than memory (64M)");
+	expect_error("[x]\nxbzrle_cache=1K\n", "t.ini:2: key 'xbzrle_cache': '1K' is neither 0 "
+		     "(off) nor a power of two of at least 4K (QEMU refuses other cache sizes)");
+	expect_error("[x]\nmemory=96M\nwss=4M\nxbzrle_cache=128M\n", "scenario 'x' (t.ini:1): "
+		     "xbzrle_cache (128M) is larger than memory (96M)");
+	expect_error("[h]\nmode=hybrid\nhybrid_time=5min\n", "scenario 'h' (t.ini:1): "
+		     "hybrid_time (5min) is not before timeout (5min): the switch to post-copy "
+		     "would never come");
 
 	/* and what is fine */
 	expand_text("[h]\nmode=hybrid\nhybrid_time=5s\npostcopy_preempt=yes\n"
-		    "multifd=2\nmultifd_compression=zstd\nwss=256M\n", &c);
+		    "multifd=2\nmultifd_compression=zstd\nwss=128M\n", &c);
 	assert_int_equal(c.nruns, 1);
 	mb_campaign_free(&c);
+}
+
+/* The guest maps wss (and kv's store) and faults it in while it boots: what
+ * leaves its kernel too little used to pass here and panic the guest
+ * ("System is deadlocked on memory"). */
+static void working_set_leaves_the_guest_its_share(void **state)
+{
+	const struct mb_key *memory = &mb_keys[MB_KEY_MEMORY], *wss = &mb_keys[MB_KEY_WSS];
+	struct mb_campaign c;
+
+	/* the smallest memory still holds the smallest working set */
+	assert_true(mb_guest_reserve(memory->min, 1) + wss->min <= memory->min);
+	/* and the bound stays above what was measured to boot (scenario.h) */
+	assert_true(mb_guest_reserve(128ULL << 20, 1) >= 64ULL << 20);
+	assert_true(mb_guest_reserve(1ULL << 30, 1) >= 133ULL << 20);
+	assert_true(mb_guest_reserve(90ULL << 20, 32) >= 89ULL << 20);
+
+	expect_error("[d]\nmemory=256M\nwss=200M\n", "scenario 'd' (t.ini:1): wss (200M) leaves "
+		     "the guest too little of memory (256M): it keeps 90M for its kernel and agent "
+		     "(64M + memory/10 + 768K per vCPU beyond the first), so wss can be at most 166M");
+	expect_error("[k]\nworkload=kv\nmemory=256M\nwss=64M\nkv_size=128M\n", "scenario 'k' "
+		     "(t.ini:1): wss (64M) + kv_size (128M) leave the guest too little of memory "
+		     "(256M): it keeps 90M for its kernel and agent (64M + memory/10 + 768K per vCPU "
+		     "beyond the first), so wss + kv_size can be at most 166M");
+	expect_error("[v]\nmemory=80M\nvcpus=32\nwss=4K\n", "scenario 'v' (t.ini:1): memory "
+		     "(80M) is too little for vcpus (32): the guest keeps 96M for its kernel and agent "
+		     "(64M + memory/10 + 768K per vCPU beyond the first)");
+	expect_error("[m]\nmemory=72M\nwss=1M\n", "scenario 'm' (t.ini:1): wss (1M) leaves the "
+		     "guest too little of memory (72M): it keeps 72M for its kernel and agent (64M + "
+		     "memory/10 + 768K per vCPU beyond the first), so wss can be at most 819K");
+	/* kv_size counts only where the store exists */
+	expand_text("[a]\nworkload=dirty\nmemory=256M\nwss=160M\nkv_size=128M\n"
+		    "[b]\nworkload=kv\nmemory=256M\nwss=64M\nkv_size=96M\n"
+		    "[c]\nmemory=72M\nwss=512K\n", &c);
+	assert_int_equal(c.nruns, 3);
+	mb_campaign_free(&c);
+}
+
+/* cpuset_* used to be read only by the placement probe, once both QEMUs ran. */
+static void cpusets_name_cpus_of_this_host(void **state)
+{
+	const struct mb_key *key = &mb_keys[MB_KEY_CPUSET_SRC];
+	struct mb_err err = { 0 };
+	cpu_set_t mine;
+	int have = -1, lack = -1;
+	char text[64], want[MB_ERR_MAX];
+	uint64_t v;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE && (have < 0 || lack < 0); cpu++) {
+		if (CPU_ISSET(cpu, &mine) && have < 0)
+			have = cpu;
+		if (!CPU_ISSET(cpu, &mine) && lack < 0)
+			lack = cpu;
+	}
+	assert_true(have >= 0);
+	snprintf(text, sizeof(text), "%d", have);
+	if (mb_key_parse(key, text, &v, &err))
+		fail_msg("cpuset_src=%s (a CPU of ours): %s", text, err.msg);
+	snprintf(text, sizeof(text), "%d-%d", have, have);
+	if (mb_key_parse(key, text, &v, &err))
+		fail_msg("cpuset_src=%s: %s", text, err.msg);
+	if (lack < 0) {
+		print_message("# this host offers all %d CPUs: no missing one to name\n", CPU_SETSIZE);
+		return;
+	}
+	snprintf(text, sizeof(text), "%d+%d", have, lack);
+	assert_int_equal(mb_key_parse(key, text, &v, &err), -1);
+	snprintf(want, sizeof(want), "'%s' names CPU %d, which this host does not offer migbench "
+		 "(it may use ", text, lack);
+	if (strncmp(err.msg, want, strlen(want)))
+		fail_msg("unexpected error: %s", err.msg);
+
+	/* and the refusal comes with the file and line, before any run exists */
+	snprintf(text, sizeof(text), "[p]\nmode=precopy\ncpuset_dst=%d\n", lack);
+	{
+		struct mb_scenario_set *set = mb_scenario_set_new(&err);
+
+		assert_non_null(set);
+		assert_int_equal(mb_scenario_parse_string(set, "t.ini", text, &err), -1);
+		snprintf(want, sizeof(want), "t.ini:3: key 'cpuset_dst': '%d' names CPU %d", lack, lack);
+		if (strncmp(err.msg, want, strlen(want)))
+			fail_msg("unexpected error: %s", err.msg);
+		mb_scenario_set_free(set);
+	}
+}
+
+/* ---- the reader's limits ------------------------------------------------- */
+
+/* `migbench run /dev/zero` read until it had 3.2 GB. */
+static void reader_refuses_what_is_not_a_scenario(void **state)
+{
+	struct mb_err err = { 0 };
+	struct mb_scenario_set *set = mb_scenario_set_new(&err);
+	char path[] = "/tmp/test-scenario-XXXXXX", want[MB_ERR_MAX];
+	size_t big = MB_INI_FILE_MAX + 100;
+	char *text = malloc(big + 1);
+	FILE *f;
+	int fd;
+
+	assert_non_null(set);
+	assert_non_null(text);
+	assert_int_equal(mb_scenario_parse_file(set, "/dev/zero", &err), -1);
+	snprintf(want, sizeof(want), "/dev/zero:1: line longer than %d bytes: not a scenario file",
+		 MB_INI_LINE_MAX);
+	assert_string_equal(err.msg, want);
+
+	/* a line at the limit is fine, one byte more is not; the line is named */
+	memset(text, '#', big);
+	memcpy(text, "[s]\n", 4);
+	text[4 + MB_INI_LINE_MAX] = '\n';
+	text[4 + MB_INI_LINE_MAX + 1] = '\0';
+	assert_int_equal(mb_scenario_parse_string(set, "t.ini", text, &err), 0);
+	text[4 + MB_INI_LINE_MAX] = '#';
+	text[4 + MB_INI_LINE_MAX + 1] = '\n';
+	text[4 + MB_INI_LINE_MAX + 2] = '\0';
+	expect_error(text, "t.ini:2: line longer than 16384 bytes: not a scenario file");
+
+	/* a file of short lines that goes on past the size limit, named at the line
+	 * where the limit falls */
+	for (size_t i = 0; i < big; i++)
+		text[i] = i % 8 == 7 ? '\n' : '#';
+	memcpy(text, "[s2]\n###", 8);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, big, f), big);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(mb_scenario_parse_file(set, path, &err), -1);
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:%d: the file goes on past 1M, more than a scenario file "
+		 "may hold", path, MB_INI_FILE_MAX / 8 + 1);
+	assert_string_equal(err.msg, want);
+	text[big] = '\0';
+	expect_error(text, "t.ini:131073: the file goes on past 1M, more than a scenario file may hold");
+
+	/* binary data */
+	assert_int_equal(mb_scenario_parse_file(set, "/proc/self/cmdline", &err), -1);
+	assert_non_null(strstr(err.msg, "/proc/self/cmdline:1: NUL byte: not a text file"));
+	free(text);
+	mb_scenario_set_free(set);
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -724,7 +919,7 @@ static void help_lists_every_key_with_its_default(void **state)
 			fail_msg("--help lacks '%s'", want);
 	}
 	assert_non_null(strstr(text, "[precopy|postcopy|hybrid|cold]"));
-	assert_non_null(strstr(text, "[32M..1T]"));
+	assert_non_null(strstr(text, "[72M..1T]"));
 	assert_non_null(strstr(text, "[1..64]"));
 	assert_non_null(strstr(text, "[1ms..2000s]"));
 	free(text);
@@ -748,6 +943,9 @@ int main(void)
 		cmocka_unit_test(syntax_errors),
 		cmocka_unit_test(comments_and_blank_lines),
 		cmocka_unit_test(cross_checks_name_the_scenario),
+		cmocka_unit_test(working_set_leaves_the_guest_its_share),
+		cmocka_unit_test(cpusets_name_cpus_of_this_host),
+		cmocka_unit_test(reader_refuses_what_is_not_a_scenario),
 		cmocka_unit_test(options_override_every_scenario),
 		cmocka_unit_test(options_without_a_file),
 		cmocka_unit_test(option_errors_name_the_option),
