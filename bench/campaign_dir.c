@@ -39,7 +39,7 @@ static int set_owner(json_t *manifest, struct mb_err *err)
 
 /* A campaign name is a folder inside OUT: "../x" or "a/b" would put results
  * (and a later --resume's writes) somewhere else. */
-static int check_name(const char *name, struct mb_err *err)
+int mb_campaign_name_check(const char *name, struct mb_err *err)
 {
 	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/'))
 		return mb_errf(err, EINVAL, "campaign name '%s': must be one folder name "
@@ -62,7 +62,7 @@ int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, 
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 		name = stamp;
 	}
-	if (check_name(name, err)) {
+	if (mb_campaign_name_check(name, err)) {
 		json_decref(inputs);
 		return -1;
 	}

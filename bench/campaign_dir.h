@@ -39,6 +39,11 @@ struct mb_campaign_dir {
 int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, json_t *inputs,
 			   size_t planned_runs, struct mb_campaign_dir *c, struct mb_err *err);
 
+/* 0 when `name` can be a campaign folder: one path component (not empty,
+ * no '/', not "." or ".."); else -1 and `err` says so. mb_campaign_dir_create
+ * checks it; `migbench run` can check it before anything else (--dry-run). */
+int mb_campaign_name_check(const char *name, struct mb_err *err);
+
 /* Opens an existing campaign to finish it: refuses one that finished or
  * whose migbench still runs; makes this process its owner. */
 int mb_campaign_dir_open(const char *path, struct mb_campaign_dir *c, struct mb_err *err);

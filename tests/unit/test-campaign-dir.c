@@ -65,6 +65,11 @@ static void names_stay_inside_out(void **state)
 	}
 	snprintf(escaped, sizeof(escaped), "%s/../escaped", out_dir);
 	assert_int_equal(access(escaped, F_OK), -1);
+	/* the same check on its own, for the command line before anything runs */
+	assert_int_equal(mb_campaign_name_check("../x", &err), -1);
+	assert_non_null(strstr(err.msg, "campaign name '../x': must be one folder name"));
+	assert_int_equal(mb_campaign_name_check("..x", &err), 0);
+	assert_int_equal(mb_campaign_name_check("run-1", &err), 0);
 }
 
 static void manifest_from_the_first_moment(void **state)
