@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/campaign_dir.h"
 #include "bench/command.h"
 #include "bench/host_probe.h"
+#include "bench/ini.h"
 #include "bench/progress.h"
 #include "bench/result.h"
 #include "bench/run_loop.h"
@@ -30,56 +32,18 @@ struct run_options {
 	const char *resume;
 	int dry_run;
 	int quiet;
+	bool grouped;        /* --order=grouped */
 	json_t *inputs;      /* {files: [{path, text}], options: [[key, value]]} */
 };
 
-/* Files bigger than this are not scenario files (`migbench run /dev/zero`). */
-#define SCENARIO_FILE_MAX (1 << 20)
-
-/* The whole file, NUL-terminated, for parsing and for the manifest (the
- * same bytes: a file edited during the run cannot differ between them). */
-static char *read_scenario_file(const char *path, struct mb_err *err)
-{
-	FILE *f = fopen(path, "r");
-	char *text;
-	size_t n;
-
-	if (!f) {
-		mb_errf(err, errno, "cannot open scenario file %s", path);
-		return NULL;
-	}
-	text = malloc(SCENARIO_FILE_MAX + 1);
-	if (!text) {
-		fclose(f);
-		mb_errf(err, ENOMEM, "reading scenario file %s", path);
-		return NULL;
-	}
-	n = fread(text, 1, SCENARIO_FILE_MAX + 1, f);
-	if (ferror(f) || n > SCENARIO_FILE_MAX) {
-		int e = ferror(f) ? errno : EFBIG;
-
-		fclose(f);
-		free(text);
-		mb_errf(err, e, "scenario file %s: %s", path,
-			e == EFBIG ? "longer than 1 MiB: not a scenario file" : "read error");
-		return NULL;
-	}
-	fclose(f);
-	text[n] = '\0';
-	if (memchr(text, '\0', n)) {
-		free(text);
-		mb_errf(err, EINVAL, "scenario file %s: contains NUL bytes: not a text file", path);
-		return NULL;
-	}
-	return text;
-}
-
 static int add_file(struct mb_scenario_set *set, struct run_options *o, const char *path, struct mb_err *err)
 {
-	char *text = read_scenario_file(path, err);
+	char *text;
 	int rc;
 
-	if (!text)
+	/* The same bytes for parsing and for the manifest: a file edited
+	 * during the run cannot differ between them. */
+	if (mb_ini_load(path, &text, err))
 		return -1;
 	rc = mb_scenario_parse_string(set, path, text, err);
 	if (!rc)
@@ -135,6 +99,8 @@ static int load_inputs(struct mb_scenario_set *set, struct run_options *o, struc
 		if (!name || !value || mb_scenario_apply_option(set, name, value, err))
 			rc = name && value ? -1 : mb_errf(err, EINVAL, "%s: inputs.options[%zu] is malformed", path, i);
 	}
+	if (!rc && json_string_value(json_object_get(inputs, "order")))
+		o->grouped = !strcmp(json_string_value(json_object_get(inputs, "order")), "grouped");
 	if (!rc && json_string_value(json_object_get(inputs, "runner"))) {
 		static char runner[64];
 
@@ -143,6 +109,8 @@ static int load_inputs(struct mb_scenario_set *set, struct run_options *o, struc
 	}
 	json_object_set(o->inputs, "files", json_object_get(inputs, "files"));
 	json_object_set(o->inputs, "options", json_object_get(inputs, "options"));
+	if (json_object_get(inputs, "order"))
+		json_object_set(o->inputs, "order", json_object_get(inputs, "order"));
 	json_decref(manifest);
 	return rc ? mb_err_prefix(err, "--resume %s", o->resume) : 0;
 }
@@ -168,7 +136,11 @@ static void usage(FILE *out)
 		"  --resume DIR       finish the campaign in DIR (interrupted, killed, or\n"
 		"                     stopped by a full disk) with its own scenario: runs\n"
 		"                     that have a result are kept, the others are run\n"
-		"  --dry-run          print the expanded runs and exit\n"
+		"  --order ORDER      interleaved (default): every scenario's repetition 1,\n"
+		"                     then every repetition 2, ..., so that host drift spreads\n"
+		"                     over all scenarios (a guest boots at each switch);\n"
+		"                     grouped: each scenario's runs together, one boot each\n"
+		"  --dry-run          print the runs in the order they would run, and exit\n"
 		"  -q, --quiet        no progress line\n"
 		"  -h, --help         this text\n"
 		"\n"
@@ -210,6 +182,15 @@ static int parse_args(int argc, char **argv, struct run_options *o,
 		if (!strncmp(a, "--name=", 7)) { o->name = a + 7; continue; }
 		if (!strncmp(a, "--runner=", 9)) { o->runner = a + 9; continue; }
 		if (!strcmp(a, "--dry-run")) { o->dry_run = 1; continue; }
+		if (!strncmp(a, "--order=", 8) || !strcmp(a, "--order")) {
+			const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : "");
+
+			if (strcmp(v, "grouped") && strcmp(v, "interleaved"))
+				return mb_errf(err, 0, "--order: '%s' is neither interleaved nor grouped", v);
+			o->grouped = !strcmp(v, "grouped");
+			json_object_set_new(o->inputs, "order", json_string(v));
+			continue;
+		}
 		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { o->quiet = 1; continue; }
 		if (!strncmp(a, "--", 2)) {
 			/* A scenario key: --key=value or --key value. */
@@ -269,13 +250,23 @@ static void clean_orphans(void)
 		fprintf(stderr, "migbench run: removed what a migbench that died left: %s\n", report);
 }
 
-static void print_dry_run(const struct mb_campaign *c)
+/* In the order they would run. */
+static int print_dry_run(const struct mb_campaign *c, bool grouped)
 {
-	printf("%zu run(s) in %zu scenario(s):\n", c->nruns, c->nscenarios);
-	for (size_t s = 0; s < c->nscenarios; s++)
-		for (size_t i = 0; i < c->nruns; i++)
-			if (c->runs[i].scenario == s)
-				printf("  %s  repetition %u\n", c->runs[i].name, c->runs[i].repetition + 1);
+	const struct mb_run_spec **order = calloc(c->nruns ? c->nruns : 1, sizeof(*order));
+	size_t n;
+
+	if (!order) {
+		fprintf(stderr, "migbench run: --dry-run: out of memory\n");
+		return MB_EXIT_FAILED;
+	}
+	n = mb_campaign_order(c, grouped, order);
+	printf("%zu run(s) in %zu scenario(s), %s:\n", c->nruns, c->nscenarios,
+	       grouped ? "grouped by scenario" : "interleaved");
+	for (size_t i = 0; i < n; i++)
+		printf("  %s  repetition %u\n", order[i]->name, order[i]->repetition + 1);
+	free(order);
+	return MB_EXIT_OK;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -294,7 +285,8 @@ static int cmd_run(int argc, char **argv)
 			return MB_EXIT_OK;
 		}
 	set = mb_scenario_set_new(&err);
-	if (!set || parse_args(argc, argv, &o, set, &err) || mb_scenario_expand(set, &campaign, &err)) {
+	if (!set || parse_args(argc, argv, &o, set, &err) ||
+	    (o.name && mb_campaign_name_check(o.name, &err)) || mb_scenario_expand(set, &campaign, &err)) {
 		fprintf(stderr, "migbench run: %s\n", err.msg);
 		mb_scenario_set_free(set);
 		return MB_EXIT_USAGE;
@@ -306,8 +298,7 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (o.dry_run) {
-		print_dry_run(&campaign);
-		status = MB_EXIT_OK;
+		status = print_dry_run(&campaign, o.grouped);
 		goto out;
 	}
 
@@ -333,6 +324,7 @@ static int cmd_run(int argc, char **argv)
 			.interrupted = &interrupted,
 			.inputs = o.inputs,
 			.resume_dir = o.resume,
+			.grouped = o.grouped,
 		};
 
 		o.inputs = NULL; /* the loop's now */

@@ -141,14 +141,14 @@ static int read_lines(const char *name, const char *text, const struct mb_ini_ha
 	return 0;
 }
 
-int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
-		     void *ctx, struct mb_err *err)
+int mb_ini_load(const char *path, char **out, struct mb_err *err)
 {
 	FILE *f = fopen(path, "r");
 	char *text;
 	size_t n;
 	int rc;
 
+	*out = NULL;
 	if (!f)
 		return mb_errf(err, errno, "cannot open '%s'", path);
 	/* One byte more than the limit tells a file at the limit from a longer one. */
@@ -164,11 +164,25 @@ int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
 		text[n] = '\0';
 		rc = check_limits(path, text, n > MB_INI_FILE_MAX ? MB_INI_FILE_MAX : n,
 				  n > MB_INI_FILE_MAX, err);
-		if (!rc)
-			rc = read_lines(path, text, handler, ctx, err);
 	}
-	free(text);
 	fclose(f);
+	if (rc)
+		free(text);
+	else
+		*out = text;
+	return rc;
+}
+
+int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
+		     void *ctx, struct mb_err *err)
+{
+	char *text;
+	int rc;
+
+	if (mb_ini_load(path, &text, err))
+		return -1;
+	rc = read_lines(path, text, handler, ctx, err);
+	free(text);
 	return rc;
 }
 

@@ -31,6 +31,10 @@ struct mb_ini_handler {
 int mb_ini_read_file(const char *path, const struct mb_ini_handler *handler,
 		     void *ctx, struct mb_err *err);
 
+/* The whole file as a string (malloc'ed into *text), with the same limits
+ * and NUL check: for keeping the very bytes that were parsed. */
+int mb_ini_load(const char *path, char **text, struct mb_err *err);
+
 /* The same for text in memory; `name` stands in for the file name in
  * messages. */
 int mb_ini_read_string(const char *name, const char *text,

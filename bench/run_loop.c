@@ -35,6 +35,20 @@ static bool cross_version(const struct mb_run_spec *spec)
 	return src && dst && *dst && strcmp(src, dst);
 }
 
+size_t mb_campaign_order(const struct mb_campaign *c, bool grouped, const struct mb_run_spec **out)
+{
+	size_t n = 0;
+
+	if (!grouped) {
+		for (size_t i = 0; i < c->nruns; i++)
+			out[n++] = &c->runs[i];
+		return n;
+	}
+	for (size_t s = 0; s < c->nscenarios; s++)
+		n += runs_of(c, s, out + n);
+	return n;
+}
+
 /* A run that could not even start is still a result: it says why. */
 static void record_unstarted(struct mb_mig_outcome *out, const struct mb_err *err)
 {
@@ -132,7 +146,8 @@ int mb_run_loop(struct mb_run_loop *loop)
 	struct mb_err err = {0};
 	json_t *host;
 	int failures = 0;
-	size_t resumed = 0;
+	size_t resumed = 0, nruns, r_scenario = 0;
+	struct mb_runner *r = NULL;
 
 	mb_host_probe_all(c->nruns ? c->runs[0].params.qemu : NULL, &host_report);
 	if (!host_report.ready) {
@@ -186,93 +201,94 @@ int mb_run_loop(struct mb_run_loop *loop)
 	if (loop->progress)
 		fprintf(stderr, "campaign %s: %zu run(s)\n", dir.path, c->nruns);
 
-	for (size_t s = 0; s < c->nscenarios; s++) {
-		size_t n = runs_of(c, s, runs);
-		struct mb_runner *r = NULL;
+	nruns = mb_campaign_order(c, loop->grouped, runs);
+	for (size_t i = 0; i < nruns; i++) {
+		const struct mb_run_spec *spec = runs[i];
+		struct mb_mig_outcome out;
+		struct mb_hb_point *pts = NULL;
+		struct mb_hb_series hb = {0};
+		int64_t start = mb_clock_us(CLOCK_REALTIME);
+		char line[256] = "";
 
-		for (size_t i = 0; i < n; i++) {
-			const struct mb_run_spec *spec = runs[i];
-			struct mb_mig_outcome out;
-			struct mb_hb_point *pts = NULL;
-			struct mb_hb_series hb = {0};
-			int64_t start = mb_clock_us(CLOCK_REALTIME);
-			char line[256] = "";
+		pr.run++;
+		pr.scenario = spec->name;
+		pr.mode = spec->text[MB_KEY_MODE];
+		pr.repetition = spec->repetition + 1;
+		pr.repetitions = spec->params.repetitions;
 
-			pr.run++;
-			pr.scenario = spec->name;
-			pr.mode = spec->text[MB_KEY_MODE];
-			pr.repetition = spec->repetition + 1;
-			pr.repetitions = spec->params.repetitions;
-
-			if (loop->unsaved)
-				break; /* said below: nothing more can be saved */
-			if (loop->resume_dir && mb_campaign_dir_has_result(&dir, spec)) {
-				summarize_existing(&dir, spec, summary);
-				resumed++;
-				if (spec_failed_before(&dir, spec))
-					failures++;
-				continue;
-			}
-			if (loop->interrupted && *loop->interrupted) {
-				mb_errf(&err, 0, "interrupted by the user before this run started");
+		if (loop->unsaved)
+			break; /* said below: nothing more can be saved */
+		if (loop->resume_dir && mb_campaign_dir_has_result(&dir, spec)) {
+			summarize_existing(&dir, spec, summary);
+			resumed++;
+			if (spec_failed_before(&dir, spec))
+				failures++;
+			continue;
+		}
+		if (loop->interrupted && *loop->interrupted) {
+			mb_errf(&err, 0, "interrupted by the user before this run started");
+			record_unstarted(&out, &err);
+			out.status = MB_RUN_CANCELLED;
+			write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);
+			failures++;
+			continue;
+		}
+		/* Interleaved: the next run is another scenario's, whose
+		 * guest differs (memory, workload, QEMU): boot it anew. */
+		if (r && r_scenario != spec->scenario) {
+			loop->ops->teardown(r);
+			r = NULL;
+		}
+		if (mb_campaign_dir_begin(&dir, spec, &err)) {
+			fprintf(stderr, "migbench run: %s\n", err.msg);
+			loop->unsaved++;
+			break;
+		}
+		if (!r) {
+			if (loop->progress)
+				mb_progress_note(&pr, "[%zu/%zu] %s: booting the guest", pr.run, pr.nruns, spec->name);
+			r_scenario = spec->scenario;
+			if (loop->ops->prepare(spec, loop->interrupted, &r, &err) ||
+			    loop->ops->start_source(r, &err)) {
+				if (r)
+					loop->ops->teardown(r);
+				r = NULL;
 				record_unstarted(&out, &err);
-				out.status = MB_RUN_CANCELLED;
+				if (err.errnum == EINTR)
+					out.status = MB_RUN_CANCELLED;
+				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: failed: %s", pr.run, pr.nruns,
+						 spec->name, pr.repetition, err.msg);
 				write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);
 				failures++;
 				continue;
 			}
-			if (mb_campaign_dir_begin(&dir, spec, &err)) {
-				fprintf(stderr, "migbench run: %s\n", err.msg);
-				loop->unsaved++;
-				break;
-			}
-			if (!r) {
-				if (loop->progress)
-					mb_progress_note(&pr, "[%zu/%zu] %s: booting the guest", pr.run, pr.nruns, spec->name);
-				if (loop->ops->prepare(spec, loop->interrupted, &r, &err) ||
-				    loop->ops->start_source(r, &err)) {
-					if (r)
-						loop->ops->teardown(r);
-					r = NULL;
-					record_unstarted(&out, &err);
-					if (err.errnum == EINTR)
-						out.status = MB_RUN_CANCELLED;
-					mb_progress_note(&pr, "[%zu/%zu] %s rep %u: failed: %s", pr.run, pr.nruns,
-							 spec->name, pr.repetition, err.msg);
-					write_result(loop, &dir, spec, start, &out, NULL, host, summary, NULL, 0);
-					failures++;
-					continue;
-				}
-			}
-			start = mb_clock_us(CLOCK_REALTIME);
-			mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
-			if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - 3000000, &pts, &hb.n, &err))
-				hb.points = pts;
-			mb_progress_clear(&pr);
-			write_result(loop, &dir, spec, start, &out, &hb, host, summary, line, sizeof(line));
-			if (out.status != MB_RUN_COMPLETED) {
-				failures++;
-				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: %s: %s", pr.run, pr.nruns, spec->name,
-						 pr.repetition, mb_run_status_name(out.status), out.error);
-			} else if (loop->progress) {
-				mb_progress_note(&pr, "[%zu/%zu] %s rep %u: completed: %s", pr.run, pr.nruns,
-						 spec->name, pr.repetition, line);
-			}
-			/* Across QEMU versions every run must go from qemu= to
-			 * qemu_dst=: a guest that arrived on qemu_dst starts
-			 * over on qemu= (migrating back would measure new -> old). */
-			if (!out.guest_usable || cross_version(spec)) {
-				loop->ops->teardown(r);
-				r = NULL;
-			}
-			free(pts);
-			mb_mig_outcome_release(&out);
 		}
-		if (r)
+		start = mb_clock_us(CLOCK_REALTIME);
+		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
+		if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - 3000000, &pts, &hb.n, &err))
+			hb.points = pts;
+		mb_progress_clear(&pr);
+		write_result(loop, &dir, spec, start, &out, &hb, host, summary, line, sizeof(line));
+		if (out.status != MB_RUN_COMPLETED) {
+			failures++;
+			mb_progress_note(&pr, "[%zu/%zu] %s rep %u: %s: %s", pr.run, pr.nruns, spec->name,
+					 pr.repetition, mb_run_status_name(out.status), out.error);
+		} else if (loop->progress) {
+			mb_progress_note(&pr, "[%zu/%zu] %s rep %u: completed: %s", pr.run, pr.nruns,
+					 spec->name, pr.repetition, line);
+		}
+		/* Across QEMU versions every run must go from qemu= to
+		 * qemu_dst=: a guest that arrived on qemu_dst starts
+		 * over on qemu= (migrating back would measure new -> old). */
+		if (!out.guest_usable || cross_version(spec)) {
 			loop->ops->teardown(r);
-		if (loop->unsaved)
-			break;
+			r = NULL;
+		}
+		free(pts);
+		mb_mig_outcome_release(&out);
 	}
+	if (r)
+		loop->ops->teardown(r);
 
 	mb_summary_print(summary, stdout);
 	if (resumed)

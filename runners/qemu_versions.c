@@ -146,6 +146,8 @@ int mb_qemu_resolve(const char *text, struct mb_qemu_ref *out, struct mb_err *er
 		return mb_errf(err, EINVAL, "no QEMU given");
 	if (text[0] == '/') {
 		snprintf(out->binary, sizeof(out->binary), "%s", text);
+		if (access(text, X_OK))
+			return mb_errf(err, errno, "cannot execute '%s'", text);
 		return 0;
 	}
 	if (strchr(text, '/'))

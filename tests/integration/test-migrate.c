@@ -656,6 +656,33 @@ static void missing_qemu_is_refused(void **state)
 	assert_refused(&f->c[1], MB_EXIT_NO_RESOURCE, dst_words);
 }
 
+/* Runs execute interleaved across scenarios (a1 b1 a2 b2), as the campaign
+ * order says, so host drift spreads over both: checked on the start times
+ * the results recorded, not on what --dry-run prints. */
+static void campaign_runs_interleaved(void **state)
+{
+	struct fixture *f = *state;
+	static const char ini[] =
+		"[global]\nmemory=128M\nwss=16M\nrate=1M\nsettle=0\nrepetitions=2\n"
+		"[a]\nmode=precopy\n[b]\nmode=cold\n";
+	const char *order[] = { "a/1", "b/1", "a/2", "b/2" };
+	const char *prev = NULL;
+
+	skip_if_cannot();
+	run_campaign(&f->c[0], "interleaved", ini, NULL);
+	assert_int_equal(f->c[0].status, MB_EXIT_OK);
+	for (size_t i = 0; i < 4; i++) {
+		const char *t = mbt_str(mbt_result(&f->c[0], order[i]), "run.start_time");
+
+		print_message("# %s started %s\n", order[i], t);
+		/* ISO 8601 in UTC with fixed widths: text order is time order. */
+		if (prev)
+			assert_true(strcmp(prev, t) < 0);
+		prev = t;
+	}
+	assert_nothing_left(&f->c[0]);
+}
+
 int main(void)
 {
 	/* Output into a closed pipe must not kill the test before its
@@ -670,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hybrid_switches_after_two_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(cold_is_all_downtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(non_converging_is_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(campaign_runs_interleaved, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("migrate", tests, group_setup, group_teardown);
