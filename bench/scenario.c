@@ -413,16 +413,17 @@ static void spec_free(struct mb_run_spec *spec)
 	memset(spec, 0, sizeof(*spec));
 }
 
-/* String parameters point into the spec's own texts; an empty qemu_dst means
- * "the same binary as the source". */
+/* String parameters point into the spec's own texts; an empty qemu_dst, or
+ * "same", means the source's QEMU. */
 static void bind_strings(struct mb_run_spec *spec)
 {
 	for (size_t k = 0; k < MB_KEY_COUNT; k++)
 		if (mb_keys[k].type == MB_TYPE_STRING)
 			mb_key_store(&mb_keys[k], &spec->params, 0, spec->text[k]);
 	spec->params.qemu = spec->text[MB_KEY_QEMU];
-	spec->params.qemu_dst = *spec->text[MB_KEY_QEMU_DST] ? spec->text[MB_KEY_QEMU_DST]
-							     : spec->text[MB_KEY_QEMU];
+	/* qemu_dst=same (or empty): the source's, also in a qemu= sweep. */
+	spec->params.qemu_dst = *spec->text[MB_KEY_QEMU_DST] && strcmp(spec->text[MB_KEY_QEMU_DST], "same")
+				? spec->text[MB_KEY_QEMU_DST] : spec->text[MB_KEY_QEMU];
 }
 
 static int spec_copy(struct mb_run_spec *dst, const struct mb_run_spec *src, struct mb_err *err)

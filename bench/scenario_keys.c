@@ -84,7 +84,7 @@ static int check_xbzrle_cache(const struct mb_key *key, const char *text, uint64
 static int check_qemu_binary(const struct mb_key *key, const char *text, uint64_t value,
 			     struct mb_err *err)
 {
-	if (text[0] == '/' || !strcmp(text, key->def))
+	if (text[0] == '/' || !strcmp(text, key->def) || (!*key->def && !strcmp(text, "same")))
 		return 0;
 	/* A version `migbench qemu` installs (whether it is installed is
 	 * checked with the host, before any guest boots). */
@@ -303,12 +303,12 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	[MB_KEY_QEMU] = {
 		.name = "qemu", .type = MB_TYPE_STRING, FIELD(qemu, const char *),
 		.def = MB_DEFAULT_QEMU, .check = check_qemu_binary,
-		.help = "source QEMU binary, an absolute path",
+		.help = "source QEMU: an absolute path, or a version `migbench qemu` installed (7.2)",
 	},
 	[MB_KEY_QEMU_DST] = {
 		.name = "qemu_dst", .type = MB_TYPE_STRING, FIELD(qemu_dst, const char *),
 		.def = "", .check = check_qemu_binary,
-		.help = "destination QEMU binary, an absolute path (empty = same as qemu)",
+		.help = "destination QEMU: an absolute path or an installed version (empty or same = qemu's)",
 	},
 	[MB_KEY_MACHINE] = {
 		.name = "machine", .type = MB_TYPE_STRING, FIELD(machine, const char *),

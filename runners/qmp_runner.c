@@ -707,14 +707,22 @@ static json_t *parameters_of(struct mb_qmp *qmp)
  * root), the version QEMU itself reported, Debian's package version. */
 static json_t *side_json(const struct mb_qemu *q, struct mb_qmp *qmp, const struct mb_qemu_ref *ref)
 {
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s, s:s}",
+	json_t *caps = NULL;
+	struct mb_err ignored;
+
+	/* What this QEMU offered (names differ between versions: compress
+	 * is gone since 9.1, newer ones add switchover-ack, mapped-ram, ...). */
+	if (!qmp || mb_qmp_query_migrate_capabilities(qmp, &caps, QMP_TIMEOUT_MS, &ignored))
+		caps = json_null();
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s, s:s, s:o}",
 			 "binary", ref->binary,
 			 "installed_version", ref->name[0] ? ref->name : NULL,
 			 "root", ref->root[0] ? ref->root : NULL,
 			 "package_version", ref->package_version[0] ? ref->package_version : NULL,
 			 "version", qmp ? mb_qmp_qemu_version(qmp) : "unknown",
 			 "accelerator", q ? mb_accel_name(q->accel) : "unknown",
-			 "command", q ? q->command : "");
+			 "command", q ? q->command : "",
+			 "capabilities", caps);
 }
 
 /* The destination of a cold migration stays paused until told to run. */
