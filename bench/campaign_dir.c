@@ -47,7 +47,7 @@ int mb_campaign_name_check(const char *name, struct mb_err *err)
 	return 0;
 }
 
-int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, json_t *inputs,
+int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, const json_t *inputs,
 			   size_t planned_runs, struct mb_campaign_dir *c, struct mb_err *err)
 {
 	char stamp[32];
@@ -62,28 +62,20 @@ int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, 
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 		name = stamp;
 	}
-	if (mb_campaign_name_check(name, err)) {
-		json_decref(inputs);
+	if (mb_campaign_name_check(name, err))
 		return -1;
-	}
-	if (mb_mkdir_p(out_dir, err)) {
-		json_decref(inputs);
+	if (mb_mkdir_p(out_dir, err))
 		return mb_err_prefix(err, "campaign");
-	}
-	if (snprintf(c->path, sizeof(c->path), "%s/%s", out_dir, name) >= (int)sizeof(c->path)) {
-		json_decref(inputs);
+	if (snprintf(c->path, sizeof(c->path), "%s/%s", out_dir, name) >= (int)sizeof(c->path))
 		return mb_errf(err, ENAMETOOLONG, "campaign folder '%s/%s'", out_dir, name);
-	}
-	if (mkdir(c->path, 0755)) {
-		json_decref(inputs);
+	if (mkdir(c->path, 0755))
 		return mb_errf(err, errno, "campaign folder '%s'%s", c->path,
 			       errno == EEXIST ? " (an earlier campaign is never overwritten; choose another name)" : "");
-	}
-	c->manifest = json_pack("{s:s, s:o, s:s, s:o, s:s, s:O, s:o, s:I, s:n, s:[]}",
+	c->manifest = json_pack("{s:s, s:o, s:s, s:o, s:s, s:O, s:O, s:I, s:n, s:[]}",
 				"schema", MB_CAMPAIGN_SCHEMA, "tool", mb_tool_json(),
 				"name", name, "created", mb_iso_time((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000),
 				"state", "running", "host", host ? host : json_null(),
-				"inputs", inputs ? inputs : json_null(), "planned_runs", (json_int_t)planned_runs,
+				"inputs", inputs ? (json_t *)inputs : json_null(), "planned_runs", (json_int_t)planned_runs,
 				"in_progress", "runs");
 	if (!c->manifest) {
 		rmdir(c->path);

@@ -35,8 +35,8 @@ struct mb_campaign_dir {
 /* Creates OUT/NAME (NAME defaults to the local time, YYYYmmdd-HHMMSS; it
  * must be one path component) and writes its manifest in state "running".
  * Refuses to reuse an existing folder so no earlier campaign is touched.
- * `inputs` is taken (may be NULL). */
-int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, json_t *inputs,
+ * `inputs` is borrowed (may be NULL). */
+int mb_campaign_dir_create(const char *out_dir, const char *name, json_t *host, const json_t *inputs,
 			   size_t planned_runs, struct mb_campaign_dir *c, struct mb_err *err);
 
 /* 0 when `name` can be a campaign folder: one path component (not empty,

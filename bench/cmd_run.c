@@ -271,8 +271,7 @@ static int print_dry_run(const struct mb_campaign *c, bool grouped)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_options o = { .out_dir = "results", .runner = "qmp",
-				 .inputs = json_pack("{s:[], s:[]}", "files", "options") };
+	struct run_options o = { .out_dir = "results", .runner = "qmp" };
 	struct mb_campaign campaign = {0};
 	struct mb_scenario_set *set;
 	const struct mb_runner_ops *ops;
@@ -284,10 +283,18 @@ static int cmd_run(int argc, char **argv)
 			usage(stdout);
 			return MB_EXIT_OK;
 		}
+	/* What the manifest keeps so that the campaign can be understood, and
+	 * resumed, without the files it came from. */
+	o.inputs = json_pack("{s:[], s:[]}", "files", "options");
+	if (!o.inputs) {
+		fprintf(stderr, "migbench run: out of memory\n");
+		return MB_EXIT_FAILED;
+	}
 	set = mb_scenario_set_new(&err);
 	if (!set || parse_args(argc, argv, &o, set, &err) ||
 	    (o.name && mb_campaign_name_check(o.name, &err)) || mb_scenario_expand(set, &campaign, &err)) {
 		fprintf(stderr, "migbench run: %s\n", err.msg);
+		json_decref(o.inputs);
 		mb_scenario_set_free(set);
 		return MB_EXIT_USAGE;
 	}
@@ -327,7 +334,6 @@ static int cmd_run(int argc, char **argv)
 			.grouped = o.grouped,
 		};
 
-		o.inputs = NULL; /* the loop's now */
 		status = mb_run_loop(&loop);
 	}
 out:

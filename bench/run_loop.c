@@ -183,14 +183,12 @@ int mb_run_loop(struct mb_run_loop *loop)
 	}
 	if (loop->resume_dir ? mb_campaign_dir_open(loop->resume_dir, &dir, &err)
 	    : mb_campaign_dir_create(loop->out_dir, loop->name, host, loop->inputs, c->nruns, &dir, &err)) {
-		loop->inputs = NULL;
 		fprintf(stderr, "migbench run: %s\n", err.msg);
 		json_decref(host);
 		free(runs);
 		mb_summary_free(summary);
 		return MB_EXIT_FAILED;
 	}
-	loop->inputs = NULL;
 	snprintf(loop->campaign_path, sizeof(loop->campaign_path), "%s", dir.path);
 	/* The full topology once, beside the campaign's results; the results
 	 * name it (a host without hwloc says so in host.topology). */

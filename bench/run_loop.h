@@ -18,8 +18,8 @@ struct mb_run_loop {
 	bool grouped;                /* each scenario's runs together (one boot
 	                              * each) instead of interleaved */
 	volatile const int *interrupted;
-	json_t *inputs;              /* scenario texts and options for the
-	                              * manifest (taken; see campaign_dir.h) */
+	const json_t *inputs;        /* scenario texts and options for the
+	                              * manifest (borrowed; see campaign_dir.h) */
 	const char *resume_dir;      /* finish this campaign instead of a new one */
 	unsigned unsaved;            /* out: results/manifests not written */
 	char campaign_path[4096];    /* out: where the results went */

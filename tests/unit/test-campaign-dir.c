@@ -82,9 +82,11 @@ static void manifest_from_the_first_moment(void **state)
 	char path[PATH_MAX + 64];
 
 	expand("[a]\nrepetitions=2\n", &campaign);
-	if (mb_campaign_dir_create(out_dir, "first", NULL, json_pack("{s:[], s:[]}", "files", "options"),
-				   campaign.nruns, &c, &err))
+	json_t *inputs = json_pack("{s:[], s:[]}", "files", "options");
+
+	if (mb_campaign_dir_create(out_dir, "first", NULL, inputs, campaign.nruns, &c, &err))
 		fail_msg("%s", err.msg);
+	json_decref(inputs); /* borrowed: the manifest keeps its own reference */
 	/* Before any run: running, owned by us, nothing under way. */
 	m = manifest(c.path);
 	assert_string_equal(json_string_value(json_object_get(m, "state")), "running");
@@ -146,9 +148,11 @@ static void resume_rules(void **state)
 	pid_t child;
 	int st;
 
-	if (mb_campaign_dir_create(out_dir, "resumable", NULL, json_pack("{s:[], s:[]}", "files", "options"),
-				   1, &c, &err))
+	json_t *inputs = json_pack("{s:[], s:[]}", "files", "options");
+
+	if (mb_campaign_dir_create(out_dir, "resumable", NULL, inputs, 1, &c, &err))
 		fail_msg("%s", err.msg);
+	json_decref(inputs);
 	child = fork();
 	if (child == 0) {
 		pause();
