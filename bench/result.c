@@ -121,7 +121,7 @@ static json_t *metrics_json(const struct mb_result_input *in)
 	}
 	if (o->status == MB_RUN_COMPLETED && in->heartbeats && in->heartbeats->n) {
 		const char *counter = p->workload == MB_WORKLOAD_COMPUTE ? "ops" : "written";
-		int64_t baseline = 2000000;
+		int64_t baseline = (int64_t)p->baseline_us;
 
 		if (mb_metrics_heartbeats(&o->rec.times, in->heartbeats, baseline, counter, m))
 			add_unavailable(m, "guest_downtime_ms", "no heartbeats around the migration");

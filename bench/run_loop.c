@@ -263,7 +263,10 @@ int mb_run_loop(struct mb_run_loop *loop)
 		}
 		start = mb_clock_us(CLOCK_REALTIME);
 		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
-		if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - 3000000, &pts, &hb.n, &err))
+		/* The baseline window and a second before it: its first gap
+		 * needs the heartbeat before it. */
+		if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - (int64_t)spec->params.baseline_us -
+						 1000000, &pts, &hb.n, &err))
 			hb.points = pts;
 		mb_progress_clear(&pr);
 		write_result(loop, &dir, spec, start, &out, &hb, host, summary, line, sizeof(line));

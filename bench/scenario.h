@@ -130,6 +130,7 @@ struct mb_params {
 	uint64_t sample_interval_us;
 	uint64_t heartbeat_period_us;
 	uint64_t settle_us;
+	uint64_t baseline_us;           /* idle window before `migrate`: every baseline */
 	enum mb_accel accel;
 	const char *qemu;               /* point into mb_run_spec.text */
 	const char *qemu_dst;           /* already resolved: never empty */
@@ -172,6 +173,7 @@ enum mb_key_id {
 	MB_KEY_SAMPLE_INTERVAL,
 	MB_KEY_HEARTBEAT_PERIOD,
 	MB_KEY_SETTLE,
+	MB_KEY_BASELINE,
 	MB_KEY_ACCEL,
 	MB_KEY_QEMU,
 	MB_KEY_QEMU_DST,

@@ -295,6 +295,12 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "2s", .max = 10 * MIN, .unit_us = SEC,
 		.help = "wait after migration before the guest's health check (s when no unit)",
 	},
+	[MB_KEY_BASELINE] = {
+		.name = "baseline", .type = MB_TYPE_DURATION, FIELD(baseline_us, uint64_t),
+		.def = "2s", .min = 200 * MS, .max = 10 * MIN, .unit_us = SEC,
+		.help = "the guest's undisturbed time before `migrate`: the window of every baseline "
+			"(throughput, client, energy) (s when no unit)",
+	},
 	[MB_KEY_ACCEL] = {
 		.name = "accel", .type = MB_TYPE_CHOICE, FIELD(accel, enum mb_accel),
 		.def = "auto", .choices = accel_names,

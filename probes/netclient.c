@@ -326,11 +326,11 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 	phase_bounds(times, b);
 	first_send = t->n ? t->req[0].send_us : 0;
 	origin = times->start_us ? times->start_us : first_send;
-	/* The baseline is the last MB_NC_BASELINE_US before `migrate`; what
+	/* The baseline is the scenario's `baseline` before `migrate`; what
 	 * the client sent earlier warmed the path up (ARP, the guest's first
 	 * packets under TCG) and stays out of the phases. */
-	if (times->start_us && first_send < times->start_us - MB_NC_BASELINE_US)
-		first_send = times->start_us - MB_NC_BASELINE_US;
+	if (times->start_us && t->baseline_us && first_send < times->start_us - t->baseline_us)
+		first_send = times->start_us - t->baseline_us;
 	/* The last request whose fate is known. */
 	last_decided = t->n ? t->req[t->n - 1].send_us : 0;
 	if (t->end_us && t->end_us - t->timeout_us < last_decided)
@@ -872,6 +872,7 @@ void mb_netclient_trace(struct mb_netclient *c, struct mb_nc_trace *t)
 		.req = c->trace,
 		.n = c->trace ? c->n : 0,
 		.timeout_us = c->o.timeout_us,
+		.baseline_us = c->o.baseline_us,
 		.end_us = c->end_ns ? c->end_ns / 1000 + c->real_minus_mono_us : 0,
 		.rate = c->o.rate,
 	};
@@ -973,6 +974,7 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 		.port = MB_SVC_PORT,
 		.rate = p->client_rate,
 		.timeout_us = (int64_t)p->client_timeout_us,
+		.baseline_us = (int64_t)p->baseline_us,
 		.kv = p->workload == MB_WORKLOAD_KV,
 		.kv_slots = p->kv_size / MB_SVC_VALUE_SIZE,
 		.write_fraction = p->kv_write_fraction,
@@ -989,7 +991,7 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 	 * repetition's migration). */
 	wait_healthy(s->client, mb_nc_gap_us(s->opts.rate), MB_NC_WARMUP_US, MB_NC_WARMUP_MAX_US);
 	t0 = mono_us();
-	mb_sleep_us(t0 + MB_NC_BASELINE_US - mono_us());
+	mb_sleep_us(t0 + s->opts.baseline_us - mono_us());
 	*state = s;
 	return 0;
 }

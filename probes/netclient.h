@@ -30,7 +30,7 @@
  *    the outage around the source's STOP (the guest's pause as the client
  *    saw it), with its start and end.
  *  - Phases, by a request's send time: before (the baseline: the last
- *    MB_NC_BASELINE_US before `migrate`; earlier requests are the client's
+ *    the scenario's `baseline` before `migrate`; earlier requests are the client's
  *    warm-up, in the trace and the outage list only), precopy
  *    [migrate, STOP), downtime [STOP, RESUME), postcopy [RESUME, end of
  *    migration: post-copy's page fetching; ~0 for pre-copy), after.
@@ -58,7 +58,6 @@
 /* Client behaviour around one migration (the probe). */
 #define MB_NC_WARMUP_US 500000      /* service answering in time this long ... */
 #define MB_NC_WARMUP_MAX_US 10000000 /* ... (or this long at most) before the baseline */
-#define MB_NC_BASELINE_US 1000000   /* the baseline: requests before `migrate` */
 #define MB_NC_AFTER_MIN_US 1000000  /* after the migration at least this long ... */
 #define MB_NC_HEALTHY_US 500000     /* ... and until this long without an outage ... */
 #define MB_NC_AFTER_MAX_US 15000000 /* ... but no longer than this */
@@ -86,6 +85,7 @@ struct mb_nc_trace {
 	int64_t timeout_us;
 	int64_t end_us;            /* the client stopped listening */
 	double rate;               /* requests per second asked for */
+	int64_t baseline_us;       /* the window before `migrate` (key baseline) */
 };
 
 enum mb_nc_fate {
@@ -154,6 +154,7 @@ struct mb_nc_opts {
 	unsigned port;             /* MB_SVC_PORT */
 	unsigned rate;             /* requests per second */
 	int64_t timeout_us;
+	int64_t baseline_us;       /* key baseline: measured before `migrate` */
 	bool kv;                   /* GET/PUT; else echo */
 	uint64_t kv_slots;         /* keys 0 .. kv_slots - 1 */
 	double write_fraction;     /* share of PUTs */

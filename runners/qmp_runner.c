@@ -34,7 +34,6 @@
 #define RECOVERY_TIMEOUT_MS 30000
 #define BOOT_TIMEOUT_MS 120000
 /* Heartbeats before `migrate` that the degradation baseline uses. */
-#define BASELINE_US 2000000
 
 struct mb_runner {
 	const struct mb_run_spec *spec;
@@ -384,7 +383,7 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
 	json_t *caps = mb_qmp_caps_for(p), *params = mb_qmp_source_params_for(p);
-	int64_t wait = r->running_since_mono_us + BASELINE_US - mb_clock_us(CLOCK_MONOTONIC);
+	int64_t wait = r->running_since_mono_us + (int64_t)p->baseline_us - mb_clock_us(CLOCK_MONOTONIC);
 	int rc = -1;
 
 	/* Take the events of earlier migrations out of the way. */

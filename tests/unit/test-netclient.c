@@ -41,6 +41,7 @@ static struct mb_nc_trace trace_of(const struct mb_nc_request *r, size_t n)
 		.req = r, .n = n, .timeout_us = 100 * MS,
 		/* listening stopped 200 ms after the last send */
 		.end_us = r[n - 1].send_us + 200 * MS, .rate = 1000,
+		.baseline_us = 1000 * MS,
 	};
 }
 
