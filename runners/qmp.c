@@ -796,3 +796,46 @@ int mb_qmp_set_migrate_parameters(struct mb_qmp *c, const json_t *params, int ti
 	return mb_qmp_execute(c, "migrate-set-parameters", json_incref((json_t *)params), NULL,
 			      timeout_ms, err);
 }
+
+int mb_qmp_compare_applied(const json_t *applied, const json_t *wanted, const char *what,
+			   struct mb_err *err)
+{
+	const char *key;
+	json_t *want;
+
+	json_object_foreach((json_t *)wanted, key, want) {
+		json_t *got = json_object_get(applied, key);
+
+		if (!got || !json_equal(got, want)) {
+			char *w = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
+			char *g = got ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+			mb_errf(err, 0, "%s '%s': asked %s, QEMU holds %s", what, key, w ? w : "?",
+				g ? g : "nothing");
+			free(w);
+			free(g);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int mb_qmp_check_applied(struct mb_qmp *c, const json_t *caps, const json_t *params, int timeout_ms,
+			 struct mb_err *err)
+{
+	json_t *got = NULL;
+	int rc = 0;
+
+	if (caps && json_object_size(caps)) {
+		rc = mb_qmp_query_migrate_capabilities(c, &got, timeout_ms, err) ||
+		     mb_qmp_compare_applied(got, caps, "migration capability", err);
+		json_decref(got);
+		got = NULL;
+	}
+	if (!rc && params && json_object_size(params)) {
+		rc = mb_qmp_query_migrate_parameters(c, &got, timeout_ms, err) ||
+		     mb_qmp_compare_applied(got, params, "migration parameter", err);
+		json_decref(got);
+	}
+	return rc ? -1 : 0;
+}

@@ -209,4 +209,15 @@ int mb_qmp_set_migrate_capabilities(struct mb_qmp *conn, const json_t *caps, int
 int mb_qmp_set_migrate_parameters(struct mb_qmp *conn, const json_t *params, int timeout_ms,
 				  struct mb_err *err);
 
+/* A value sent is not a value applied: reads capabilities and parameters
+ * back and fails, naming each, where QEMU holds other values than `caps`
+ * and `params` (either may be NULL), as QEMU's own migration tests check. */
+int mb_qmp_check_applied(struct mb_qmp *conn, const json_t *caps, const json_t *params, int timeout_ms,
+			 struct mb_err *err);
+
+/* Whether every key of `wanted` has an equal value in `applied`; the first
+ * that does not is described in err ("what 'key': asked X, QEMU holds Y"). */
+int mb_qmp_compare_applied(const json_t *applied, const json_t *wanted, const char *what,
+			   struct mb_err *err);
+
 #endif

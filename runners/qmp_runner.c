@@ -340,7 +340,8 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 		goto out;
 	if (mb_qmp_set_migrate_capabilities(r->dst_qmp, caps, QMP_TIMEOUT_MS, err) ||
 	    (json_object_size(params) &&
-	     mb_qmp_set_migrate_parameters(r->dst_qmp, params, QMP_TIMEOUT_MS, err)))
+	     mb_qmp_set_migrate_parameters(r->dst_qmp, params, QMP_TIMEOUT_MS, err)) ||
+	    mb_qmp_check_applied(r->dst_qmp, caps, params, QMP_TIMEOUT_MS, err))
 		goto out;
 	if (p->transport == MB_TRANSPORT_UNIX) {
 		snprintf(r->uri, sizeof(r->uri), "unix:%s/migrate.sock", r->dst->dir);
@@ -394,7 +395,8 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 		mb_qmp_event_list_free(&old);
 	}
 	if (mb_qmp_set_migrate_capabilities(r->src_qmp, caps, QMP_TIMEOUT_MS, err) ||
-	    mb_qmp_set_migrate_parameters(r->src_qmp, params, QMP_TIMEOUT_MS, err))
+	    mb_qmp_set_migrate_parameters(r->src_qmp, params, QMP_TIMEOUT_MS, err) ||
+	    mb_qmp_check_applied(r->src_qmp, caps, params, QMP_TIMEOUT_MS, err))
 		goto out;
 	if (wait > 0)
 		mb_sleep_us(wait);

@@ -1008,6 +1008,28 @@ static void real_qemu_status_and_capabilities(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* What QEMU holds against what was asked: equal values pass, a value QEMU
+ * changed or a key it lacks fails, naming the key and both values. */
+static void applied_values_are_compared(void **state)
+{
+	json_t *applied = json_pack("{s:I, s:s, s:b}", "max-bandwidth", (json_int_t)67108864,
+				    "multifd-compression", "none", "xbzrle", 1);
+	json_t *same = json_pack("{s:I, s:b}", "max-bandwidth", (json_int_t)67108864, "xbzrle", 1);
+	json_t *rounded = json_pack("{s:I}", "max-bandwidth", (json_int_t)67108000);
+	json_t *missing = json_pack("{s:I}", "zero-page-detection", (json_int_t)1);
+	struct mb_err err = { 0 };
+
+	assert_int_equal(mb_qmp_compare_applied(applied, same, "migration parameter", &err), 0);
+	assert_int_equal(mb_qmp_compare_applied(applied, rounded, "migration parameter", &err), -1);
+	assert_non_null(strstr(err.msg, "'max-bandwidth': asked 67108000, QEMU holds 67108864"));
+	assert_int_equal(mb_qmp_compare_applied(applied, missing, "migration parameter", &err), -1);
+	assert_non_null(strstr(err.msg, "QEMU holds nothing"));
+	json_decref(applied);
+	json_decref(same);
+	json_decref(rounded);
+	json_decref(missing);
+}
+
 int main(void)
 {
 #define FAKE_TEST(fn) cmocka_unit_test_setup_teardown(fn, state_setup, state_teardown)
@@ -1025,6 +1047,7 @@ int main(void)
 		FAKE_TEST(eof_fails_pending_and_later_calls),
 		FAKE_TEST(garbage_from_qemu_breaks_the_connection),
 		FAKE_TEST(migration_capabilities_and_parameters),
+		cmocka_unit_test(applied_values_are_compared),
 		cmocka_unit_test_setup_teardown(real_qemu_status_and_capabilities, real_qemu_setup,
 						real_qemu_teardown),
 	};
