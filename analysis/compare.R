@@ -1,6 +1,7 @@
 # migbench compare: campaign B against campaign A, for CI.
 #
-#   Rscript analysis/compare.R A B [--threshold 0.05] [--alpha 0.05] [-o FILE]
+#   Rscript analysis/compare.R A B [--threshold 0.05] [--alpha 0.05]
+#                              [--metrics LIST] [-o FILE] [--junit FILE] [--pool]
 #   (what `migbench compare A B ...` runs)
 #
 # For each scenario in both campaigns and each metric with a direction
@@ -19,7 +20,8 @@
 # completing none; any corrupted page in B where A had none is a regression
 # outright.
 # Prints a Markdown summary, writes it to FILE (default
-# B/report/compare-vs-A.md, with a .csv beside it) and exits with
+# B/report/compare-vs-A.md, with a .csv beside it), with --junit the same
+# verdicts as JUnit XML for CI systems (mb_compare_junit), and exits with
 # mb_compare_status(): 1 when anything regressed, else 4 when anything was
 # inconclusive, else 0; 2 on bad input.
 
@@ -126,10 +128,34 @@ mb_setting_diffs <- function(A, B, scenarios) {
 	out
 }
 
+# One side of the comparison: a campaign, or with pool every campaign in the
+# folder DIR as one. Pooling is for runs made in alternating rounds
+# (baseline, candidate, baseline, ...): on a shared or drifting host a
+# change of load then falls on both sides alike instead of passing for the
+# candidate's doing, as it does when one campaign runs after the other.
+mb_compare_side <- function(dir, pool = FALSE) {
+	if (!pool) return(mb_read_campaign(dir))
+	if (!dir.exists(dir)) mb_fail(sprintf("'%s': no such folder", dir))
+	subs <- list.dirs(dir, recursive = FALSE)
+	subs <- subs[file.exists(file.path(subs, "campaign.json")) |
+		     vapply(subs, function(d) length(mb_result_files(d)) > 0, TRUE)]
+	if (!length(subs))
+		mb_fail(sprintf("--pool: '%s' holds no campaign folder (none with campaign.json or SCENARIO/REP.json files)", dir))
+	parts <- lapply(subs, mb_read_campaign)
+	cols <- unique(unlist(lapply(parts, names)))
+	df <- do.call(rbind, lapply(parts, function(p) {
+		for (k in setdiff(cols, names(p))) p[[k]] <- NA
+		p[cols]
+	}))
+	attr(df, "dir") <- normalizePath(dir)
+	attr(df, "pooled") <- length(parts)
+	df
+}
+
 # The comparison as a long data frame (scenario x metric) plus context.
-mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = NULL) {
-	A <- mb_read_campaign(a_dir)
-	B <- mb_read_campaign(b_dir)
+mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = NULL, pool = FALSE) {
+	A <- mb_compare_side(a_dir, pool)
+	B <- mb_compare_side(b_dir, pool)
 	sa <- unique(A$scenario); sb <- unique(B$scenario)
 	common <- sa[sa %in% sb]
 	if (!length(common))
@@ -138,6 +164,17 @@ mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = N
 	if (is.null(metrics)) {
 		metrics <- intersect(mb_metric_columns(A), mb_metric_columns(B))
 		metrics <- metrics[!is.na(vapply(metrics, function(m) mb_metric_info(m)$direction, ""))]
+	} else {
+		# A name neither campaign has nor the catalogue knows is a typo,
+		# not a metric B lost: a gate judging nothing would pass.
+		known <- union(union(names(A), names(B)), mb_metric_catalog$column)
+		bad <- setdiff(metrics, known)
+		if (length(bad))
+			mb_fail(sprintf("--metrics: %s: no such metric in either campaign (they have: %s)",
+					paste(sprintf("'%s'", bad), collapse = ", "),
+					paste(union(mb_metric_columns(A), mb_metric_columns(B)), collapse = ", ")))
+		# lost guest memory fails a gate whichever metrics it times
+		metrics <- union(metrics, intersect("memory_verify.pages_corrupted", union(names(A), names(B))))
 	}
 	rows <- list()
 	add <- function(s, metric, label, r) rows[[length(rows) + 1]] <<- cbind(
@@ -207,6 +244,16 @@ mb_compare_status <- function(cmp) {
 	else mb_exit[["ok"]]
 }
 
+# "shift [low, high]" of one result row, rounded like its medians; "–"
+# where there is none (the run-count row's shift is no estimate).
+mb_fmt_shift <- function(r) {
+	if (r$metric == "runs.completed" || !is.finite(r$shift)) return("–")
+	d <- mb_decimals(max(abs(c(r$median_a, r$median_b)), na.rm = TRUE))
+	if (is.finite(r$shift_low))
+		sprintf("%s [%s, %s]", mb_fmt(r$shift, d), mb_fmt(r$shift_low, d), mb_fmt(r$shift_high, d))
+	else mb_fmt(r$shift, d)
+}
+
 mb_compare_markdown <- function(cmp) {
 	res <- cmp$results
 	A <- cmp$A; B <- cmp$B
@@ -233,7 +280,8 @@ mb_compare_markdown <- function(cmp) {
 			plural(nrow(inc), "metric"), paste(why, collapse = "; "), status)
 	}
 	else sprintf("**no regression** (%s)", plural(nimp, "improvement"))
-	who <- function(df, d) sprintf("`%s` (%d runs, %d completed; %s, QEMU %s, migbench %s)", d, nrow(df),
+	who <- function(df, d) sprintf("`%s` (%d runs%s, %d completed; %s, QEMU %s, migbench %s)", d, nrow(df),
+				       if (is.null(attr(df, "pooled"))) "" else sprintf(" pooled from %d campaigns", attr(df, "pooled")),
 				       sum(df$status %in% "completed"),
 				       paste(unique(na.omit(df$accelerator)), collapse = "/"),
 				       paste(unique(na.omit(df$qemu_version)), collapse = "/"),
@@ -263,13 +311,7 @@ mb_compare_markdown <- function(cmp) {
 			`Median B` = ifelse(r$metric == "runs.completed", sprintf("%.0f %%", 100 * r$median_b), mb_fmt(r$median_b)),
 			Change = ifelse(is.finite(r$rel_change), sprintf("%+.1f %%", 100 * r$rel_change),
 					ifelse(is.na(r$rel_change), "–", "new")),
-			`Shift B-A [CI]` = vapply(seq_len(nrow(r)), function(i) {
-				if (r$metric[i] == "runs.completed" || !is.finite(r$shift[i])) return("–")
-				d <- mb_decimals(max(abs(c(r$median_a[i], r$median_b[i])), na.rm = TRUE))
-				if (is.finite(r$shift_low[i]))
-					sprintf("%s [%s, %s]", mb_fmt(r$shift[i], d), mb_fmt(r$shift_low[i], d), mb_fmt(r$shift_high[i], d))
-				else mb_fmt(r$shift[i], d)
-			}, ""),
+			`Shift B-A [CI]` = vapply(seq_len(nrow(r)), function(i) mb_fmt_shift(r[i, ]), ""),
 			p = ifelse(is.finite(r$p), trimws(formatC(r$p, format = "g", digits = 2)), "–"),
 			Verdict = ifelse(r$verdict %in% c("regression", "improvement"), sprintf("**%s**", r$verdict), r$verdict),
 			Note = r$note)
@@ -283,23 +325,154 @@ mb_compare_markdown <- function(cmp) {
 	md
 }
 
+# ---- JUnit XML -------------------------------------------------------------------
+
+# Text for XML character data or attribute values. XML 1.0 cannot carry most
+# control characters even as references, so they are dropped; line breaks
+# and tabs in attributes become references, since parsers fold them to
+# spaces otherwise.
+mb_xml_escape <- function(x, attribute = FALSE) {
+	x <- enc2utf8(as.character(x))
+	x <- gsub("[\\x{01}-\\x{08}\\x{0B}\\x{0C}\\x{0E}-\\x{1F}]", "", x, perl = TRUE)
+	x <- gsub("&", "&amp;", x, fixed = TRUE)
+	x <- gsub("<", "&lt;", x, fixed = TRUE)
+	x <- gsub(">", "&gt;", x, fixed = TRUE)
+	if (attribute) {
+		x <- gsub("\"", "&quot;", x, fixed = TRUE)
+		x <- gsub("\n", "&#10;", x, fixed = TRUE)
+		x <- gsub("\r", "&#13;", x, fixed = TRUE)
+		x <- gsub("\t", "&#9;", x, fixed = TRUE)
+	}
+	x
+}
+
+# One line saying what a result row found, for readers who see only that
+# line (a CI system's test view): the verdict, both medians and the change,
+# the Hodges-Lehmann shift with its CI, p, the run counts and the note.
+mb_compare_row_text <- function(r, alpha) {
+	fmt_p <- function(p) if (is.finite(p)) trimws(formatC(p, format = "g", digits = 2)) else "–"
+	if (r$metric == "runs.completed") {
+		what <- sprintf("%.0f %% -> %.0f %% of runs completed, Fisher p = %s", 100 * r$median_a,
+				100 * r$median_b, fmt_p(r$p))
+	} else {
+		change <- if (is.finite(r$rel_change)) sprintf("%+.1f %%", 100 * r$rel_change)
+			else if (is.na(r$rel_change)) "–" else "new"
+		ci <- if (is.finite(r$shift_low)) sprintf(" [%g %% CI]", 100 * (1 - alpha)) else ""
+		what <- sprintf("median %s -> %s (%s), shift B-A%s %s, Mann-Whitney p = %s", mb_fmt(r$median_a),
+				mb_fmt(r$median_b), change, ci, mb_fmt_shift(r), fmt_p(r$p))
+	}
+	s <- sprintf("%s: %s: %s; runs A/B %d/%d", r$verdict, r$label, what, r$n_a, r$n_b)
+	if (nzchar(r$note)) paste0(s, "; ", r$note) else s
+}
+
+# The comparison as JUnit XML, so that CI systems show each verdict as a
+# test: one test case per scenario and metric (classname = scenario, name =
+# metric). A regression is a <failure>; a metric that could not be judged
+# (inconclusive, no data) is <skipped> with the reason, as it is neither a
+# pass nor a failure (exit status 4 keeps the gate from passing on it); so
+# is a scenario in one campaign only. The layout satisfies both schemas CI
+# systems check against, Jenkins' junit-10.xsd and the stricter Apache Ant
+# one: a single <testsuite> root; at most one child per test case, so the
+# numbers of the passing cases are in the suite's <system-out>, which holds
+# the Markdown summary; <properties>, <system-out> and <system-err> always
+# there and in that order; a timestamp without time zone (UTC here). Test
+# times are 0: each case judges stored runs, it does not time anything.
+mb_compare_junit <- function(cmp, md = mb_compare_markdown(cmp), time = Sys.time(),
+			     hostname = Sys.info()[["nodename"]]) {
+	res <- cmp$results
+	att <- function(x) mb_xml_escape(x, attribute = TRUE)
+	txt <- function(x) mb_xml_escape(x)
+	case <- function(scenario, name, child = "")
+		sprintf("  <testcase classname=\"%s\" name=\"%s\" time=\"0\"%s", att(scenario), att(name),
+			if (nzchar(child)) sprintf(">%s</testcase>", child) else "/>")
+	judged <- c("no change", "improvement", "regression")
+	cases <- vapply(seq_len(nrow(res)), function(i) {
+		r <- res[i, ]
+		text <- mb_compare_row_text(r, cmp$alpha)
+		child <- if (r$verdict == "regression")
+			sprintf("<failure type=\"regression\" message=\"%s\">%s</failure>", att(text), txt(text))
+		else if (!r$verdict %in% judged)
+			sprintf("<skipped message=\"%s\">%s</skipped>", att(text), txt(text))
+		else ""
+		case(r$scenario, r$metric, child)
+	}, "")
+	alone <- c(sprintf("only in A (baseline) %s: not compared", cmp$only_a),
+		   sprintf("only in B (candidate) %s: not compared", cmp$only_b))
+	cases <- c(cases, vapply(seq_along(alone), function(i) {
+		s <- c(cmp$only_a, cmp$only_b)[i]
+		case(s, "runs.completed", sprintf("<skipped message=\"%s\"/>", att(alone[i])))
+	}, ""))
+	nfail <- sum(res$verdict == "regression")
+	nskip <- sum(!res$verdict %in% judged) + length(alone)
+	status <- mb_compare_status(cmp)
+	props <- c(baseline = attr(cmp$A, "dir"), candidate = attr(cmp$B, "dir"), threshold = cmp$threshold,
+		   alpha = cmp$alpha, exit_status = status,
+		   verdict = if (status == mb_exit[["failed"]]) "regression"
+			else if (status == mb_exit[["inconclusive"]]) "inconclusive" else "pass")
+	host <- if (length(hostname) && nzchar(hostname)) hostname else "localhost"
+	c("<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+	  sprintf(paste("<testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"0\"",
+			"timestamp=\"%s\" hostname=\"%s\">"),
+		  att(sprintf("migbench compare %s vs %s", basename(attr(cmp$B, "dir")), basename(attr(cmp$A, "dir")))),
+		  length(cases), nfail, nskip, format(time, "%Y-%m-%dT%H:%M:%S", tz = "UTC"), att(host)),
+	  "  <properties>",
+	  sprintf("    <property name=\"%s\" value=\"%s\"/>", names(props), att(props)),
+	  "  </properties>",
+	  cases,
+	  sprintf("  <system-out>%s</system-out>", txt(paste(md, collapse = "\n"))),
+	  "  <system-err></system-err>",
+	  "</testsuite>")
+}
+
+# Writes PATH whole or not at all (a temporary file beside it, then a
+# rename): a CI step that picks up the report after compare was killed, or
+# a reader racing it, finds the previous file or the new one, never half.
+# WRITE(tmp) writes the content; WHAT names the file in errors.
+mb_write_atomic <- function(path, write, what) {
+	dir <- dirname(path)
+	if (!dir.exists(dir))
+		mb_fail(sprintf("cannot write the %s '%s': folder '%s' does not exist", what, path, dir), mb_exit[["failed"]])
+	tmp <- file.path(dir, sprintf(".%s.%d.tmp", basename(path), Sys.getpid()))
+	why <- tryCatch({
+		write(tmp)
+		if (!file.rename(tmp, path)) "rename failed"
+		else NULL
+	}, error = function(e) conditionMessage(e), warning = function(w) conditionMessage(w))
+	if (!is.null(why)) {
+		unlink(tmp)
+		mb_fail(sprintf("cannot write the %s '%s': %s", what, path, why), mb_exit[["failed"]])
+	}
+	invisible(path)
+}
+
+# Lines as UTF-8 bytes whatever the locale (CI jobs often run under C,
+# where writeLines would turn the summary's arrows into <U+2192>).
+mb_write_lines <- function(lines) function(tmp) writeLines(enc2utf8(lines), tmp, useBytes = TRUE)
+
 mb_compare_main <- function() {
 	a <- mb_parse_args(commandArgs(trailingOnly = TRUE),
 			   list(`-o` = "out", `--out` = "out", `--output` = "out", `--threshold` = "threshold",
-				`--alpha` = "alpha", `-h` = "help", `--help` = "help", `-q` = "quiet", `--quiet` = "quiet"),
-			   flags = c("help", "quiet"))
+				`--alpha` = "alpha", `--junit` = "junit", `--pool` = "pool", `--metrics` = "metrics",
+				`-h` = "help", `--help` = "help",
+				`-q` = "quiet", `--quiet` = "quiet"),
+			   flags = c("help", "quiet", "pool"))
+	usage <- "compare A B [--threshold 0.05] [--alpha 0.05] [--metrics LIST] [-o FILE] [--junit FILE] [--pool]"
 	if (isTRUE(a$opts$help)) {
-		cat("usage: Rscript compare.R A B [--threshold 0.05] [--alpha 0.05] [-o FILE]\n",
+		cat(sprintf("usage: Rscript compare.R %s\n", sub("^compare ", "", usage)),
 		    sprintf("Campaign B against baseline A; exit %d when nothing regressed, %d when something did,\n",
 			    mb_exit[["ok"]], mb_exit[["failed"]]),
 		    sprintf("%d when the runs are too few to tell (inconclusive), %d on bad input.\n",
 			    mb_exit[["inconclusive"]], mb_exit[["usage"]]), sep = "")
 		return(0L)
 	}
-	if (length(a$pos) != 2) mb_fail("usage: compare A B [--threshold 0.05] [--alpha 0.05] [-o FILE]")
+	if (length(a$pos) != 2) mb_fail(paste("usage:", usage))
 	thr <- if (!is.null(a$opts$threshold)) mb_num_opt(a$opts$threshold, "threshold", 0, 100) else 0.05
 	alpha <- if (!is.null(a$opts$alpha)) mb_num_opt(a$opts$alpha, "alpha", 1e-6, 0.5) else 0.05
-	cmp <- mb_compare(a$pos[1], a$pos[2], threshold = thr, alpha = alpha)
+	metrics <- if (!is.null(a$opts$metrics)) trimws(strsplit(a$opts$metrics, ",", fixed = TRUE)[[1]])
+	if (!is.null(metrics) && !all(nzchar(metrics)))
+		mb_fail(sprintf("--metrics: '%s' is not a comma-separated list of metric names", a$opts$metrics))
+	cmp <- mb_compare(a$pos[1], a$pos[2], threshold = thr, alpha = alpha, metrics = metrics,
+			  pool = isTRUE(a$opts$pool))
 	md <- mb_compare_markdown(cmp)
 	out <- a$opts$out
 	if (is.null(out)) {
@@ -308,10 +481,15 @@ mb_compare_main <- function() {
 		out <- file.path(dir, sprintf("compare-vs-%s.md", basename(attr(cmp$A, "dir"))))
 	}
 	if (!isTRUE(a$opts$quiet)) cat(md, sep = "\n")
-	ok <- tryCatch({ writeLines(md, out); TRUE }, error = function(e) FALSE, warning = function(w) FALSE)
-	if (!ok) mb_fail(sprintf("cannot write '%s'", out), mb_exit[["failed"]])
-	write.csv(cmp$results, sub("(\\.md)?$", ".csv", out), row.names = FALSE, na = "")
+	mb_write_atomic(out, mb_write_lines(md), "Markdown summary")
+	mb_write_atomic(sub("(\\.md)?$", ".csv", out),
+			function(tmp) write.csv(cmp$results, tmp, row.names = FALSE, na = "", fileEncoding = "UTF-8"),
+			"CSV of the comparison")
 	message(sprintf("compare: written %s", out))
+	if (!is.null(a$opts$junit)) {
+		mb_write_atomic(a$opts$junit, mb_write_lines(mb_compare_junit(cmp, md)), "JUnit report")
+		message(sprintf("compare: written %s", a$opts$junit))
+	}
 	mb_compare_status(cmp)
 }
 

@@ -13,7 +13,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: migbench compare A B [--threshold 0.05] [--alpha 0.05] [-o FILE] [--quiet]\n"
+		"usage: migbench compare A B [--threshold 0.05] [--alpha 0.05] [--metrics LIST]\n"
+		"                            [-o FILE] [--junit FILE] [--pool] [--quiet]\n"
 		"\n"
 		"Compares campaign B (candidate) with campaign A (baseline): for each\n"
 		"scenario in both and each metric, the Hodges-Lehmann shift B - A with its\n"
@@ -29,9 +30,24 @@ static void usage(FILE *out)
 		"(default B/report/compare-vs-A.md, and a .csv beside it). Runs\n"
 		"analysis/compare.R with Rscript.\n"
 		"\n"
+		"With --junit, the verdicts also go to FILE as JUnit XML for CI systems: one\n"
+		"test case per scenario and metric (classname = scenario, name = metric), a\n"
+		"<failure> for a regression, <skipped> with the reason for what could not be\n"
+		"judged, the numbers in the messages and the summary in <system-out>.\n"
+		"\n"
+		"With --pool, A and B are folders of campaigns, and each side is all the\n"
+		"runs of the campaigns in its folder: for campaigns run in alternating\n"
+		"rounds (A, B, A, B, ...), so that a change of the host's load falls on\n"
+		"both sides instead of passing for a regression.\n"
+		"\n"
 		"  --threshold X   relative change of the median that matters (default 0.05)\n"
 		"  --alpha X       significance level (default 0.05)\n"
+		"  --metrics LIST  judge only these metrics, comma-separated (default: every\n"
+		"                  metric with a worse direction); failed runs and lost\n"
+		"                  guest memory are judged whatever LIST says\n"
 		"  -o, --output FILE  where the Markdown summary goes\n"
+		"  --junit FILE    also write the verdicts as JUnit XML to FILE\n"
+		"  --pool          A and B are folders of campaigns: pool each folder's runs\n"
 		"  -q, --quiet     no summary on stdout (still written to FILE)\n"
 		"  -h, --help      this text\n"
 		"\n"
@@ -65,15 +81,21 @@ static int compare_run(int argc, char **argv)
 		{ .name = "threshold", .has_arg = required_argument, .val = 't' },
 		{ .name = "alpha", .has_arg = required_argument, .val = 'a' },
 		{ .name = "output", .has_arg = required_argument, .val = 'o' },
+		{ .name = "junit", .has_arg = required_argument, .val = 'j' },
+		{ .name = "pool", .has_arg = no_argument, .val = 'p' },
+		{ .name = "metrics", .has_arg = required_argument, .val = 'm' },
 		{ .name = "quiet", .has_arg = no_argument, .val = 'q' },
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ 0 },
 	};
-	enum { THRESHOLD, ALPHA, OUT, QUIET, NOPTS };
+	enum { THRESHOLD, ALPHA, METRICS, OUT, JUNIT, POOL, QUIET, NOPTS };
 	struct mb_analysis_opt opts[NOPTS] = {
 		[THRESHOLD] = { .name = "--threshold" },
 		[ALPHA] = { .name = "--alpha" },
+		[METRICS] = { .name = "--metrics" },
 		[OUT] = { .name = "--out" },
+		[JUNIT] = { .name = "--junit" },
+		[POOL] = { .name = "--pool", .flag = 1 },
 		[QUIET] = { .name = "--quiet", .flag = 1 },
 	};
 	int c;
@@ -93,6 +115,15 @@ static int compare_run(int argc, char **argv)
 			break;
 		case 'o':
 			opts[OUT].value = optarg;
+			break;
+		case 'j':
+			opts[JUNIT].value = optarg;
+			break;
+		case 'm':
+			opts[METRICS].value = optarg;
+			break;
+		case 'p':
+			opts[POOL].value = "";
 			break;
 		case 'q':
 			opts[QUIET].value = "";

@@ -8,7 +8,8 @@
 # Checks that the report's files appear, that A/A comes out "no regression"
 # (exit 0; or inconclusive, never a regression) and A/B "REGRESSION" on
 # total time (exit 1) but "INCONCLUSIVE" from 3 runs a side (exit 4), that a
-# candidate whose runs all failed regresses, and the exit
+# candidate whose runs all failed regresses, that --junit writes valid JUnit
+# XML (xmllint --schema) with the counts and failures right, and the exit
 # statuses for a missing Rscript (3) and bad command lines (2), and that
 # options repeated 200 times are taken rather than crash migbench. Where this
 # host cannot migrate (`migbench run` exits 3) the checked-in trimmed real
@@ -123,12 +124,14 @@ check "compare --help gives an exit status of its own for inconclusive" \
 # A/A with 4 or 5 runs a side: the noisier metrics (downtime) may move by
 # more than the threshold by chance, which compare must call inconclusive
 # rather than pass; a regression would be a false alarm.
-"$bin" compare "$A" "$A2" >"$work/aa.out" 2>"$work/aa.err"
+"$bin" compare "$A" "$A2" --junit "$work/aa.xml" >"$work/aa.out" 2>"$work/aa.err"
 status=$?
 status_is "A/A (same setting twice): no regression, exit 0 (or $inconclusive: inconclusive)" "0 $inconclusive" \
 	grep -Eq '(no regression|INCONCLUSIVE)' "$work/aa.out"
 show "$work/aa.out"
 check "A/A summary written to A2/report/compare-vs-a.md" test -s "$A2/report/compare-vs-a.md"
+check "A/A JUnit report has test cases and no failure" \
+	sh -c 'grep -q "<testcase " "$1" && ! grep -q "<failure" "$1"' sh "$work/aa.xml"
 
 "$bin" compare "$A" "$B" -o "$work/ab.md" >"$work/ab.out" 2>"$work/ab.err"
 status=$?
@@ -155,6 +158,92 @@ show "$work/three.out"
 status=$?
 status_is "candidate with every run failed: REGRESSION, exit 1" 1 \
 	grep -q 'Runs completed .*regression.*no run of B completed' "$work/failed.out"
+
+# ---- JUnit XML for CI systems ------------------------------------------------------
+# On the checked-in campaigns, whatever this host can run, so that what is
+# expected is fixed: real-a1 vs real-b-64M (half the bandwidth, 4 runs a
+# side) regresses on total time; hand-a3 vs hand-double3 (3 a side) cannot
+# be judged. Validated against analysis/tests/junit-ci.xsd (what both
+# Jenkins' and Ant's JUnit schemas accept) and any schema in
+# MIGBENCH_JUNIT_XSD (colon-separated: the real junit-10.xsd, say).
+schemas=$here/../analysis/tests/junit-ci.xsd
+[ -n "${MIGBENCH_JUNIT_XSD:-}" ] && schemas="$schemas:$MIGBENCH_JUNIT_XSD"
+# xml_checks NAME FILE: the file validates against every schema, and the
+# suite's counts are those of its elements
+xml_checks() {
+	name=$1 xml=$2
+	if ! command -v xmllint >/dev/null 2>&1; then
+		ok "$name: schema and counts # SKIP xmllint not found (libxml2-utils: sudo bash .ci/setup)"
+		return
+	fi
+	bad=
+	old_ifs=$IFS IFS=:
+	for xsd in $schemas; do
+		xmllint --noout --schema "$xsd" "$xml" >"$work/xmllint.out" 2>&1 ||
+			{ bad="$bad invalid against $(basename "$xsd");"; show "$work/xmllint.out"; }
+	done
+	IFS=$old_ifs
+	for c in tests:testcase failures:testcase/failure skipped:testcase/skipped; do
+		attr=$(xmllint --xpath "string(/testsuite/@${c%%:*})" "$xml" 2>&1)
+		count=$(xmllint --xpath "count(/testsuite/${c#*:})" "$xml" 2>&1)
+		[ "$attr" = "$count" ] || bad="$bad ${c%%:*}=\"$attr\" but $count elements;"
+	done
+	if [ -z "$bad" ]; then ok "$name: valid JUnit, counts right"; else notok "$name:$bad"; fi
+}
+xpath_is() { # xpath_is NAME FILE EXPR WANT
+	if ! command -v xmllint >/dev/null 2>&1; then
+		ok "$1 # SKIP xmllint not found"
+		return
+	fi
+	got=$(xmllint --xpath "$3" "$2" 2>&1)
+	if [ "$got" = "$4" ]; then ok "$1"; else notok "$1 (got '$got', want '$4')"; fi
+}
+
+"$bin" compare -q "$fixtures/real-a1" "$fixtures/real-b-64M" -o "$work/junit-ab.md" \
+	--junit "$work/junit-ab.xml" >"$work/junit.out" 2>"$work/junit.err"
+status=$?
+status_is "compare --junit, half bandwidth: exit 1, XML written" 1 test -s "$work/junit-ab.xml" ||
+	show "$work/junit.err"
+xml_checks "half bandwidth JUnit" "$work/junit-ab.xml"
+xpath_is "half bandwidth JUnit: total time of scenario default is a failure" "$work/junit-ab.xml" \
+	'count(/testsuite/testcase[@classname="default"][@name="total_time_ms"]/failure[@type="regression"])' 1
+xpath_is "half bandwidth JUnit: the failure gives p and the CI" "$work/junit-ab.xml" \
+	'boolean(/testsuite/testcase[@name="total_time_ms"]/failure[contains(@message, "p = 0.029") and contains(@message, "95 % CI")])' true
+xpath_is "half bandwidth JUnit: the exit status is a property" "$work/junit-ab.xml" \
+	'string(/testsuite/properties/property[@name="exit_status"]/@value)' 1
+
+"$bin" compare -q "$fixtures/hand-a3" "$fixtures/hand-double3" -o "$work/junit-three.md" \
+	--junit "$work/junit-three.xml" >"$work/junit.out" 2>"$work/junit.err"
+status=$?
+status_is "compare --junit, 3 vs 3 runs: exit $inconclusive, XML written" "$inconclusive" test -s "$work/junit-three.xml"
+xml_checks "3 vs 3 JUnit" "$work/junit-three.xml"
+xpath_is "3 vs 3 JUnit: total time skipped with the reason" "$work/junit-three.xml" \
+	'boolean(/testsuite/testcase[@name="total_time_ms"]/skipped[contains(@message, "3 vs 3 runs cannot reach p")])' true
+xpath_is "3 vs 3 JUnit: no failure" "$work/junit-three.xml" 'string(/testsuite/@failures)' 0
+
+"$bin" compare -q "$fixtures/real-a1" "$fixtures/real-b-64M" -o "$work/junit-ab.md" \
+	--junit "$work/nowhere/r.xml" >/dev/null 2>"$work/junit.err"
+status=$?
+status_is "compare --junit into a missing folder: exit 1, the file and why named" 1 \
+	grep -q "cannot write the JUnit report '$work/nowhere/r.xml': folder '$work/nowhere' does not exist" "$work/junit.err" ||
+	show "$work/junit.err"
+
+# The gate's other options, through migbench's option table: rounds pooled
+# per side, and only the metrics named (a misspelt one is refused).
+mkdir -p "$work/pool/a" "$work/pool/b"
+cp -r "$fixtures/real-a1" "$fixtures/real-a2" "$work/pool/a/"
+cp -r "$fixtures/real-b-64M" "$work/pool/b/"
+"$bin" compare -q --pool "$work/pool/a" "$work/pool/b" --metrics total_time_ms -o "$work/pool.md" \
+	--junit "$work/pool.xml" >/dev/null 2>"$work/pool.err"
+status=$?
+status_is "compare --pool --metrics total_time_ms: 8 vs 4 runs, regression, exit 1" 1 \
+	grep -q '^| Total time (ms) | 8/4 .*\*\*regression\*\*' "$work/pool.md" || show "$work/pool.err"
+xpath_is "--metrics total_time_ms: run counts, total time and corrupted pages judged" "$work/pool.xml" \
+	'count(/testsuite/testcase)' 3
+"$bin" compare -q "$fixtures/real-a1" "$fixtures/real-b-64M" --metrics totl_time_ms -o "$work/typo.md" \
+	>/dev/null 2>"$work/typo.err"
+status=$?
+status_is "compare --metrics with a misspelt name: exit 2, named" 2 grep -q "'totl_time_ms': no such metric" "$work/typo.err"
 
 # ---- exit statuses ----------------------------------------------------------------
 MIGBENCH_RSCRIPT=$work/no-such-Rscript "$bin" report "$A" >/dev/null 2>"$work/norscript.err"

@@ -166,3 +166,38 @@ test_that("repetitions per side a rank test needs at alpha", {
 	expect_equal(mb_min_reps(0.01), 5)     # 2 / choose(10, 5) = 0.0079
 	expect_equal(mb_min_p(5, 5), 2 / 252)
 })
+
+test_that("--pool: each side is every campaign in its folder, pooled", {
+	top <- tempfile("pool")
+	dir.create(file.path(top, "a"), recursive = TRUE)
+	dir.create(file.path(top, "b"))
+	file.copy(fixture("real-a1"), file.path(top, "a"), recursive = TRUE)
+	file.copy(fixture("real-a2"), file.path(top, "a"), recursive = TRUE)
+	file.copy(fixture("real-b-64M"), file.path(top, "b"), recursive = TRUE)
+	A <- mb_compare_side(file.path(top, "a"), pool = TRUE)
+	expect_equal(nrow(A), nrow(mb_read_campaign(fixture("real-a1"))) + nrow(mb_read_campaign(fixture("real-a2"))))
+	expect_setequal(unique(A$campaign), c("real-a1", "real-a2"))
+	expect_equal(attr(A, "pooled"), 2)
+	cmp <- mb_compare(file.path(top, "a"), file.path(top, "b"), pool = TRUE)
+	tt <- cmp$results[cmp$results$metric == "total_time_ms", ]
+	expect_equal(c(tt$n_a, tt$n_b), c(8, 4))
+	expect_equal(tt$verdict, "regression")
+	expect_match(mb_compare_markdown(cmp)[5], "\\(8 runs pooled from 2 campaigns, 8 completed")
+	# without --pool the folder means its newest campaign, as before
+	expect_equal(nrow(suppressMessages(mb_compare_side(file.path(top, "a")))), 4)
+	dir.create(file.path(top, "empty"))
+	expect_error(mb_compare_side(file.path(top, "empty"), pool = TRUE),
+		     "--pool: '.*/empty' holds no campaign folder", class = "mb_error")
+})
+
+test_that("--metrics: only those are judged, corruption and run counts still are; a typo is an error", {
+	cmp <- mb_compare(fixture("hand-a"), fixture("hand-corrupt"), metrics = "downtime_ms")
+	expect_setequal(unique(cmp$results$metric), c("runs.completed", "downtime_ms", "memory_verify.pages_corrupted"))
+	expect_equal(mb_compare_status(cmp), mb_exit[["failed"]])
+	cmp <- mb_compare(fixture("hand-a"), fixture("hand-slower"), metrics = c("downtime_ms", "total_time_ms"))
+	expect_equal(unname(verdicts(cmp)["total_time_ms"]), "regression")
+	expect_false("preparation_time_ms" %in% cmp$results$metric)
+	expect_error(mb_compare(fixture("hand-a"), fixture("hand-slower"), metrics = c("total_time_ms", "totl_time_ms")),
+		     "--metrics: 'totl_time_ms': no such metric in either campaign \\(they have: .*total_time_ms",
+		     class = "mb_error")
+})
