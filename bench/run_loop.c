@@ -231,11 +231,16 @@ int mb_run_loop(struct mb_run_loop *loop)
 			failures++;
 			continue;
 		}
-		/* Interleaved: the next run is another scenario's, whose
-		 * guest differs (memory, workload, QEMU): boot it anew. */
+		/* Interleaved: the next run is another scenario's. Its guest
+		 * is booted anew unless the runner can take the running one
+		 * over (the same guest, migrated differently). */
 		if (r && r_scenario != spec->scenario) {
-			loop->ops->teardown(r);
-			r = NULL;
+			if (loop->ops->adopt && loop->ops->adopt(r, spec) == 0) {
+				r_scenario = spec->scenario;
+			} else {
+				loop->ops->teardown(r);
+				r = NULL;
+			}
 		}
 		if (mb_campaign_dir_begin(&dir, spec, &err)) {
 			fprintf(stderr, "migbench run: %s\n", err.msg);

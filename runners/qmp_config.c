@@ -10,20 +10,25 @@ static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL
 
 json_t *mb_qmp_caps_for(const struct mb_params *p)
 {
-	json_t *caps = json_pack("{s:b}", "events", 1);
 	int postcopy = p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID;
 
-	if (postcopy)
-		json_object_set_new(caps, "postcopy-ram", json_true());
-	if (p->postcopy_preempt)
-		json_object_set_new(caps, "postcopy-preempt", json_true());
-	if (p->multifd)
-		json_object_set_new(caps, "multifd", json_true());
-	if (p->xbzrle_cache)
-		json_object_set_new(caps, "xbzrle", json_true());
-	if (p->auto_converge)
-		json_object_set_new(caps, "auto-converge", json_true());
-	return caps;
+	/* Every capability migbench manages is set, off ones too: a QEMU that
+	 * was the destination of another scenario's post-copy run still has
+	 * postcopy-ram on when it becomes the source of a pre-copy run.
+	 * mb_qmp_drop_unoffered removes the off ones a QEMU does not have. */
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "events", 1, "postcopy-ram", postcopy,
+			 "postcopy-preempt", p->postcopy_preempt, "multifd", p->multifd != 0,
+			 "xbzrle", p->xbzrle_cache != 0, "auto-converge", p->auto_converge);
+}
+
+void mb_qmp_drop_unoffered(json_t *caps, const json_t *offered)
+{
+	const char *name;
+	json_t *state, *tmp;
+
+	json_object_foreach_safe(caps, tmp, name, state)
+		if (json_is_false(state) && !json_object_get(offered, name))
+			json_object_del(caps, name);
 }
 
 json_t *mb_qmp_source_params_for(const struct mb_params *p)

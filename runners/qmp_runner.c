@@ -152,6 +152,20 @@ static void stop_qemu(struct mb_qemu **q, struct mb_qmp **qmp)
 	*q = NULL;
 }
 
+/* The scenario's capabilities for this QEMU (the off ones it lacks left
+ * out); NULL with err when it cannot say what it offers. */
+static json_t *caps_for_qemu(struct mb_qmp *qmp, const struct mb_params *p, struct mb_err *err)
+{
+	json_t *offered = NULL, *caps;
+
+	if (mb_qmp_query_migrate_capabilities(qmp, &offered, QMP_TIMEOUT_MS, err))
+		return NULL;
+	caps = mb_qmp_caps_for(p);
+	mb_qmp_drop_unoffered(caps, offered);
+	json_decref(offered);
+	return caps;
+}
+
 /* ---- preflight ---- */
 
 static int check_offers(struct mb_qmp *qmp, const struct mb_params *p, struct mb_err *err)
@@ -163,6 +177,7 @@ static int check_offers(struct mb_qmp *qmp, const struct mb_params *p, struct mb
 	if (mb_qmp_query_migrate_capabilities(qmp, &caps, QMP_TIMEOUT_MS, err) ||
 	    mb_qmp_query_migrate_parameters(qmp, &params, QMP_TIMEOUT_MS, err))
 		goto out;
+	mb_qmp_drop_unoffered(want_caps, caps);
 	if (mb_qmp_require_names(caps, want_caps, "migration capability", err) ||
 	    mb_qmp_require_names(params, want_params, "migration parameter", err))
 		goto out;
@@ -290,6 +305,23 @@ static int wait_for_agent(struct mb_runner *r, struct mb_hb_hello *hello, struct
 	}
 }
 
+/* The keys that make the guest (its QEMU command line, the agent's boot
+ * parameters, its network) must match; migration settings may differ. */
+static int qmp_adopt(struct mb_runner *r, const struct mb_run_spec *next)
+{
+	static const enum mb_key_id guest_keys[] = {
+		MB_KEY_MEMORY, MB_KEY_VCPUS, MB_KEY_WORKLOAD, MB_KEY_WSS, MB_KEY_RATE, MB_KEY_PATTERN,
+		MB_KEY_KV_SIZE, MB_KEY_HEARTBEAT_PERIOD, MB_KEY_ACCEL, MB_KEY_QEMU, MB_KEY_QEMU_DST,
+		MB_KEY_MACHINE, MB_KEY_TLS,
+	};
+
+	for (size_t i = 0; i < sizeof(guest_keys) / sizeof(guest_keys[0]); i++)
+		if (strcmp(r->spec->text[guest_keys[i]], next->text[guest_keys[i]]))
+			return 1;
+	r->spec = next;
+	return 0;
+}
+
 static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 {
 	struct mb_hb_hello hello;
@@ -323,7 +355,7 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
-	json_t *caps = mb_qmp_caps_for(p), *params = mb_qmp_destination_params_for(p), *q = NULL;
+	json_t *caps = NULL, *params = mb_qmp_destination_params_for(p), *q = NULL;
 	char label[32];
 	int rc = -1;
 
@@ -336,7 +368,8 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 		if (mb_netns_tap_set(r->ns, r->dst_tap, false, err))
 			goto out;
 	}
-	if (start_qemu(r, label, "defer", &r->dst, &r->dst_qmp, err))
+	if (start_qemu(r, label, "defer", &r->dst, &r->dst_qmp, err) ||
+	    !(caps = caps_for_qemu(r->dst_qmp, p, err)))
 		goto out;
 	if (mb_qmp_set_migrate_capabilities(r->dst_qmp, caps, QMP_TIMEOUT_MS, err) ||
 	    (json_object_size(params) &&
@@ -383,7 +416,7 @@ out:
 static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
-	json_t *caps = mb_qmp_caps_for(p), *params = mb_qmp_source_params_for(p);
+	json_t *caps = NULL, *params = mb_qmp_source_params_for(p);
 	int64_t wait = r->running_since_mono_us + (int64_t)p->baseline_us - mb_clock_us(CLOCK_MONOTONIC);
 	int rc = -1;
 
@@ -394,7 +427,8 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 		mb_qmp_take_events(r->src_qmp, &old);
 		mb_qmp_event_list_free(&old);
 	}
-	if (mb_qmp_set_migrate_capabilities(r->src_qmp, caps, QMP_TIMEOUT_MS, err) ||
+	if (!(caps = caps_for_qemu(r->src_qmp, p, err)) ||
+	    mb_qmp_set_migrate_capabilities(r->src_qmp, caps, QMP_TIMEOUT_MS, err) ||
 	    mb_qmp_set_migrate_parameters(r->src_qmp, params, QMP_TIMEOUT_MS, err) ||
 	    mb_qmp_check_applied(r->src_qmp, caps, params, QMP_TIMEOUT_MS, err))
 		goto out;
@@ -914,6 +948,7 @@ const struct mb_runner_ops mb_runner_qmp = {
 	.summary = "QEMU started by migbench, driven over QMP (no daemon)",
 	.preflight = qmp_preflight,
 	.prepare = qmp_prepare,
+	.adopt = qmp_adopt,
 	.start_source = qmp_start_source,
 	.start_destination = qmp_start_destination,
 	.migrate = qmp_migrate,

@@ -58,6 +58,11 @@ struct mb_runner_ops {
 	 * give up with EINTR. */
 	int (*prepare)(const struct mb_run_spec *spec, volatile const int *interrupted,
 		       struct mb_runner **out, struct mb_err *err);
+	/* Takes over the running guest for another scenario's run when the
+	 * guest itself would be the same (only how it migrates differs), so
+	 * that interleaved campaigns need not boot a guest at every switch.
+	 * 0: adopted; 1: the next run needs a guest of its own. NULL = never. */
+	int (*adopt)(struct mb_runner *r, const struct mb_run_spec *next);
 	/* Boots the guest; returns once its first heartbeat arrived. */
 	int (*start_source)(struct mb_runner *r, struct mb_err *err);
 	/* A fresh, empty destination waiting for the incoming stream. */

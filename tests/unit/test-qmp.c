@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "runners/qmp.h"
+#include "runners/qmp_config.h"
+#include "bench/scenario.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SERVER_IO_TIMEOUT_MS 10000   /* bounds every wait of the fake, so a broken test cannot hang */
@@ -1030,6 +1032,33 @@ static void applied_values_are_compared(void **state)
 	json_decref(missing);
 }
 
+/* Off capabilities are set too (a QEMU that was a post-copy destination
+ * keeps postcopy-ram on otherwise), except those a QEMU does not offer. */
+static void capabilities_off_are_explicit(void **state)
+{
+	struct mb_params p = { .mode = MB_MODE_PRECOPY };
+	json_t *caps = mb_qmp_caps_for(&p);
+	json_t *old_qemu = json_pack("{s:b, s:b, s:b, s:b, s:b}", "events", 0, "postcopy-ram", 0, "multifd", 0,
+				     "xbzrle", 0, "auto-converge", 0);
+
+	assert_true(json_is_false(json_object_get(caps, "postcopy-ram")));
+	assert_true(json_is_false(json_object_get(caps, "postcopy-preempt")));
+	assert_true(json_is_true(json_object_get(caps, "events")));
+	mb_qmp_drop_unoffered(caps, old_qemu);
+	assert_null(json_object_get(caps, "postcopy-preempt"));
+	assert_non_null(json_object_get(caps, "postcopy-ram"));
+	json_decref(caps);
+	p.mode = MB_MODE_HYBRID;
+	p.postcopy_preempt = true;
+	caps = mb_qmp_caps_for(&p);
+	mb_qmp_drop_unoffered(caps, old_qemu);
+	/* Asked for: stays, and the preflight then names what is missing. */
+	assert_true(json_is_true(json_object_get(caps, "postcopy-preempt")));
+	assert_true(json_is_true(json_object_get(caps, "postcopy-ram")));
+	json_decref(caps);
+	json_decref(old_qemu);
+}
+
 int main(void)
 {
 #define FAKE_TEST(fn) cmocka_unit_test_setup_teardown(fn, state_setup, state_teardown)
@@ -1048,6 +1077,7 @@ int main(void)
 		FAKE_TEST(garbage_from_qemu_breaks_the_connection),
 		FAKE_TEST(migration_capabilities_and_parameters),
 		cmocka_unit_test(applied_values_are_compared),
+		cmocka_unit_test(capabilities_off_are_explicit),
 		cmocka_unit_test_setup_teardown(real_qemu_status_and_capabilities, real_qemu_setup,
 						real_qemu_teardown),
 	};
