@@ -23,16 +23,7 @@ else
 fi
 
 echo "== build (in build/)"
-# configure is generated, not versioned: regenerate it when missing or older
-# than its sources.
-if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
-	./autogen.sh
-fi
-mkdir -p "$build"
-if [ ! -f "$build/Makefile" ]; then
-	(cd "$build" && "$top/configure")
-fi
-make -C "$build" -j2
+bash bench/build.sh "$build"
 
 # Not installed: point migbench at the agent it just built.
 export MIGBENCH_AGENT=$build/workloads/migbench-agent

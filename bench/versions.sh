@@ -14,7 +14,7 @@
 #   git rm -rq results/reference/versions && bash bench/versions.sh results/reference/versions
 # Options after CAMPAIGN_DIR go to `migbench run` (--repetitions=2 for a quick
 # look, --qemu=10.0,11.1 for fewer versions). Builds in $MIGBENCH_BUILD_DIR
-# (default build/) when needed, like bench/main-job.sh. Needs root: the QEMU
+# (default build/) when needed (bench/build.sh). Needs root: the QEMU
 # roots, and the network namespace of the echo guest.
 #
 # Writes, besides the campaign (campaign.json, SCENARIO/REP.json):
@@ -67,16 +67,7 @@ fi
 bash .ci/setup
 
 echo "== build (in $build)"
-# configure is generated, not versioned: regenerate it when missing or older
-# than its sources.
-if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
-	./autogen.sh
-fi
-mkdir -p "$build"
-if [ ! -f "$build/Makefile" ]; then
-	(cd "$build" && "$top/configure")
-fi
-make -C "$build" -j2
+bash bench/build.sh "$build"
 export MIGBENCH_AGENT=$build/workloads/migbench-agent
 migbench=$build/migbench
 

@@ -346,13 +346,26 @@ void mbt_campaign_free(struct mbt_campaign *c, const char *prefix)
 	memset(c, 0, sizeof(*c));
 }
 
+int mbt_spawn(const char *const argv[], const char *out_log, const char *err_log, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	int rc;
+
+	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = posix_spawn(pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
 void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 {
 	char out_dir[PATH_MAX + 16], ini_path[PATH_MAX + 16], out_log[PATH_MAX + 16], err_log[PATH_MAX + 16];
 	char qemu_opt[PATH_MAX + 16], manifest[PATH_MAX + 100];
 	const char *argv[64];
 	size_t argc = 0;
-	posix_spawn_file_actions_t fa;
 	int st = 0, rc, killed = 0;
 	double t0, term_at = 0;
 
@@ -407,13 +420,8 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 		print_message(" %s", argv[i]);
 	print_message("\n");
 
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	t0 = mbt_now_s();
-	rc = posix_spawn(&c->pid, mbt_migbench_bin, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	rc = mbt_spawn(argv, out_log, err_log, &c->pid);
 	if (rc)
 		fail_msg("cannot run %s: %s", mbt_migbench_bin, strerror(rc));
 

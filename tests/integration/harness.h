@@ -124,6 +124,10 @@ struct mbt_run {
 	void *arg;
 };
 
+/* Starts argv[0] (a path) with ARGV, stdin /dev/null, stdout and stderr
+ * into the two files; 0, or posix_spawn's error. */
+int mbt_spawn(const char *const argv[], const char *out_log, const char *err_log, pid_t *pid);
+
 /* Runs `migbench run -q -o WORK/out -n NAME [--qemu=...] ARGS... [WORK/campaign.ini]`
  * and reads what it wrote: every result its campaign.json lists (one that
  * does not load fails the test). */
