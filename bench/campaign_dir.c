@@ -156,7 +156,7 @@ static json_t *entry_of(const struct mb_campaign_dir *c, const struct mb_run_spe
 	return NULL;
 }
 
-bool mb_campaign_dir_has_result(const struct mb_campaign_dir *c, const struct mb_run_spec *spec)
+const char *mb_campaign_dir_kept_status(const struct mb_campaign_dir *c, const struct mb_run_spec *spec)
 {
 	const json_t *e = entry_of(c, spec, NULL);
 	const char *status = json_string_value(json_object_get(e, "status"));
@@ -164,9 +164,9 @@ bool mb_campaign_dir_has_result(const struct mb_campaign_dir *c, const struct mb
 	char path[4096 + 512];
 
 	if (!e || !status || !file || !strcmp(status, "cancelled"))
-		return false;
+		return NULL;
 	snprintf(path, sizeof(path), "%s/%s", c->path, file);
-	return access(path, R_OK) == 0;
+	return access(path, R_OK) == 0 ? status : NULL;
 }
 
 int mb_campaign_dir_begin(struct mb_campaign_dir *c, const struct mb_run_spec *spec, struct mb_err *err)

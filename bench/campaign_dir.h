@@ -48,9 +48,10 @@ int mb_campaign_name_check(const char *name, struct mb_err *err);
  * whose migbench still runs; makes this process its owner. */
 int mb_campaign_dir_open(const char *path, struct mb_campaign_dir *c, struct mb_err *err);
 
-/* True when the run already has a result that stands (completed, failed,
- * did not converge; not cancelled) and its file exists. */
-bool mb_campaign_dir_has_result(const struct mb_campaign_dir *c, const struct mb_run_spec *spec);
+/* When the run already has a result that stands (completed, failed, did
+ * not converge; not cancelled) and its file exists: its status, owned by
+ * the manifest. Else NULL. */
+const char *mb_campaign_dir_kept_status(const struct mb_campaign_dir *c, const struct mb_run_spec *spec);
 
 /* Records that `spec` starts now (in_progress) and rewrites the manifest. */
 int mb_campaign_dir_begin(struct mb_campaign_dir *c, const struct mb_run_spec *spec, struct mb_err *err);

@@ -107,20 +107,6 @@ static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
 	return rc;
 }
 
-/* Whether a kept run of a resumed campaign did not complete: it still
- * makes the exit status say so. */
-static bool spec_failed_before(const struct mb_campaign_dir *dir, const struct mb_run_spec *spec)
-{
-	const json_t *runs = json_object_get(dir->manifest, "runs"), *e;
-	size_t i;
-
-	json_array_foreach(runs, i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "scenario")) ?: "", spec->name) &&
-		    json_integer_value(json_object_get(e, "repetition")) == (json_int_t)spec->repetition + 1)
-			return strcmp(json_string_value(json_object_get(e, "status")) ?: "", "completed") != 0;
-	return false;
-}
-
 /* A run a resumed campaign already has: counted in the summary as it was. */
 static void summarize_existing(const struct mb_campaign_dir *dir, const struct mb_run_spec *spec,
 			       struct mb_summary *summary)
@@ -147,6 +133,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 	json_t *host;
 	int failures = 0;
 	size_t resumed = 0, nruns, r_scenario = 0;
+	const char *kept;
 	struct mb_runner *r = NULL;
 
 	mb_host_probe_all(c->nruns ? c->runs[0].params.qemu : NULL, &host_report);
@@ -216,10 +203,12 @@ int mb_run_loop(struct mb_run_loop *loop)
 
 		if (loop->unsaved)
 			break; /* said below: nothing more can be saved */
-		if (loop->resume_dir && mb_campaign_dir_has_result(&dir, spec)) {
+		kept = loop->resume_dir ? mb_campaign_dir_kept_status(&dir, spec) : NULL;
+		if (kept) {
 			summarize_existing(&dir, spec, summary);
 			resumed++;
-			if (spec_failed_before(&dir, spec))
+			/* A kept run that did not complete still sets the exit status. */
+			if (strcmp(kept, "completed"))
 				failures++;
 			continue;
 		}

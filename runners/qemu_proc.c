@@ -319,18 +319,18 @@ static int prepare_sandbox(const struct mb_qemu *q, const struct mb_guest *g, st
 {
 	char kernel_dir[PATH_MAX], initrd_dir[PATH_MAX];
 	const char *dirs[5];
+	size_t n = 0;
 
 	snprintf(kernel_dir, sizeof(kernel_dir), "%s", g->kernel ? g->kernel : "");
 	snprintf(initrd_dir, sizeof(initrd_dir), "%s", g->initrd ? g->initrd : "");
-	dirs[0] = q->dir;
-	dirs[1] = kernel_dir[0] == '/' ? dirname(kernel_dir) : NULL;
-	dirs[2] = initrd_dir[0] == '/' ? dirname(initrd_dir) : NULL;
-	dirs[3] = g->tls_dir;
-	dirs[4] = NULL;
-	/* A NULL in the middle would end the list early. */
-	for (int i = 0, j = 0; i < 5; i++)
-		if (dirs[i] || i == 4)
-			dirs[j++] = dirs[i];
+	dirs[n++] = q->dir;
+	if (kernel_dir[0] == '/')
+		dirs[n++] = dirname(kernel_dir);
+	if (initrd_dir[0] == '/')
+		dirs[n++] = dirname(initrd_dir);
+	if (g->tls_dir)
+		dirs[n++] = g->tls_dir;
+	dirs[n] = NULL;
 	return mb_sandbox_prepare(sb, g->qemu_root, dirs, err);
 }
 

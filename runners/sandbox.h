@@ -27,7 +27,7 @@ struct mb_sandbox {
 };
 
 /* The root, and host directories that must be seen at their own paths
- * inside it (NULL-terminated; duplicates and NULL entries are skipped).
+ * inside it (NULL-terminated; duplicates are skipped).
  * Creates the mount points inside the root. */
 int mb_sandbox_prepare(struct mb_sandbox *sb, const char *root, const char *const dirs[],
 		       struct mb_err *err);

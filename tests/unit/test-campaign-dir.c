@@ -108,12 +108,12 @@ static void manifest_from_the_first_moment(void **state)
 	doc = result_with_status("cancelled");
 	assert_int_equal(mb_campaign_dir_add(&c, &campaign.runs[0], doc, &err), 0);
 	json_decref(doc);
-	assert_false(mb_campaign_dir_has_result(&c, &campaign.runs[0]));
+	assert_null(mb_campaign_dir_kept_status(&c, &campaign.runs[0]));
 	doc = result_with_status("completed");
 	assert_int_equal(mb_campaign_dir_add(&c, &campaign.runs[0], doc, &err), 0);
 	json_decref(doc);
-	assert_true(mb_campaign_dir_has_result(&c, &campaign.runs[0]));
-	assert_false(mb_campaign_dir_has_result(&c, &campaign.runs[1]));
+	assert_string_equal(mb_campaign_dir_kept_status(&c, &campaign.runs[0]), "completed");
+	assert_null(mb_campaign_dir_kept_status(&c, &campaign.runs[1]));
 	m = manifest(c.path);
 	assert_int_equal(json_array_size(json_object_get(m, "runs")), 1);
 	assert_true(json_is_null(json_object_get(m, "in_progress")));
