@@ -10,21 +10,19 @@
 #include "bench/units.h"
 #include "probes/heartbeat.h"
 #include "runners/guest.h"
-#include "runners/qemu_proc.h"
-#include "workloads/image/image.h"
+#include "runners/runner.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #define EXIT_INTERRUPTED 130            /* 128 + SIGINT, as shells report it */
-#define FIRST_HEARTBEAT_TIMEOUT_MS 60000 /* TCG on a loaded CI machine */
-#define SOCKET_TIMEOUT_MS 10000
 #define VERIFY_TIMEOUT_MS 120000        /* a GiB-sized working set under TCG */
 #define COMMAND_TIMEOUT_MS 10000
 #define SLICE_MS 100                    /* how often waits look at Ctrl-C */
@@ -42,6 +40,7 @@ static void usage(FILE *out)
 		"usage: migbench boot [--workload W] [--wss S] [--rate R] [--pattern P]\n"
 		"                     [--period T] [--memory M] [--vcpus N]\n"
 		"                     [--accel kvm|tcg|auto] [--duration T]\n"
+		"                     [--runner NAME] [--set KEY=VALUE]...\n"
 		"\n"
 		"Boots one guest from the cached image (built first when missing, see\n"
 		"`migbench image`), prints the time from launching QEMU to the guest's\n"
@@ -60,6 +59,10 @@ static void usage(FILE *out)
 		"  --accel A      kvm, tcg, or auto = kvm when /dev/kvm is usable (default)\n"
 		"  --duration T   how long to watch, s when no unit; 0 = until Ctrl-C\n"
 		"                 (default 10s)\n"
+		"  --runner NAME  how to start the guest, as `migbench run --runner`\n"
+		"                 (default qmp)\n"
+		"  --set KEY=VALUE  any other scenario key (`migbench run --help` lists them),\n"
+		"                 e.g. --set qemu=10.0 or the libvirt runner's libvirt_src=URI\n"
 		"  -h, --help     this text\n"
 		"\n"
 		"The agent comes from $MIGBENCH_AGENT, else %s/migbench-agent.\n"
@@ -76,7 +79,8 @@ static void usage(FILE *out)
  * a scenario file (same units, ranges and checks such as wss <= memory) ---- */
 
 struct boot_options {
-	struct mb_params params;
+	struct mb_campaign campaign;   /* one run: the guest to boot */
+	const char *runner;
 	uint64_t duration_us;
 };
 
@@ -92,20 +96,23 @@ static int parse_options(int argc, char **argv, struct boot_options *o, struct m
 		{ .name = "vcpus", .has_arg = required_argument, .val = 'N' },
 		{ .name = "accel", .has_arg = required_argument, .val = 'A' },
 		{ .name = "duration", .has_arg = required_argument, .val = 'D' },
+		{ .name = "runner", .has_arg = required_argument, .val = 'r' },
+		{ .name = "set", .has_arg = required_argument, .val = 's' },
 		{ .name = "help", .has_arg = no_argument, .val = 'h' },
 		{ 0 },
 	};
 	struct mb_scenario_set *set = mb_scenario_set_new(err);
-	struct mb_campaign campaign = { 0 };
 	int c, rc = 0, which = 0;
 
 	if (!set)
 		return -1;
 	o->duration_us = 10 * UINT64_C(1000000);
+	o->runner = "qmp";
 	optind = 1;
 	opterr = 0;
 	while (!rc && (c = getopt_long(argc, argv, "h", options, &which)) != -1) {
-		const char *key = NULL;
+		const char *key = NULL, *value = optarg;
+		char kv[256];
 
 		switch (c) {
 		case 'W': key = "workload"; break;
@@ -116,6 +123,24 @@ static int parse_options(int argc, char **argv, struct boot_options *o, struct m
 		case 'M': key = "memory"; break;
 		case 'N': key = "vcpus"; break;
 		case 'A': key = "accel"; break;
+		case 's': {
+			const char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(kv)) {
+				rc = mb_errf(err, 0, "--set '%s': not KEY=VALUE", optarg);
+				break;
+			}
+			snprintf(kv, sizeof(kv), "%.*s", (int)(eq - optarg), optarg);
+			key = kv;
+			value = eq + 1;
+			break;
+		}
+		case 'r':
+			if (!mb_runner_find(optarg))
+				rc = mb_errf(err, 0, "--runner '%s': no such runner (migbench run --help lists them)",
+					     optarg);
+			o->runner = optarg;
+			break;
 		case 'D':
 			if (mb_parse_duration_us(optarg, 1000000, &o->duration_us))
 				rc = mb_errf(err, 0, "--duration '%s': not a duration (10s, 2min, 0)", optarg);
@@ -127,22 +152,18 @@ static int parse_options(int argc, char **argv, struct boot_options *o, struct m
 			rc = mb_errf(err, 0, "unknown option or missing value: %s", argv[optind - 1]);
 			break;
 		}
-		if (key && strchr(optarg, ','))
+		if (rc || !key)
+			continue;
+		if (strchr(value, ','))
 			rc = mb_errf(err, 0, "--%s '%s': boot takes one value, not a list", options[which].name,
 				     optarg);
-		else if (key && mb_scenario_apply_option(set, key, optarg, err))
+		else if (mb_scenario_apply_option(set, key, value, err))
 			rc = -1;
 	}
 	if (!rc && optind < argc)
 		rc = mb_errf(err, 0, "unexpected argument '%s'", argv[optind]);
-	if (!rc && mb_scenario_expand(set, &campaign, err))
+	if (!rc && mb_scenario_expand(set, &o->campaign, err))
 		rc = -1;
-	if (!rc)
-		o->params = campaign.runs[0].params;
-	/* params.qemu points into the campaign's text: keep only what outlives it. */
-	o->params.qemu = NULL;
-	o->params.qemu_dst = NULL;
-	mb_campaign_free(&campaign);
 	mb_scenario_set_free(set);
 	return rc;
 }
@@ -151,33 +172,31 @@ static int parse_options(int argc, char **argv, struct boot_options *o, struct m
 
 /* Heartbeats seen since the last report. */
 struct window {
-	size_t next;                  /* index of the next record to read */
 	bool have_last;
-	struct mb_hb_record last;     /* newest record read */
-	struct mb_hb_record start;    /* last record before this window */
+	struct mb_hb_point last;      /* newest heartbeat read */
+	struct mb_hb_point start;     /* last heartbeat before this window */
 	bool have_start;
 	uint64_t count, gaps;
 	uint64_t total_gaps;
 };
 
-static void read_new_records(struct mb_hb_reader *r, struct window *w)
+static int read_new_points(const struct mb_runner_ops *ops, struct mb_runner *r, struct window *w,
+			   struct mb_err *err)
 {
-	struct mb_hb_record chunk[1024];
-	size_t n, oldest = mb_hb_oldest(r);
+	struct mb_hb_point *p = NULL;
+	size_t n = 0;
 
-	/* Records dropped before we read them (a flooding guest) are skipped. */
-	if (w->next < oldest)
-		w->next = oldest;
-	while ((n = mb_hb_copy(r, w->next, chunk, sizeof(chunk) / sizeof(chunk[0]))) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (w->have_last && chunk[i].seq > w->last.seq + 1)
-				w->gaps += chunk[i].seq - w->last.seq - 1;
-			w->last = chunk[i];
-			w->have_last = true;
-		}
-		w->count += n;
-		w->next += n;
+	if (ops->heartbeat_points(r, w->have_last ? w->last.host_us + 1 : 0, &p, &n, err))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (w->have_last && p[i].seq > w->last.seq + 1)
+			w->gaps += p[i].seq - w->last.seq - 1;
+		w->last = p[i];
+		w->have_last = true;
 	}
+	w->count += n;
+	free(p);
+	return 0;
 }
 
 static void report(struct window *w, double elapsed_s, double window_s, uint64_t page_size, bool tty)
@@ -199,45 +218,7 @@ static void report(struct window *w, double elapsed_s, double window_s, uint64_t
 	w->have_start = w->have_last;
 }
 
-/* Waits for the first heartbeat in slices, so Ctrl-C and a dead QEMU are
- * noticed at once. */
-static int wait_first_heartbeat(struct mb_qemu *q, struct mb_hb_reader *r, struct mb_err *err)
-{
-	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)FIRST_HEARTBEAT_TIMEOUT_MS * 1000;
-
-	while (!interrupted) {
-		if (mb_hb_wait_records(r, 1, SLICE_MS, err) == 0)
-			return 0;
-		if (mb_qemu_check_alive(q, err))
-			return mb_err_prefix(err, "waiting for the first heartbeat");
-		if (err->errnum != ETIMEDOUT) {
-			/* The channel closed: QEMU is on its way out, and its exit
-			 * status and the console say more than the socket. */
-			for (int i = 0; i < 20; i++) {
-				struct timespec nap = { .tv_nsec = 50 * 1000000L };
-
-				nanosleep(&nap, NULL);
-				if (mb_qemu_check_alive(q, err))
-					return mb_err_prefix(err, "waiting for the first heartbeat");
-			}
-			mb_qemu_explain(q, err);
-			break;
-		}
-		if (mb_clock_us(CLOCK_MONOTONIC) >= deadline) {
-			mb_errf(err, 0, "no heartbeat within %d s of launching QEMU (accel %s%s)",
-				FIRST_HEARTBEAT_TIMEOUT_MS / 1000, mb_accel_name(q->accel),
-				q->accel == MB_ACCEL_KVM ? ": if KVM does not really work here, try --accel tcg" : "");
-			mb_qemu_explain(q, err);
-			return -1;
-		}
-	}
-	if (interrupted)
-		return mb_errf(err, 0, "interrupted (%s) while waiting for the first heartbeat",
-			       strsignal(interrupted));
-	return mb_err_prefix(err, "waiting for the first heartbeat");
-}
-
-static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_options *o,
+static int watch(const struct mb_runner_ops *ops, struct mb_runner *r, const struct boot_options *o,
 		 uint64_t page_size, struct mb_err *err)
 {
 	bool tty = isatty(STDOUT_FILENO);
@@ -248,7 +229,8 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 	int rc = 0;
 
 	/* The first window starts at the newest heartbeat so far. */
-	read_new_records(r, &w);
+	if (read_new_points(ops, r, &w, err))
+		return -1;
 	w.start = w.last;
 	w.have_start = w.have_last;
 	w.count = w.gaps = 0;
@@ -257,12 +239,13 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 		struct timespec nap = { .tv_nsec = SLICE_MS * 1000000L };
 
 		if (now >= next_report) {
-			read_new_records(r, &w);
+			if (read_new_points(ops, r, &w, err))
+				return -1;
 			report(&w, (double)(now - start) / 1e6, (double)(now - last_report) / 1e6, page_size, tty);
 			last_report = now;
 			next_report += every_us;
 		}
-		if (mb_qemu_check_alive(q, err)) {
+		if (ops->check_alive(r, err)) {
 			rc = mb_err_prefix(err, "while watching heartbeats");
 			break;
 		}
@@ -272,7 +255,8 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 		/* The last, partial window. */
 		int64_t now = mb_clock_us(CLOCK_MONOTONIC);
 
-		read_new_records(r, &w);
+		if (read_new_points(ops, r, &w, err))
+			return -1;
 		report(&w, (double)(now - start) / 1e6, (double)(now - last_report) / 1e6, page_size, tty);
 	}
 	if (tty)
@@ -282,12 +266,12 @@ static int watch(struct mb_qemu *q, struct mb_hb_reader *r, const struct boot_op
 
 /* ---- the end: what the guest says it did -------------------------------- */
 
-static int final_checks(struct mb_hb_reader *r, struct mb_err *err)
+static int final_checks(const struct mb_runner_ops *ops, struct mb_runner *r, struct mb_err *err)
 {
 	struct mb_hb_reply reply;
 	uint64_t checked, corrupted, first_bad, us, achieved, rate, since;
 
-	if (mb_hb_command(r, "STATS", NULL, &reply, COMMAND_TIMEOUT_MS, err) == 0 &&
+	if (ops->guest_command(r, "STATS", NULL, &reply, COMMAND_TIMEOUT_MS, err) == 0 &&
 	    mb_hb_reply_u64(&reply, "achieved", &achieved, NULL) == 0 &&
 	    mb_hb_reply_u64(&reply, "rate", &rate, NULL) == 0 &&
 	    mb_hb_reply_u64(&reply, "since_us", &since, NULL) == 0) {
@@ -296,7 +280,7 @@ static int final_checks(struct mb_hb_reader *r, struct mb_err *err)
 	} else {
 		return mb_err_prefix(err, "asking the guest for STATS");
 	}
-	if (mb_hb_command(r, "VERIFY", NULL, &reply, VERIFY_TIMEOUT_MS, err) ||
+	if (ops->guest_command(r, "VERIFY", NULL, &reply, VERIFY_TIMEOUT_MS, err) ||
 	    mb_hb_reply_u64(&reply, "checked", &checked, err) ||
 	    mb_hb_reply_u64(&reply, "corrupted", &corrupted, err))
 		return mb_err_prefix(err, "verifying the working set");
@@ -315,68 +299,60 @@ static int final_checks(struct mb_hb_reader *r, struct mb_err *err)
 
 /* ---- the command ------------------------------------------------------------ */
 
+/* Exit status of a failed start: this host cannot (no image, no QEMU, KVM
+ * asked for and absent), or the guest failed. */
+static int start_failure(const struct mb_params *p, const struct mb_err *err)
+{
+	if (interrupted || err->errnum == EINTR)
+		return EXIT_INTERRUPTED;
+	if (err->errnum == ENOPKG || err->errnum == ENOENT || p->accel == MB_ACCEL_KVM)
+		return MB_EXIT_NO_RESOURCE;
+	return MB_EXIT_FAILED;
+}
+
+/* Through the runner's ops, like a campaign: `boot` checks what `run` uses. */
 static int boot_and_watch(const struct boot_options *o, struct mb_err *err)
 {
-	static struct mb_image img; /* ~17 KiB: off the stack */
-	struct mb_image_opts image_opts = { .verbose = 1 };
-	struct mb_guest guest;
-	struct mb_qemu *q = NULL;
-	struct mb_hb_reader *r = NULL;
-	struct mb_hb_hello hello;
-	struct mb_hb_record first;
-	struct mb_qemu_opts qopts = { .guest = &guest, .label = "guest" };
-	char guest_errors[512];
+	const struct mb_runner_ops *ops = mb_runner_find(o->runner);
+	const struct mb_run_spec *spec = &o->campaign.runs[0];
+	const struct mb_params *p = &spec->params;
+	struct mb_runner *r = NULL;
+	struct mb_guest_status gs;
 	int status = MB_EXIT_FAILED;
 
-	if (mb_image_ensure(&image_opts, &img, err)) {
-		mb_err_prefix(err, "guest image");
-		return err->errnum == ENOPKG ? MB_EXIT_NO_RESOURCE : MB_EXIT_FAILED;
+	if (ops->prepare(spec, (volatile const int *)&interrupted, &r, err))
+		return start_failure(p, err);
+	if (ops->start_source(r, err)) {
+		if (p->accel == MB_ACCEL_KVM && err->errnum != EINTR)
+			mb_errf(err, err->errnum, "%s (if KVM does not really work here, try --accel tcg)", err->msg);
+		status = start_failure(p, err);
+		goto out;
 	}
-	mb_guest_defaults(&guest);
-	mb_guest_from_params(&guest, &o->params);
-	guest.kernel = img.kernel;
-	guest.initrd = img.initrd;
-	if (mb_qemu_start(&qopts, &q, err)) {
-		/* No QEMU binary, or KVM asked for and absent: this host cannot. */
-		return err->errnum == ENOENT || o->params.accel == MB_ACCEL_KVM ? MB_EXIT_NO_RESOURCE
-										 : MB_EXIT_FAILED;
-	}
-	printf("image %s (kernel %s), accel %s (%s)\n", img.id, img.kernel_version, mb_accel_name(q->accel),
-	       q->accel_why);
+	if (ops->guest_status(r, &gs, err))
+		goto out;
+	printf("runner %s on %s; image %s; accel %s (%s)\n", ops->name, gs.host, gs.image, gs.accel, gs.accel_why);
 	printf("guest: %" PRIu64 " MiB, %u vCPU%s, %s workload, wss %" PRIu64 " MiB, rate %" PRIu64
 	       " pages/s, %s, heartbeat every %" PRIu64 " us\n",
-	       guest.memory >> 20, guest.vcpus, guest.vcpus == 1 ? "" : "s",
-	       mb_keys[MB_KEY_WORKLOAD].choices[guest.workload], guest.wss >> 20, guest.rate,
-	       mb_keys[MB_KEY_PATTERN].choices[guest.pattern], guest.heartbeat_period_us);
-	fflush(stdout);
-
-	if (mb_hb_reader_new(&r, err) ||
-	    mb_qemu_wait_for_socket(q, q->hb_socket, SOCKET_TIMEOUT_MS, err) ||
-	    mb_hb_attach(r, q->hb_socket, "guest", SOCKET_TIMEOUT_MS, NULL, err) ||
-	    wait_first_heartbeat(q, r, err))
-		goto out;
-	mb_hb_copy(r, 0, &first, 1);
-	mb_hb_wait_hello(r, &hello, 0, NULL);
-	printf("first heartbeat %.3f s after launch", (double)(first.host_mono_us - q->launch_mono_us) / 1e6);
-	if (hello.received)
-		printf(" (agent ready %.3f s after the kernel started)", (double)hello.boot_us / 1e6);
+	       p->memory >> 20, p->vcpus, p->vcpus == 1 ? "" : "s", spec->text[MB_KEY_WORKLOAD], p->wss >> 20,
+	       p->rate, spec->text[MB_KEY_PATTERN], p->heartbeat_period_us);
+	printf("first heartbeat %.3f s after launch", (double)(gs.first_heartbeat_mono_us - gs.launch_mono_us) / 1e6);
+	if (gs.agent_boot_us)
+		printf(" (agent ready %.3f s after the kernel started)", (double)gs.agent_boot_us / 1e6);
 	printf("\n");
-	if (mb_hb_guest_errors(r, guest_errors, sizeof(guest_errors)))
-		fprintf(stderr, "migbench boot: the guest reported: %s\n", guest_errors);
-	if (watch(q, r, o, hello.page_size ? hello.page_size : MB_GUEST_PAGE_SIZE, err))
+	fflush(stdout);
+	if (watch(ops, r, o, gs.page_size ? gs.page_size : MB_GUEST_PAGE_SIZE, err))
 		goto out;
 	if (interrupted) {
 		mb_errf(err, 0, "interrupted (%s)", strsignal(interrupted));
 		goto out;
 	}
-	if (final_checks(r, err))
+	if (final_checks(ops, r, err))
 		goto out;
 	status = MB_EXIT_OK;
 out:
 	if (status != MB_EXIT_OK && interrupted)
 		status = EXIT_INTERRUPTED;
-	mb_hb_reader_free(r);
-	mb_qemu_stop(q, MB_QEMU_GRACE_MS);
+	ops->teardown(r);
 	return status;
 }
 
@@ -389,10 +365,12 @@ static int boot_run(int argc, char **argv)
 
 	if (rc > 0) {
 		usage(stdout);
+		mb_campaign_free(&o.campaign);
 		return MB_EXIT_OK;
 	}
 	if (rc < 0) {
 		fprintf(stderr, "migbench boot: %s\nRun `migbench boot --help` for the options.\n", err.msg);
+		mb_campaign_free(&o.campaign);
 		return MB_EXIT_USAGE;
 	}
 	sigemptyset(&sa.sa_mask);
@@ -406,6 +384,7 @@ static int boot_run(int argc, char **argv)
 		fprintf(stderr, "migbench boot: %s\n", err.msg);
 	else
 		printf("guest torn down\n");
+	mb_campaign_free(&o.campaign);
 	return rc;
 }
 

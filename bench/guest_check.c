@@ -24,12 +24,13 @@ static int verify_timeout_ms(uint64_t wss)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-static int verify(struct mb_hb_reader *hb, uint64_t wss, struct mb_mig_outcome *out, struct mb_err *err)
+static int verify(const struct mb_runner_ops *ops, struct mb_runner *r, uint64_t wss,
+		  struct mb_mig_outcome *out, struct mb_err *err)
 {
 	struct mb_hb_reply reply;
 	uint64_t checked, corrupted, first_bad, us;
 
-	if (mb_hb_command(hb, "VERIFY", NULL, &reply, verify_timeout_ms(wss), err) ||
+	if (ops->guest_command(r, "VERIFY", NULL, &reply, verify_timeout_ms(wss), err) ||
 	    mb_hb_reply_u64(&reply, "checked", &checked, err) ||
 	    mb_hb_reply_u64(&reply, "corrupted", &corrupted, err) ||
 	    mb_hb_reply_u64(&reply, "first_bad", &first_bad, err) ||
@@ -53,15 +54,14 @@ int mb_guest_check(const struct mb_runner_ops *ops, struct mb_runner *r,
 		   const struct mb_run_spec *spec, struct mb_mig_outcome *out,
 		   struct mb_err *err)
 {
-	struct mb_hb_reader *hb = ops->heartbeats(r);
 	size_t before, after;
 	json_t *problems = NULL;
 	int rc;
 
-	rc = verify(hb, spec->params.wss, out, err);
-	before = mb_hb_count(hb);
+	rc = verify(ops, r, spec->params.wss, out, err);
+	before = ops->heartbeat_count(r);
 	mb_sleep_us((int64_t)spec->params.settle_us);
-	after = mb_hb_count(hb);
+	after = ops->heartbeat_count(r);
 	if (ops->console_problems(r, &problems, err) && !rc)
 		rc = -1;
 	if (!problems)

@@ -12,7 +12,8 @@ json_t *mb_check_json(const struct mb_check *check)
 
 json_t *mb_host_system_json(const struct mb_host_system *sys)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
+			 "hostname", sys->hostname,
 			 "kernel", sys->kernel,
 			 "kernel_release", sys->kernel_release,
 			 "machine", sys->machine,

@@ -4,6 +4,8 @@
 #include "bench/host_probe.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,14 @@ static void cpu_model(const char *procfs, char *dst, size_t size)
 	fclose(f);
 }
 
+static char host_name[HOST_NAME_MAX + 1];
+
+static void read_host_name(void)
+{
+	if (gethostname(host_name, sizeof(host_name) - 1))
+		host_name[0] = '\0';
+}
+
 void mb_probe_system(const struct mb_host_roots *roots, struct mb_host_system *out)
 {
 	struct utsname u;
@@ -82,12 +92,21 @@ void mb_probe_system(const struct mb_host_roots *roots, struct mb_host_system *o
 		snprintf(out->kernel, sizeof(out->kernel), "%s %s %s", u.sysname, u.release, u.machine);
 		snprintf(out->kernel_release, sizeof(out->kernel_release), "%s", u.release);
 		snprintf(out->machine, sizeof(out->machine), "%s", u.machine);
+		snprintf(out->hostname, sizeof(out->hostname), "%s", u.nodename);
 	} else {
 		snprintf(out->kernel, sizeof(out->kernel), "unknown (uname: %s)", strerror(errno));
 	}
 	cpu_model(roots->procfs, out->cpu_model, sizeof(out->cpu_model));
 	out->cores_online = sysconf(_SC_NPROCESSORS_ONLN);
 	out->cores_configured = sysconf(_SC_NPROCESSORS_CONF);
+}
+
+const char *mb_host_name(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, read_host_name);
+	return host_name[0] ? host_name : "localhost";
 }
 
 void mb_probe_libs(struct mb_host_libs *out)

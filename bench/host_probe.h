@@ -44,12 +44,17 @@ struct mb_host_system {
 	char kernel[256];       /* "Linux 6.1.0-18-amd64 #1 SMP ... x86_64" */
 	char kernel_release[128];
 	char machine[65];       /* uname -m (utsname size) */
+	char hostname[65];      /* uname -n: which host a side ran on */
 	char cpu_model[256];    /* /proc/cpuinfo "model name", "unknown" if absent */
 	long cores_online;
 	long cores_configured;
 };
 
 void mb_probe_system(const struct mb_host_roots *roots, struct mb_host_system *out);
+
+/* This host's name as results name the host a side runs on (gethostname;
+ * "localhost" when it has none). Thread-safe. */
+const char *mb_host_name(void);
 
 /* ---- accelerator ----------------------------------------------------------- */
 

@@ -29,6 +29,7 @@ struct mb_hb_point {
 	uint64_t seq;
 	uint64_t written;          /* guest's pages-written counter */
 	uint64_t ops;              /* guest's operations counter */
+	uint64_t guest_us;         /* the guest's clock when it sent it */
 };
 
 struct mb_hb_series {

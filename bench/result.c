@@ -171,6 +171,15 @@ json_t *mb_result_build(const struct mb_result_input *in)
 			"events", o->rec.events ? json_incref(o->rec.events) : json_array(),
 			"samples", o->rec.samples ? json_incref(o->rec.samples) : json_array(),
 			"heartbeats", heartbeats_json(in->heartbeats, in->start_real_us));
+	/* What the runner's own layer reported (libvirt_reported: libvirt's
+	 * completed-job statistics), verbatim beside migbench's metrics. */
+	{
+		const char *name;
+		json_t *v;
+
+		json_object_foreach(o->rec.runner_reported, name, v)
+			json_object_set(doc, name, v);
+	}
 	/* Each probe's output under its own name (energy, counters, ...). */
 	{
 		const char *name;

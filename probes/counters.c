@@ -21,9 +21,8 @@
 #include "bench/metrics.h"
 #include "bench/scenario.h"
 #include "probes/counters_series.h"
-#include "runners/qmp.h"
 
-#define MAX_VCPUS 256
+#define MAX_VCPUS MB_PROBE_MAX_VCPUS
 #define NAME_CHECKS 10          /* samples during which a new thread's name is re-read */
 
 enum { SIDE_SRC, SIDE_DST, SIDES };
@@ -52,6 +51,7 @@ struct ctr_side {
 	int vcpu_tid[MAX_VCPUS], vcpu_index[MAX_VCPUS];
 	size_t nvcpu;
 	char vcpu_error[256];
+	char host[128];
 	int stat_fd;
 	struct mb_series proc;          /* utime, stime of the whole process (ticks) */
 	bool gone;
@@ -320,32 +320,28 @@ static void *counters_main(void *arg)
 	return NULL;
 }
 
-/* vCPU thread ids from query-cpus-fast. */
-static void vcpus_from_qmp(struct mb_qmp *qmp, struct ctr_side *side)
+/* The vCPU threads as the runner knows them (QMP's query-cpus-fast,
+ * libvirt's monitor); local sides only: a remote side's threads are not
+ * in this host's /proc. */
+static void side_from_ctx(const struct mb_probe_side *from, struct ctr_side *side)
 {
-	struct mb_err err = {0};
-	json_t *ret = NULL, *cpu;
-	size_t i;
-
-	if (!qmp) {
-		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "no QMP connection");
+	if (!from->local) {
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "runs on %s, not on this host",
+			 from->host ? from->host : "another host");
 		return;
 	}
-	if (mb_qmp_execute(qmp, "query-cpus-fast", NULL, &ret, 5000, &err)) {
-		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "%s", err.msg);
+	side->pid = from->pid;
+	snprintf(side->host, sizeof(side->host), "%s", from->host ? from->host : "");
+	if (from->vcpu_error[0] || !from->nvcpus) {
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "%s",
+			 from->vcpu_error[0] ? from->vcpu_error : "the runner knows no vCPU threads");
 		return;
 	}
-	json_array_foreach(ret, i, cpu) {
-		json_t *tid = json_object_get(cpu, "thread-id"), *idx = json_object_get(cpu, "cpu-index");
-
-		if (side->nvcpu < MAX_VCPUS && json_is_integer(tid)) {
-			side->vcpu_tid[side->nvcpu] = (int)json_integer_value(tid);
-			side->vcpu_index[side->nvcpu] = json_is_integer(idx) ? (int)json_integer_value(idx)
-									     : (int)i;
-			side->nvcpu++;
-		}
+	for (size_t i = 0; i < from->nvcpus && side->nvcpu < MAX_VCPUS; i++) {
+		side->vcpu_tid[side->nvcpu] = from->vcpu_tid[i];
+		side->vcpu_index[side->nvcpu] = from->vcpu_index[i];
+		side->nvcpu++;
 	}
-	json_decref(ret);
 }
 
 static void counters_free(void *state);
@@ -376,10 +372,8 @@ static int counters_start(void **state, const struct mb_probe_ctx *ctx, struct m
 	}
 	st->ticks_per_s = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
 	st->boot_real_us = mb_clock_us(CLOCK_REALTIME) - mb_clock_us(CLOCK_BOOTTIME);
-	st->side[SIDE_SRC].pid = ctx->src_pid;
-	st->side[SIDE_DST].pid = ctx->dst_pid;
-	vcpus_from_qmp(ctx->src_qmp, &st->side[SIDE_SRC]);
-	vcpus_from_qmp(ctx->dst_qmp, &st->side[SIDE_DST]);
+	side_from_ctx(&ctx->side[MB_SIDE_SOURCE], &st->side[SIDE_SRC]);
+	side_from_ctx(&ctx->side[MB_SIDE_DESTINATION], &st->side[SIDE_DST]);
 	for (int s = 0; s < SIDES; s++) {
 		st->side[s].stat_fd = st->side[s].pid > 0 ? open_stat(st, st->side[s].pid, 0) : -1;
 		mb_series_init(&st->side[s].proc, 2);
@@ -524,10 +518,11 @@ static json_t *side_json(const struct ctr_state *st, const struct ctr_side *side
 							"system_ms", ms_of_ticks(st, mb_series_delta(&side->proc, 1, w[p].from_us, w[p].to_us)))
 					    : json_null());
 	process = sums_json(st, all, w);
-	o = json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o}",
+	o = json_pack("{s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:o}",
+		      "host", side->host,
 		      "pid", (int)side->pid,
 		      "threads_seen", (int)side->n,
-		      "vcpu_threads_from_qmp", side->vcpu_error[0] ? json_null() : json_integer((json_int_t)side->nvcpu),
+		      "vcpu_threads_known", side->vcpu_error[0] ? json_null() : json_integer((json_int_t)side->nvcpu),
 		      "process", process,
 		      "process_cpu_time", proc_cpu,
 		      "roles", role_o,
@@ -580,7 +575,10 @@ static json_t *counters_to_json(void *state, const struct mb_mig_times *times)
 	json_object_set_new(o, "probe_cpu_ms", mb_json_ms(st->self_cpu_us));
 	for (int s = 0; s < SIDES; s++)
 		json_object_set_new(o, side_names[s],
-				    st->side[s].pid > 0 ? side_json(st, &st->side[s], w, origin) : json_null());
+				    st->side[s].pid > 0 ? side_json(st, &st->side[s], w, origin)
+				    : st->side[s].vcpu_error[0]
+					    ? json_pack("{s:i, s:s}", "pid", 0, "vcpu_threads_error", st->side[s].vcpu_error)
+					    : json_null());
 	return o;
 }
 

@@ -720,6 +720,7 @@ int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_poin
 					.seq = r->records[first + i].seq,
 					.written = r->records[first + i].written,
 					.ops = r->records[first + i].ops,
+					.guest_us = r->records[first + i].guest_us,
 				};
 		}
 	}

@@ -10,10 +10,10 @@
 #include <time.h>
 
 #include "bench/scenario.h"
-#include "runners/qmp.h"
 
 struct mb_migrate_sampler {
-	struct mb_qmp *qmp;
+	mb_stats_fetch_fn fetch;
+	void *fetch_arg;
 	uint64_t interval_us;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -58,14 +58,14 @@ static void *sampler_main(void *arg)
 	mb_tick_start(&next);
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
-		struct mb_qmp_timing timing = {0};
+		struct mb_stats_timing timing = {0};
 		struct mb_err err = {0};
 		json_t *reply = NULL;
 		int rc;
 
 		pthread_mutex_unlock(&s->lock);
 		/* A slow reply delays the next sample, never the events. */
-		rc = mb_qmp_execute_timed(s->qmp, "query-migrate", NULL, &reply, 10000, &timing, &err);
+		rc = s->fetch(s->fetch_arg, &reply, &timing, &err);
 		pthread_mutex_lock(&s->lock);
 		if (rc == 0) {
 			mb_migrate_sample_from_reply(reply, timing.reply_real_us, &s->latest);
@@ -76,7 +76,8 @@ static void *sampler_main(void *arg)
 							"reply", reply));
 		} else {
 			snprintf(s->last_error, sizeof(s->last_error), "%s", err.msg);
-			/* The connection is gone: QEMU exited, nothing more to sample. */
+			/* The connection is gone (QEMU exited, the daemon
+			 * forgot the job): nothing more to sample. */
 			break;
 		}
 		mb_tick_wait(&s->wake, &s->lock, &next, s->interval_us, true, &s->stopping);
@@ -86,15 +87,16 @@ static void *sampler_main(void *arg)
 	return NULL;
 }
 
-int mb_migrate_sampler_start(struct mb_qmp *qmp, uint64_t interval_us,
+int mb_migrate_sampler_start(mb_stats_fetch_fn fetch, void *fetch_arg, uint64_t interval_us,
 			     struct mb_migrate_sampler **out, struct mb_err *err)
 {
 	struct mb_migrate_sampler *s = calloc(1, sizeof(*s));
 	int rc;
 
 	if (!s)
-		return mb_errf(err, ENOMEM, "query-migrate sampler");
-	s->qmp = qmp;
+		return mb_errf(err, ENOMEM, "migration statistics sampler");
+	s->fetch = fetch;
+	s->fetch_arg = fetch_arg;
 	s->interval_us = interval_us ? interval_us : 50000;
 	s->series = json_array();
 	pthread_mutex_init(&s->lock, NULL);
@@ -104,7 +106,7 @@ int mb_migrate_sampler_start(struct mb_qmp *qmp, uint64_t interval_us,
 	if (rc) {
 		json_decref(s->series);
 		free(s);
-		return mb_errf(err, rc, "query-migrate sampler: start thread");
+		return mb_errf(err, rc, "migration statistics sampler: start thread");
 	}
 	*out = s;
 	return 0;
@@ -148,36 +150,3 @@ void mb_migrate_sampler_free(struct mb_migrate_sampler *s)
 	pthread_cond_destroy(&s->wake);
 	free(s);
 }
-
-/* ---- as a probe ---- */
-
-static int probe_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
-{
-	return mb_migrate_sampler_start(ctx->src_qmp, ctx->spec->params.sample_interval_us,
-					(struct mb_migrate_sampler **)state, err);
-}
-
-static int probe_stop(void *state, struct mb_err *err)
-{
-	mb_migrate_sampler_stop(state);
-	return 0;
-}
-
-static json_t *probe_json(void *state, const struct mb_mig_times *times)
-{
-	return mb_migrate_sampler_series(state);
-}
-
-static void probe_free(void *state)
-{
-	mb_migrate_sampler_free(state);
-}
-
-const struct mb_probe_ops mb_probe_migrate_sampler = {
-	.name = "samples",
-	.summary = "query-migrate on the source every sample_interval",
-	.start = probe_start,
-	.stop = probe_stop,
-	.to_json = probe_json,
-	.free = probe_free,
-};

@@ -1,5 +1,6 @@
-/* The `query-migrate` sampler: a thread that asks the source every
- * `sample_interval` and keeps the time series. It never holds up event
+/* The migration statistics sampler: a thread that asks the source's
+ * runner for its statistics every `sample_interval` and keeps the time
+ * series. It never holds up event
  * handling (QMP replies and events are read by the connection's own
  * thread), and each sample is stamped with the moment QEMU's reply arrived,
  * not when the poll returned: during stop-and-copy a reply can take ~1 s. */
@@ -8,7 +9,9 @@
 
 #include <stdint.h>
 
-#include "probes/probe.h"
+#include <jansson.h>
+
+#include "bench/error.h"
 
 struct mb_migrate_sampler;
 
@@ -22,7 +25,23 @@ struct mb_migrate_sample {
 	int valid;
 };
 
-int mb_migrate_sampler_start(struct mb_qmp *qmp, uint64_t interval_us,
+/* When one sample was asked for and answered (for a reply that waited). */
+struct mb_stats_timing {
+	int64_t sent_mono_us;
+	int64_t reply_real_us, reply_mono_us;
+};
+
+/* Fetches the source's statistics now, in the shape of QEMU's query-migrate
+ * reply (status, ram{transferred, remaining, total, dirty-sync-count,
+ * dirty-pages-rate, postcopy-requests}, expected-downtime): migbench's
+ * common form, whatever the runner asks (QMP's query-migrate, libvirt's job
+ * statistics, which a runner may keep verbatim beside). Returns 0 with a
+ * new reference in *reply, or -1 (the sampler stops). Called from the
+ * sampler's thread. */
+typedef int (*mb_stats_fetch_fn)(void *arg, json_t **reply, struct mb_stats_timing *timing,
+				 struct mb_err *err);
+
+int mb_migrate_sampler_start(mb_stats_fetch_fn fetch, void *fetch_arg, uint64_t interval_us,
 			     struct mb_migrate_sampler **out, struct mb_err *err);
 /* Copies the latest sample (valid = 0 before the first reply). */
 void mb_migrate_sampler_latest(struct mb_migrate_sampler *s, struct mb_migrate_sample *out);
@@ -35,7 +54,5 @@ void mb_migrate_sampler_free(struct mb_migrate_sampler *s);
 /* Parses one query-migrate reply into a sample. */
 void mb_migrate_sample_from_reply(const json_t *reply, int64_t host_real_us,
 				  struct mb_migrate_sample *out);
-
-extern const struct mb_probe_ops mb_probe_migrate_sampler;
 
 #endif

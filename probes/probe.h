@@ -7,18 +7,36 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "bench/error.h"
 
-struct mb_qmp;
 struct mb_run_spec;
 struct mb_mig_times;
+
+#define MB_PROBE_MAX_VCPUS 256
+
+enum { MB_SIDE_SOURCE, MB_SIDE_DESTINATION, MB_SIDES };
+
+/* One side of the migration as the runner describes it: where it runs and
+ * which processes and threads are its hypervisor. Probes need nothing else
+ * of the runner (no QMP, no libvirt). */
+struct mb_probe_side {
+	const char *role;        /* "source", "destination" */
+	const char *host;        /* the host it runs on, as the result names it */
+	int local;               /* its processes are this host's: /proc,
+	                          * perf and powercap here see them */
+	pid_t pid;               /* the hypervisor process; 0 = none (yet) */
+	size_t nvcpus;           /* vCPU threads known (0 with vcpu_error) */
+	pid_t vcpu_tid[MB_PROBE_MAX_VCPUS];
+	int vcpu_index[MB_PROBE_MAX_VCPUS];
+	char vcpu_error[160];    /* why the vCPU threads are not known; "" */
+};
 
 /* What a probe may look at while a migration runs. */
 struct mb_probe_ctx {
 	const struct mb_run_spec *spec;
-	struct mb_qmp *src_qmp, *dst_qmp;
-	pid_t src_pid, dst_pid;
+	struct mb_probe_side side[MB_SIDES];
 	const char *netns;       /* the run's network namespace (/run/netns/NAME)
 	                          * when the guest runs a network service; else NULL */
 };

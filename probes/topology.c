@@ -210,7 +210,9 @@ static int placement_start(void **state, const struct mb_probe_ctx *ctx, struct 
 	const struct mb_params *p = ctx->spec ? &ctx->spec->params : NULL;
 	const char *texts[WHOS] = { p ? p->cpuset_src : NULL, p ? p->cpuset_dst : NULL,
 				    p ? p->cpuset_probes : NULL };
-	pid_t pids[WHOS] = { ctx->src_pid, ctx->dst_pid, 0 };
+	/* A side on another host is placed there, not here. */
+	pid_t pids[WHOS] = { ctx->side[MB_SIDE_SOURCE].local ? ctx->side[MB_SIDE_SOURCE].pid : 0,
+			     ctx->side[MB_SIDE_DESTINATION].local ? ctx->side[MB_SIDE_DESTINATION].pid : 0, 0 };
 	struct placement *pl = calloc(1, sizeof(*pl));
 	hwloc_topology_t topo;
 	char why[256];

@@ -51,6 +51,7 @@ struct mb_runner {
 	int64_t recover_sent_real_us;  /* migrate-recover sent; 0 = none */
 	volatile const int *interrupted; /* the user's Ctrl-C, or NULL */
 	int64_t running_since_mono_us;  /* the guest last started running */
+	int64_t boot_launch_mono_us, boot_first_hb_mono_us; /* its boot */
 	unsigned migrations;
 	/* echo/kv: the run's network (runners/netns.h); the running guest's
 	 * tap and the one its next destination gets */
@@ -349,6 +350,12 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 	if (mb_hb_guest_errors(r->hb, guest_errors, sizeof(guest_errors)))
 		return mb_errf(err, 0, "the guest agent reported: %s", guest_errors);
 	r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	r->boot_launch_mono_us = r->src->launch_mono_us;
+	{
+		struct mb_hb_record first;
+
+		r->boot_first_hb_mono_us = mb_hb_copy(r->hb, mb_hb_oldest(r->hb), &first, 1) ? first.host_mono_us : 0;
+	}
 	return 0;
 }
 
@@ -413,6 +420,18 @@ out:
 	return rc;
 }
 
+/* The sampler's statistics: query-migrate, stamped when the reply came. */
+static int fetch_query_migrate(void *arg, json_t **reply, struct mb_stats_timing *timing, struct mb_err *err)
+{
+	struct mb_qmp_timing t = {0};
+	int rc = mb_qmp_execute_timed(arg, "query-migrate", NULL, reply, 10000, &t, err);
+
+	timing->sent_mono_us = t.sent_mono_us;
+	timing->reply_real_us = t.reply_real_us;
+	timing->reply_mono_us = t.reply_mono_us;
+	return rc;
+}
+
 static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
@@ -438,7 +457,7 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 	r->passes = 0;
 	if (r->ns && mb_netns_tap_set(r->ns, r->dst_tap, true, err))
 		goto out;
-	if (mb_migrate_sampler_start(r->src_qmp, p->sample_interval_us, &r->sampler, err))
+	if (mb_migrate_sampler_start(fetch_query_migrate, r->src_qmp, p->sample_interval_us, &r->sampler, err))
 		goto out;
 	r->start_real_us = mb_clock_us(CLOCK_REALTIME);
 	r->recover_sent_real_us = 0;
@@ -685,28 +704,6 @@ static void add_events(json_t *all, struct mb_qmp *qmp, const char *side)
 	mb_qmp_event_list_free(&list);
 }
 
-/* The first event of a side with this name (and status) after the start. */
-static int64_t event_time(const json_t *events, const char *side, const char *name,
-			  const char *status, int64_t after)
-{
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(events, i, e) {
-		const char *st = json_string_value(json_object_get(json_object_get(e, "data"), "status"));
-		json_int_t t = json_integer_value(json_object_get(e, "qemu_us"));
-
-		if (strcmp(json_string_value(json_object_get(e, "side")), side) ||
-		    strcmp(json_string_value(json_object_get(e, "event")), name))
-			continue;
-		if (status && (!st || strcmp(st, status)))
-			continue;
-		if (t > 0 && t >= after)
-			return t;
-	}
-	return 0;
-}
-
 /* Right after completion QEMU may still report total-time 0: ask again. */
 static json_t *final_query(struct mb_qmp *qmp, int is_source)
 {
@@ -820,19 +817,7 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 							&r->qemu_ref[r->migrations ? SIDE_DESTINATION : SIDE_SOURCE]),
 				    "destination", side_json(r->dst, r->dst_qmp, &r->qemu_ref[SIDE_DESTINATION]));
 
-	rec->times.start_us = r->start_real_us;
-	rec->times.src_stop_us = event_time(rec->events, "source", "STOP", NULL, r->start_real_us - 1000000);
-	rec->times.dst_resume_us = event_time(rec->events, "destination", "RESUME", NULL, r->start_real_us);
-	rec->times.postcopy_us = event_time(rec->events, "source", "MIGRATION", "postcopy-active", r->start_real_us);
-	rec->times.src_complete_us = event_time(rec->events, "source", "MIGRATION", "completed", r->start_real_us);
-	rec->times.dst_complete_us = event_time(rec->events, "destination", "MIGRATION", "completed", r->start_real_us);
-	rec->times.postcopy_paused_us = event_time(rec->events, "source", "MIGRATION", "postcopy-paused",
-						   r->start_real_us);
-	if (rec->times.postcopy_paused_us) {
-		rec->times.recover_sent_us = r->recover_sent_real_us;
-		rec->times.postcopy_recovered_us = event_time(rec->events, "source", "MIGRATION", "postcopy-active",
-							      rec->times.postcopy_paused_us);
-	}
+	mb_mig_times_from_events(rec->events, r->start_real_us, r->recover_sent_real_us, &rec->times);
 
 	if (completed && !rc) {
 		/* The destination now runs the guest: it is the next source. */
@@ -900,21 +885,81 @@ static int qmp_console_problems(struct mb_runner *r, json_t **lines, struct mb_e
 	return 0;
 }
 
-static void qmp_probe_ctx(struct mb_runner *r, struct mb_probe_ctx *ctx)
+/* A side's QEMU as probes see it; its vCPU threads from query-cpus-fast. */
+static void probe_side(struct mb_qemu *q, struct mb_qmp *qmp, const char *role, struct mb_probe_side *side)
 {
-	*ctx = (struct mb_probe_ctx){
-		.spec = r->spec,
-		.src_qmp = r->src_qmp,
-		.dst_qmp = r->dst_qmp,
-		.src_pid = r->src ? r->src->pid : 0,
-		.dst_pid = r->dst ? r->dst->pid : 0,
-		.netns = r->ns ? r->ns->path : NULL,
-	};
+	struct mb_err err = {0};
+	json_t *ret = NULL, *cpu;
+	size_t i;
+
+	*side = (struct mb_probe_side){ .role = role, .host = mb_host_name(), .local = 1,
+					 .pid = q ? q->pid : 0 };
+	if (!qmp) {
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "no %s QEMU", role);
+		return;
+	}
+	if (mb_qmp_execute(qmp, "query-cpus-fast", NULL, &ret, 5000, &err)) {
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "query-cpus-fast: %s", err.msg);
+		return;
+	}
+	json_array_foreach(ret, i, cpu) {
+		json_t *tid = json_object_get(cpu, "thread-id"), *idx = json_object_get(cpu, "cpu-index");
+
+		if (side->nvcpus < MB_PROBE_MAX_VCPUS && json_is_integer(tid)) {
+			side->vcpu_tid[side->nvcpus] = (pid_t)json_integer_value(tid);
+			side->vcpu_index[side->nvcpus] = json_is_integer(idx) ? (int)json_integer_value(idx) : (int)i;
+			side->nvcpus++;
+		}
+	}
+	json_decref(ret);
 }
 
-static struct mb_hb_reader *qmp_heartbeats(struct mb_runner *r)
+static void qmp_probe_ctx(struct mb_runner *r, struct mb_probe_ctx *ctx)
 {
-	return r->hb;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->spec = r->spec;
+	ctx->netns = r->ns ? r->ns->path : NULL;
+	probe_side(r->src, r->src_qmp, "source", &ctx->side[MB_SIDE_SOURCE]);
+	probe_side(r->dst, r->dst_qmp, "destination", &ctx->side[MB_SIDE_DESTINATION]);
+}
+
+static int qmp_check_alive(struct mb_runner *r, struct mb_err *err)
+{
+	if (!r->src)
+		return mb_errf(err, ESRCH, "no guest is running");
+	return mb_qemu_check_alive(r->src, err);
+}
+
+static int qmp_guest_status(struct mb_runner *r, struct mb_guest_status *st, struct mb_err *err)
+{
+	struct mb_hb_hello hello;
+
+	memset(st, 0, sizeof(*st));
+	if (!r->src)
+		return mb_errf(err, ESRCH, "no guest is running");
+	st->launch_mono_us = r->boot_launch_mono_us;
+	st->first_heartbeat_mono_us = r->boot_first_hb_mono_us;
+	if (mb_hb_wait_hello(r->hb, &hello, 0, NULL) == 0) {
+		st->agent_boot_us = hello.boot_us;
+		st->page_size = hello.page_size;
+	}
+	snprintf(st->accel, sizeof(st->accel), "%s", mb_accel_name(r->src->accel));
+	snprintf(st->accel_why, sizeof(st->accel_why), "%s", r->src->accel_why);
+	snprintf(st->host, sizeof(st->host), "%s", mb_host_name());
+	snprintf(st->image, sizeof(st->image), "%s (kernel %s)", r->image.id, r->image.kernel_version);
+	mb_hb_guest_errors(r->hb, st->guest_errors, sizeof(st->guest_errors));
+	return 0;
+}
+
+static int qmp_guest_command(struct mb_runner *r, const char *command, const char *args,
+			     struct mb_hb_reply *reply, int timeout_ms, struct mb_err *err)
+{
+	return mb_hb_command(r->hb, command, args, reply, timeout_ms, err);
+}
+
+static size_t qmp_heartbeat_count(struct mb_runner *r)
+{
+	return mb_hb_count(r->hb);
 }
 
 static int qmp_heartbeat_points(struct mb_runner *r, int64_t from_real_us,
@@ -960,7 +1005,10 @@ const struct mb_runner_ops mb_runner_qmp = {
 	.finish = qmp_finish,
 	.console_problems = qmp_console_problems,
 	.probe_ctx = qmp_probe_ctx,
-	.heartbeats = qmp_heartbeats,
+	.check_alive = qmp_check_alive,
+	.guest_status = qmp_guest_status,
+	.guest_command = qmp_guest_command,
+	.heartbeat_count = qmp_heartbeat_count,
 	.heartbeat_points = qmp_heartbeat_points,
 	.teardown = qmp_teardown,
 };

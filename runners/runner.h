@@ -2,7 +2,20 @@
  * and carries out migrations. The mode logic (when to switch to post-copy,
  * when to give up) lives above it in bench/migration.c, so every runner
  * gets the same definitions. One ops table per runner; the registry is
- * runners/registry.c. */
+ * runners/registry.c.
+ *
+ * The contract is in migbench's own terms, so that the layers above need
+ * no hypervisor handle (QMP, libvirt) of any runner:
+ * - events: each side's timestamped lifecycle and migration events
+ *   (mb_mig_record.events, the shape below), from which
+ *   mb_mig_times_from_events derives the instants the metrics use;
+ * - statistics: the sampler's series (probes/migrate_sampler.h: the
+ *   runner supplies the fetch) and the final statistics of each side;
+ * - the processes, vCPU threads and host of each side (probe_ctx), which
+ *   is all that probes see;
+ * - the guest's streams: heartbeats (heartbeat_count, heartbeat_points),
+ *   the agent's commands (guest_command), the console (console_problems)
+ *   and how the boot went (guest_status). */
 #ifndef MB_RUNNER_H
 #define MB_RUNNER_H
 
@@ -13,9 +26,8 @@
 #include "bench/error.h"
 #include "bench/metrics.h"
 #include "bench/scenario.h"
+#include "probes/heartbeat.h" /* struct mb_hb_reply: the agent's protocol */
 #include "probes/probe.h"
-
-struct mb_hb_reader;
 
 /* What a poll saw of a migration in progress (the source's view). */
 struct mb_mig_progress {
@@ -32,7 +44,13 @@ struct mb_mig_progress {
 /* Everything one migration leaves behind for the metrics and the result. */
 struct mb_mig_record {
 	struct mb_mig_times times;
-	json_t *events;             /* [{side, event, data, qemu_us, host_real_us, host_mono_us}] */
+	/* [{side, event, data, qemu_us, host_real_us, host_mono_us}]: side
+	 * "source" or "destination"; event and data as QEMU names them (STOP,
+	 * RESUME, MIGRATION {status}, MIGRATION_PASS {pass}) whoever relays
+	 * them; qemu_us QEMU's own timestamp (host realtime, µs), the host_*
+	 * clocks when migbench received it. A runner may add events of its
+	 * own kind (with a "source" of its name): they are recorded, not timed. */
+	json_t *events;
 	json_t *samples;            /* query-migrate time series (source) */
 	json_t *final_source;       /* source's query-migrate after completion */
 	json_t *final_destination;  /* destination's query-migrate after completion */
@@ -41,7 +59,23 @@ struct mb_mig_record {
 	json_t *hypervisor;         /* {source:{binary,version}, destination:{...}} */
 	json_t *console;            /* guest console lines that failed the health check */
 	json_t *probes;             /* {probe name: its output} */
+	json_t *runner_reported;    /* {"NAME_reported": what the runner's own layer reported
+	                             * of the migration}, e.g. libvirt's completed
+	                             * job statistics; NULL = nothing */
 	int switched_to_postcopy;
+};
+
+/* How the guest's boot went, for `migbench boot` and the result. */
+struct mb_guest_status {
+	int64_t launch_mono_us;          /* the hypervisor was asked to start it */
+	int64_t first_heartbeat_mono_us; /* arrival of its first heartbeat */
+	uint64_t agent_boot_us;          /* guest clock when the agent was ready (HELLO) */
+	uint64_t page_size;              /* the agent's; 0 = unknown */
+	char accel[16];                  /* "kvm", "tcg" */
+	char accel_why[160];
+	char host[128];                  /* where it runs */
+	char image[192];                 /* the guest image: "ID (kernel VERSION)" */
+	char guest_errors[512];          /* ERR records the agent sent on its own */
 };
 
 struct mb_runner;
@@ -91,11 +125,23 @@ struct mb_runner_ops {
 	/* Guest console lines since boot that show a sick kernel (BUG:, Oops,
 	 * panic, watchdog), as a JSON array; empty when healthy. */
 	int (*console_problems)(struct mb_runner *r, json_t **lines, struct mb_err *err);
-	/* What the probes may look at during the migration that is starting
-	 * (both QEMUs' PIDs and QMP connections). */
+	/* What the probes may look at during the migration that is starting:
+	 * each side's host, hypervisor PID and vCPU threads (a side that is
+	 * not up has pid 0). */
 	void (*probe_ctx)(struct mb_runner *r, struct mb_probe_ctx *ctx);
-	/* The heartbeat reader of the running guest. */
-	struct mb_hb_reader *(*heartbeats)(struct mb_runner *r);
+	/* 0 while the running guest's hypervisor is alive; -1 with why (its
+	 * exit status, its log) when it is gone. */
+	int (*check_alive)(struct mb_runner *r, struct mb_err *err);
+	/* The boot of the running guest: when it started, when its first
+	 * heartbeat came, what the agent said of itself. */
+	int (*guest_status)(struct mb_runner *r, struct mb_guest_status *st, struct mb_err *err);
+	/* Sends one command of the agent's protocol (workloads/proto.h:
+	 * PING, RATE, STATS, VERIFY...) to the guest, wherever it runs now,
+	 * and waits for its reply. */
+	int (*guest_command)(struct mb_runner *r, const char *command, const char *args,
+			     struct mb_hb_reply *reply, int timeout_ms, struct mb_err *err);
+	/* Heartbeats received from the guest so far, ever. */
+	size_t (*heartbeat_count)(struct mb_runner *r);
 	/* Copies the heartbeats received since `from_real_us` (host realtime)
 	 * into *points (caller frees). Earlier ones are never asked for again:
 	 * the runner may release them (a guest's heartbeats over a campaign of
@@ -110,5 +156,14 @@ extern const struct mb_runner_ops *const mb_runners[];
 const struct mb_runner_ops *mb_runner_find(const char *name);
 
 void mb_mig_record_release(struct mb_mig_record *rec);
+
+/* The instants of mb_mig_times from rec->events: the source's STOP (from a
+ * second before `start_us`: a cold migration stops first), the
+ * destination's RESUME, the source's MIGRATION postcopy-active,
+ * completed, postcopy-paused and the postcopy-active after it, the
+ * destination's completed. `start_us` and `recover_sent_us` are the
+ * runner's own (when it sent `migrate` and the recovery). */
+void mb_mig_times_from_events(const json_t *events, int64_t start_us, int64_t recover_sent_us,
+			      struct mb_mig_times *t);
 
 #endif

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -479,6 +480,61 @@ static void missing_qemu_is_reported(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/qemu-system-x86_64"));
 }
 
+/* ---- `migbench boot`: the runner's ops, as a campaign uses them ---- */
+
+/* Runs `migbench boot ARGS...` to completion; its exit status, and its
+ * stdout and stderr in out/err (malloc'ed). */
+static int run_boot(const char *const *args, char **out, char **err)
+{
+	const char *argv[16] = { mbt_migbench_bin, "boot" };
+	char out_log[PATH_MAX], err_log[PATH_MAX];
+	size_t n = 2;
+	pid_t pid;
+	int st;
+
+	for (; *args && n < 15; args++)
+		argv[n++] = *args;
+	snprintf(out_log, sizeof(out_log), "%s/boot.out", mbt_runtime_dir);
+	snprintf(err_log, sizeof(err_log), "%s/boot.err", mbt_runtime_dir);
+	assert_int_equal(mbt_spawn(argv, out_log, err_log, &pid), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	*out = mbt_read_text(out_log);
+	*err = mbt_read_text(err_log);
+	unlink(out_log);
+	unlink(err_log);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void boot_command_uses_the_runner(void **state)
+{
+	static const char *const good[] = { "--duration", "2", "--wss", "16M", "--set", "settle=0", NULL };
+	static const char *const bad[] = { "--runner", "nosuch", NULL };
+	static const char *const bad_key[] = { "--set", "no_such_key=1", NULL };
+	char why[256], *out, *err;
+
+	(void)state;
+	skip_without_image();
+	if (mbt_check_migbench(why, sizeof(why)))
+		mbt_skip_if(why);
+	assert_int_equal(run_boot(good, &out, &err), 0);
+	print_message("# %s", out);
+	assert_non_null(strstr(out, "runner qmp on "));
+	assert_non_null(strstr(out, "first heartbeat "));
+	assert_non_null(strstr(out, "verify: 4096 pages checked, 0 corrupted"));
+	assert_non_null(strstr(out, "guest torn down"));
+	free(out);
+	free(err);
+	assert_int_equal(run_boot(bad, &out, &err), 2);
+	assert_non_null(strstr(err, "--runner 'nosuch': no such runner"));
+	free(out);
+	free(err);
+	assert_int_equal(run_boot(bad_key, &out, &err), 2);
+	assert_non_null(strstr(err, "no_such_key"));
+	free(out);
+	free(err);
+}
+
 /* ---- the reader against fake guests (no QEMU): what a migration needs ---- */
 
 static void fake_listen(struct fixture *f, int i, const char *name)
@@ -737,6 +793,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(early_death_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_panic_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(boots_and_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(boot_command_uses_the_runner, setup, teardown),
 		cmocka_unit_test_setup_teardown(heartbeat_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(dirty_rate_sequential, setup, teardown),
 		cmocka_unit_test_setup_teardown(dirty_rate_random, setup, teardown),

@@ -113,7 +113,7 @@ static void software_counters_per_phase_both_sides(void **state)
 		/* both QEMUs ran for the whole migration */
 		assert_true(mbt_int(s, "process.migration.task-clock") > 0);
 		/* vCPU thread ids came from query-cpus-fast */
-		assert_int_equal(mbt_int(s, "vcpu_threads_from_qmp"), 1);
+		assert_int_equal(mbt_int(s, "vcpu_threads_known"), 1);
 		assert_int_equal(mbt_int(s, "roles.vcpu.threads"), 1);
 	}
 	print_message("# source process: task-clock %.1f ms in pre-copy, %.1f ms in post-copy\n",

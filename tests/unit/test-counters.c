@@ -397,8 +397,10 @@ static void probe_follows_threads_by_phase(void **state)
 	close(pipefd[0]);
 	close(donefd[1]);
 
-	ctx.src_pid = getpid();
-	ctx.dst_pid = child;
+	ctx.side[MB_SIDE_SOURCE] = (struct mb_probe_side){ .role = "source", .host = "localhost", .local = 1,
+							    .pid = getpid(), .vcpu_error = "no vCPUs in this test" };
+	ctx.side[MB_SIDE_DESTINATION] = (struct mb_probe_side){ .role = "destination", .host = "localhost", .local = 1,
+								 .pid = child, .vcpu_error = "no vCPUs in this test" };
 	stop_threads = mig_done = 0;
 	assert_int_equal(mb_probe_counters.start(&st, &ctx, &err), 0);
 	sleep_ms(120);
@@ -436,7 +438,7 @@ static void probe_follows_threads_by_phase(void **state)
 	dst = at(o, "destination");
 	assert_int_equal(json_integer_value(at(src, "pid")), getpid());
 	assert_int_equal(json_integer_value(at(dst, "pid")), child);
-	assert_non_null(strstr(json_string_value(at(src, "vcpu_threads_error")), "no QMP"));
+	assert_non_null(strstr(json_string_value(at(src, "vcpu_threads_error")), "no vCPUs in this test"));
 
 	/* CPU time from /proc works on any host */
 	assert_true(json_is_number(at(src, "process.precopy.cpu_user_ms")));
@@ -476,6 +478,36 @@ static void probe_follows_threads_by_phase(void **state)
 	json_decref(o);
 }
 
+/* The runner's sides are all the probe knows: a side on another host is
+ * not looked for in this host's /proc, and a local side's vCPU threads are
+ * the ones the runner named (this test's own thread stands in for one). */
+static void probe_takes_sides_from_runner(void **state)
+{
+	struct mb_probe_ctx ctx = {0};
+	struct mb_mig_times times = {0};
+	struct mb_err err = {0};
+	void *st = NULL;
+	json_t *o;
+
+	ctx.side[MB_SIDE_SOURCE] = (struct mb_probe_side){ .role = "source", .host = "far-away", .local = 0,
+							    .pid = getpid() };
+	ctx.side[MB_SIDE_DESTINATION] = (struct mb_probe_side){ .role = "destination", .host = "here", .local = 1,
+								 .pid = getpid(), .nvcpus = 1 };
+	ctx.side[MB_SIDE_DESTINATION].vcpu_tid[0] = (pid_t)syscall(SYS_gettid);
+	ctx.side[MB_SIDE_DESTINATION].vcpu_index[0] = 0;
+	assert_int_equal(mb_probe_counters.start(&st, &ctx, &err), 0);
+	sleep_ms(60);
+	assert_int_equal(mb_probe_counters.stop(st, &err), 0);
+	o = mb_probe_counters.to_json(st, &times);
+	mb_probe_counters.free(st);
+	assert_int_equal(json_integer_value(at(o, "source.pid")), 0);
+	assert_non_null(strstr(json_string_value(at(o, "source.vcpu_threads_error")), "runs on far-away"));
+	assert_string_equal(json_string_value(at(o, "destination.host")), "here");
+	assert_int_equal(json_integer_value(at(o, "destination.pid")), getpid());
+	assert_int_equal(json_integer_value(at(o, "destination.vcpu_threads_known")), 1);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(events_default_and_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(group_on_own_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(probe_follows_threads_by_phase, setup, teardown),
+		cmocka_unit_test_setup_teardown(probe_takes_sides_from_runner, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,12 +84,15 @@ static void xml_saved_once(void **state)
 static json_t *place(const char *src, const char *dst, const char *probes, pid_t child)
 {
 	struct mb_run_spec spec = {0};
-	struct mb_probe_ctx ctx = { .spec = &spec, .src_pid = child, .dst_pid = child };
+	struct mb_probe_ctx ctx = { .spec = &spec };
 	struct mb_mig_times times = {0};
 	struct mb_err err = {0};
 	void *st = NULL;
 	json_t *o;
 
+	ctx.side[MB_SIDE_SOURCE] = (struct mb_probe_side){ .role = "source", .host = "localhost", .local = 1, .pid = child };
+	ctx.side[MB_SIDE_DESTINATION] = ctx.side[MB_SIDE_SOURCE];
+	ctx.side[MB_SIDE_DESTINATION].role = "destination";
 	spec.params.cpuset_src = src;
 	spec.params.cpuset_dst = dst;
 	spec.params.cpuset_probes = probes;
