@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,27 +303,68 @@ int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
 	return 0;
 }
 
-static int connect_retrying(const char *path, int timeout_ms, struct mb_err *err)
+/* "tcp:HOST:PORT" (a guest on another host, its QEMU serving the port
+ * there): resolved once; each attempt makes a new socket. */
+static int tcp_address(const char *where, struct sockaddr_storage *ss, socklen_t *len, struct mb_err *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char host[256];
+	const char *colon = strrchr(where + 4, ':');
+	int rc;
+
+	if (!colon || colon == where + 4 || !colon[1] || (size_t)(colon - (where + 4)) >= sizeof(host))
+		return mb_errf(err, EINVAL, "heartbeat address '%s': not tcp:HOST:PORT", where);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - (where + 4)), where + 4);
+	/* [v6]:port */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc)
+		return mb_errf(err, 0, "heartbeat address '%s': %s", where, gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* `where` is a unix socket path, or tcp:HOST:PORT. */
+static int connect_retrying(const char *where, int timeout_ms, struct mb_err *err)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+	socklen_t len = sizeof(*un);
 	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
 	int fd, e;
 
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return mb_errf(err, ENAMETOOLONG, "heartbeat socket %s", path);
-	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (!strncmp(where, "tcp:", 4)) {
+		if (tcp_address(where, &ss, &len, err))
+			return -1;
+	} else {
+		if (strlen(where) >= sizeof(un->sun_path))
+			return mb_errf(err, ENAMETOOLONG, "heartbeat socket %s", where);
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, where, strlen(where) + 1);
+	}
 	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			return mb_errf(err, errno, "heartbeat socket %s: socket()", path);
-		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return mb_errf(err, errno, "heartbeat socket %s: socket()", where);
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
+			int one = 1;
+
+			/* Heartbeats are small lines: no Nagle delay on commands. */
+			if (ss.ss_family != AF_UNIX)
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			return fd;
+		}
 		e = errno;
 		close(fd);
 		/* QEMU has not created or not started listening on it yet. */
 		if ((e != ENOENT && e != ECONNREFUSED && e != EINTR) ||
 		    (timeout_ms >= 0 && mb_clock_us(CLOCK_MONOTONIC) >= deadline))
-			return mb_errf(err, e, "cannot connect to heartbeat socket %s", path);
+			return mb_errf(err, e, "cannot connect to heartbeat socket %s", where);
 		usleep(2000);
 	}
 }

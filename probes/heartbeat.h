@@ -86,7 +86,8 @@ int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err);
  * NULL is fine. */
 void mb_hb_reader_free(struct mb_hb_reader *r);
 
-/* Connects to `socket_path` (retrying while it does not exist or refuses,
+/* Connects to `socket_path`, a unix socket or tcp:HOST:PORT (a guest whose
+ * QEMU serves the port on another host), retrying while it does not exist or refuses,
  * up to timeout_ms) and starts reading it as source `label` ("source",
  * "destination"). Returns 0 and the source's index in *index (may be NULL). */
 int mb_hb_attach(struct mb_hb_reader *r, const char *socket_path, const char *label,

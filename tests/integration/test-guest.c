@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -689,6 +691,43 @@ static void reader_follows_a_migration(void **state)
 	assert_non_null(strstr(err.msg, "no open heartbeat channel"));
 }
 
+/* A guest on another host: its QEMU serves the heartbeat port on TCP and
+ * the reader connects there, stamping arrivals on this host's clock. */
+static void reader_over_tcp(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	struct mb_hb_record rec;
+	struct mb_err err = { 0 };
+	char where[64];
+
+	assert_int_equal(mb_hb_reader_new(&f->r, &err), 0);
+	f->fake_listen[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f->fake_listen[0] >= 0);
+	assert_int_equal(bind(f->fake_listen[0], (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(f->fake_listen[0], 1), 0);
+	assert_int_equal(getsockname(f->fake_listen[0], (struct sockaddr *)&addr, &len), 0);
+	snprintf(where, sizeof(where), "tcp:127.0.0.1:%u", (unsigned)ntohs(addr.sin_port));
+	if (mb_hb_attach(f->r, where, "source", 1000, NULL, &err))
+		fail_msg("%s", err.msg);
+	f->fake_conn[0] = accept(f->fake_listen[0], NULL, NULL);
+	assert_true(f->fake_conn[0] >= 0);
+	fake_say(f, 0, "HB seq=7 gt=1000 written=70 ops=0 rate=5\n");
+	if (mb_hb_wait_records(f->r, 1, 2000, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(mb_hb_copy(f->r, 0, &rec, 1), 1);
+	assert_int_equal(rec.seq, 7);
+	assert_true(rec.host_real_us > 0);
+	assert_int_equal(ping_answered_by(f, 0, 333), 333);
+
+	/* Bad addresses say what is wrong with them. */
+	assert_int_equal(mb_hb_attach(f->r, "tcp:nohostport", "x", 100, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "not tcp:HOST:PORT"));
+	assert_int_equal(mb_hb_attach(f->r, "tcp:no-such-host.invalid:1", "x", 100, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "no-such-host.invalid"));
+}
+
 /* A campaign attaches one destination per repetition, and repetitions go
  * to 1000: the reader must take any number of sources (it took 64). */
 static void reader_takes_a_source_per_repetition(void **state)
@@ -787,6 +826,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reader_follows_a_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(reader_over_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(reader_takes_a_source_per_repetition, setup, teardown),
 		cmocka_unit_test_setup_teardown(flooding_guest_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_qemu_is_reported, setup, teardown),
