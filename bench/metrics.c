@@ -80,6 +80,26 @@ int mb_metrics_pages(const json_t *final_query_migrate, json_t *metrics)
 			  "normal", (json_int_t)ram_u64(ram, "normal-bytes"),
 			  "precopy", (json_int_t)pre, "downtime", (json_int_t)down,
 			  "postcopy", (json_int_t)post);
+	/* Statistics relayed without QEMU's per-phase counters (libvirt's job
+	 * statistics): no split, rather than a split of zeros. */
+	if (!json_object_get(ram, "precopy-bytes") && !json_object_get(ram, "downtime-bytes") &&
+	    !json_object_get(ram, "postcopy-bytes")) {
+		pt = json_pack("{s:I, s:I, s:I, s:n, s:n, s:n, s:I, s:{s:I, s:I, s:n, s:n, s:n}, s:s}",
+			       "total", (json_int_t)pages,
+			       "normal", (json_int_t)ram_u64(ram, "normal"),
+			       "duplicate", (json_int_t)ram_u64(ram, "duplicate"),
+			       "precopy", "downtime", "postcopy",
+			       "page_size", (json_int_t)ram_u64(ram, "page-size"),
+			       "bytes", "total", (json_int_t)ram_u64(ram, "transferred"),
+			       "normal", (json_int_t)ram_u64(ram, "normal-bytes"),
+			       "precopy", "downtime", "postcopy",
+			       "phase_split", "not available: the statistics carry no per-phase byte counters");
+		json_decref(bytes);
+		if (!pt)
+			return -1;
+		json_object_set_new(metrics, "pages_transferred", pt);
+		return 0;
+	}
 	pt = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:s}",
 		       "total", (json_int_t)pages,
 		       "normal", (json_int_t)ram_u64(ram, "normal"),

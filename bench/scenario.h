@@ -140,6 +140,10 @@ struct mb_params {
 	const char *cpuset_src;         /* CPUs for the source QEMU, "" = not bound */
 	const char *cpuset_dst;         /* ... the destination QEMU */
 	const char *cpuset_probes;      /* ... migbench itself (its probe threads) */
+	const char *libvirt_src;        /* --runner libvirt: the source daemon's URI */
+	const char *libvirt_dst;        /* ... the destination daemon's URI */
+	const char *libvirt_migrate_uri; /* ... the migration data URI to it; "" = libvirt's choice */
+	const char *libvirt_migrate_uri_back; /* ... and back to the source's host */
 };
 
 /* ---- the key table --------------------------------------------------------- */
@@ -183,6 +187,10 @@ enum mb_key_id {
 	MB_KEY_CPUSET_DST,
 	MB_KEY_CPUSET_PROBES,
 	MB_KEY_TLS,
+	MB_KEY_LIBVIRT_SRC,
+	MB_KEY_LIBVIRT_DST,
+	MB_KEY_LIBVIRT_MIGRATE_URI,
+	MB_KEY_LIBVIRT_MIGRATE_URI_BACK,
 	MB_KEY_COUNT
 };
 

@@ -347,6 +347,33 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "no",
 		.help = "migrate over TLS with throwaway certificates (needs certtool: gnutls-bin)",
 	},
+	/* Only --runner libvirt reads these (runners/libvirt_runner.c); the
+	 * QMP runner starts its QEMUs itself. */
+	[MB_KEY_LIBVIRT_SRC] = {
+		.name = "libvirt_src", .type = MB_TYPE_STRING, FIELD(libvirt_src, const char *),
+		.def = "qemu:///system",
+		.help = "--runner libvirt: URI of the daemon that runs the guest first "
+			"(qemu+ssh://host/system, qemu+unix:///system?socket=PATH)",
+	},
+	[MB_KEY_LIBVIRT_DST] = {
+		.name = "libvirt_dst", .type = MB_TYPE_STRING, FIELD(libvirt_dst, const char *),
+		.def = "",
+		.help = "--runner libvirt: URI of the daemon it migrates to (another host, or a second "
+			"daemon with its own host_uuid); each repetition migrates back",
+	},
+	[MB_KEY_LIBVIRT_MIGRATE_URI] = {
+		.name = "libvirt_migrate_uri", .type = MB_TYPE_STRING, FIELD(libvirt_migrate_uri, const char *),
+		.def = "",
+		.help = "--runner libvirt: where the migration stream to libvirt_dst goes "
+			"(tcp://10.0.0.2); empty = libvirt's choice (the destination's hostname)",
+	},
+	[MB_KEY_LIBVIRT_MIGRATE_URI_BACK] = {
+		.name = "libvirt_migrate_uri_back", .type = MB_TYPE_STRING,
+		FIELD(libvirt_migrate_uri_back, const char *),
+		.def = "",
+		.help = "--runner libvirt: the same for the migrations back to libvirt_src (every "
+			"second repetition); empty = libvirt's choice",
+	},
 };
 
 /* ---- lookup --------------------------------------------------------------- */

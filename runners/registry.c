@@ -5,9 +5,15 @@
 
 /* Adding a runner: one file with its ops table, one line here. */
 extern const struct mb_runner_ops mb_runner_qmp;
+#ifdef HAVE_LIBVIRT
+extern const struct mb_runner_ops mb_runner_libvirt;
+#endif
 
 const struct mb_runner_ops *const mb_runners[] = {
 	&mb_runner_qmp,
+#ifdef HAVE_LIBVIRT
+	&mb_runner_libvirt,
+#endif
 	NULL,
 };
 

@@ -1,0 +1,1090 @@
+/* The `libvirt` runner: the guest is a transient libvirt domain, migrated
+ * with virDomainMigrate3 between two daemons that migbench holds a
+ * connection to each (libvirt_src=, libvirt_dst=: two hosts, or two
+ * daemons of one host with distinct host_uuid). Each repetition migrates
+ * the guest back: the destination becomes the next source (a->b, b->a).
+ *
+ * Times: QEMU's own STOP, RESUME and MIGRATION events, through libvirt's
+ * QEMU monitor events with QEMU's timestamps (runners/libvirt_events.h);
+ * libvirt's lifecycle events are recorded beside them. `migrate sent` is
+ * the source QEMU's MIGRATION "setup" event: libvirt starts the
+ * destination QEMU inside virDomainMigrate3 (its Prepare phase) before it
+ * sends `migrate`, and that start-up is no part of the QMP runner's
+ * preparation time either (its destination starts before the baseline).
+ * Cold migrations count from the suspend, as the QMP runner's from `stop`.
+ *
+ * Heartbeats: the domain's heartbeat port is a UNIX socket QEMU listens on,
+ * on the daemon's host; migbench connects as to the QMP runner's. This
+ * needs the daemons' QEMUs to see migbench's /tmp (one machine); remote
+ * hosts need a chardev that connects back (issue 10), not done yet. */
+#include "config.h"
+#include "bench/clock.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+
+#include "bench/host_probe.h"
+#include "probes/heartbeat.h"
+#include "probes/migrate_sampler.h"
+#include "runners/guest.h"
+#include "runners/libvirt_conn.h"
+#include "runners/libvirt_domain.h"
+#include "runners/libvirt_events.h"
+#include "runners/libvirt_params.h"
+#include "runners/libvirt_stats.h"
+#include "runners/qemu_versions.h"
+#include "runners/runner.h"
+#include "workloads/image/image.h"
+
+#define BOOT_TIMEOUT_MS 120000
+#define HB_ATTACH_TIMEOUT_MS 10000
+/* The destination QEMU starts inside virDomainMigrate3; its heartbeat
+ * socket appears then. */
+#define DST_ATTACH_TIMEOUT_MS 120000
+#define EVENT_TIMEOUT_MS 60000
+#define POSTCOPY_COMPLETE_TIMEOUT_MS 120000
+#define START_POSTCOPY_RETRY_MS 10000
+
+/* A daemon, and what the guest needs when it runs there. */
+struct daemon {
+	const char *role;            /* "libvirt_src", "libvirt_dst": the key that names it */
+	const char *uri;
+	const char *data_uri;        /* migration stream to this daemon's host; "" = libvirt's choice */
+	virConnectPtr conn;
+	struct mb_lv_watch *watch;
+	struct mb_qemu_ref qemu;     /* its guests' emulator */
+	char hostname[256];
+	unsigned long hv_version, lib_version;
+};
+
+struct mb_runner {
+	const struct mb_run_spec *spec;
+	volatile const int *interrupted;
+	struct mb_image image;
+	struct mb_guest guest;
+	enum mb_accel accel;
+	char dir[PATH_MAX];          /* run directory: consoles and heartbeat sockets */
+	char name[64];               /* the domain's name on both daemons */
+	struct daemon d[2];
+	int cur;                     /* the daemon that runs the guest */
+	virDomainPtr dom;            /* the guest there */
+	unsigned incarnation;        /* the guest's QEMUs so far: names its files */
+	char console[2][PATH_MAX], hb_path[2][PATH_MAX]; /* [incarnation % 2] */
+	struct mb_hb_reader *hb;
+	unsigned cur_hb, next_hb;
+	int64_t boot_launch_mono_us, boot_first_hb_mono_us;
+	char accel_why[160];
+	int64_t running_since_mono_us;
+	unsigned migrations;
+
+	/* The migration under way. */
+	char *dest_xml;
+	virTypedParameterPtr params;
+	int nparams;
+	unsigned flags;
+	unsigned long long downtime_ms;
+	pthread_t mig_thread, attach_thread;
+	int mig_started, attach_started;
+	atomic_int mig_done, attach_stop, attach_ok;
+	virDomainPtr dst_dom;        /* virDomainMigrate3's result */
+	char mig_error[MB_ERR_MAX];
+	struct mb_err attach_err;
+	pthread_mutex_t status_lock; /* status: poll writes, the sampler reads */
+	char status[32];
+	unsigned passes;
+	size_t src_seen;             /* source events processed by poll */
+	int64_t call_real_us, suspend_real_us;
+	struct mb_migrate_sampler *sampler;
+};
+
+static void set_status(struct mb_runner *r, const char *status)
+{
+	pthread_mutex_lock(&r->status_lock);
+	snprintf(r->status, sizeof(r->status), "%s", status);
+	pthread_mutex_unlock(&r->status_lock);
+}
+
+static struct mb_lv_place place_of(struct mb_runner *r, unsigned incarnation, int daemon)
+{
+	return (struct mb_lv_place){
+		.console_log = r->console[incarnation % 2],
+		.hb_socket = r->hb_path[incarnation % 2],
+		.cpuset = daemon == 0 ? r->spec->params.cpuset_src : r->spec->params.cpuset_dst,
+	};
+}
+
+/* Both incarnations' file names in the run directory. */
+static void name_files(struct mb_runner *r, unsigned incarnation)
+{
+	snprintf(r->console[incarnation % 2], sizeof(r->console[0]), "%s/console-%u.log", r->dir, incarnation);
+	snprintf(r->hb_path[incarnation % 2], sizeof(r->hb_path[0]), "%s/hb-%u.sock", r->dir, incarnation);
+}
+
+/* ---- preparing ---- */
+
+static int resolve_qemu(const char *text, const char *key, struct mb_qemu_ref *ref, struct mb_err *err)
+{
+	if (mb_qemu_resolve(text, ref, err))
+		return mb_err_prefix(err, "%s", key);
+	if (ref->root[0])
+		return mb_errf(err, 0, "%s=%s is a QEMU installed in its own root (%s), which a libvirt daemon "
+			       "cannot run: name a QEMU binary of the daemon's host by its path "
+			       "(e.g. /usr/bin/qemu-system-x86_64)", key, text, ref->root);
+	return 0;
+}
+
+static int prepare_guest(struct mb_runner *r, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	struct mb_image_opts opts = {0};
+	const char *src = p->qemu && *p->qemu ? p->qemu : MB_DEFAULT_QEMU;
+
+	if (mb_lv_check_keys(r->spec, err))
+		return -1;
+	if (mb_image_ensure(&opts, &r->image, err))
+		return mb_err_prefix(err, "guest image");
+	mb_guest_defaults(&r->guest);
+	mb_guest_from_params(&r->guest, p);
+	r->guest.kernel = r->image.kernel;
+	r->guest.initrd = r->image.initrd;
+	r->guest.machine = p->machine && *p->machine ? p->machine : "pc";
+	if (resolve_qemu(src, "qemu", &r->d[0].qemu, err) ||
+	    resolve_qemu(p->qemu_dst && *p->qemu_dst ? p->qemu_dst : src, "qemu_dst", &r->d[1].qemu, err))
+		return -1;
+	if (mb_accel_resolve(p->accel, &r->accel, r->accel_why, sizeof(r->accel_why), err))
+		return -1;
+	r->d[0].role = "libvirt_src";
+	r->d[0].uri = p->libvirt_src;
+	r->d[0].data_uri = p->libvirt_migrate_uri_back;
+	r->d[1].role = "libvirt_dst";
+	r->d[1].uri = p->libvirt_dst;
+	r->d[1].data_uri = p->libvirt_migrate_uri;
+	return 0;
+}
+
+static int connect_daemon(struct daemon *d, struct mb_err *err)
+{
+	char *host;
+
+	if (mb_lv_connect(d->uri, d->role, &d->conn, err))
+		return -1;
+	if (virConnectGetVersion(d->conn, &d->hv_version) < 0 ||
+	    virConnectGetLibVersion(d->conn, &d->lib_version) < 0)
+		return mb_lv_errf(err, "libvirt daemon %s (%s): asking its versions", d->uri, d->role);
+	host = virConnectGetHostname(d->conn);
+	snprintf(d->hostname, sizeof(d->hostname), "%s", host ? host : "unknown");
+	free(host);
+	return 0;
+}
+
+/* Whether the daemon can run this guest: its emulator, the virt type
+ * (kvm needs /dev/kvm there), the machine type. */
+static int check_daemon(struct daemon *d, const char *machine, enum mb_accel accel, struct mb_err *err)
+{
+	char *caps = virConnectGetDomainCapabilities(d->conn, d->qemu.binary, "x86_64", machine,
+						     accel == MB_ACCEL_KVM ? "kvm" : "qemu", 0);
+
+	if (!caps)
+		return mb_lv_errf(err, "libvirt daemon %s (%s) cannot run emulator %s as %s with machine %s "
+				  "(install that QEMU on its host, or set qemu=/accel=/machine=)",
+				  d->uri, d->role, d->qemu.binary, accel == MB_ACCEL_KVM ? "kvm" : "qemu", machine);
+	free(caps);
+	return 0;
+}
+
+static void close_daemon(struct daemon *d)
+{
+	mb_lv_watch_stop(d->watch);
+	d->watch = NULL;
+	if (d->conn)
+		virConnectClose(d->conn);
+	d->conn = NULL;
+}
+
+static int lv_preflight(const struct mb_run_spec *spec, struct mb_err *err)
+{
+	struct mb_runner probe = { .spec = spec };
+	const struct mb_params *p = &spec->params;
+	int rc = 0;
+
+	if (p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID) {
+		struct mb_host_roots roots;
+		struct mb_host_uffd uffd;
+
+		/* Only where the destination runs on this host; a remote
+		 * one's daemon says so when it prepares the migration. */
+		mb_host_roots_from_env(&roots);
+		mb_probe_uffd(&roots, &uffd);
+		if (!uffd.postcopy)
+			return mb_errf(err, 0, "mode %s needs userfaultfd for post-copy: %s",
+				       spec->text[MB_KEY_MODE], uffd.summary);
+	}
+	if (prepare_guest(&probe, err))
+		return -1;
+	for (int i = 0; i < 2 && !rc; i++)
+		rc = connect_daemon(&probe.d[i], err) ||
+		     check_daemon(&probe.d[i], probe.guest.machine, probe.accel, err) ? -1 : 0;
+	for (int i = 0; i < 2; i++)
+		close_daemon(&probe.d[i]);
+	return rc;
+}
+
+static void remove_run_dir(struct mb_runner *r)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!r->dir[0])
+		return;
+	d = opendir(r->dir);
+	if (d) {
+		/* Only what this runner put there: consoles and sockets. */
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, "console-", 8) || !strncmp(e->d_name, "hb-", 3)) {
+				char path[PATH_MAX + 300];
+
+				snprintf(path, sizeof(path), "%s/%s", r->dir, e->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	rmdir(r->dir);
+	r->dir[0] = '\0';
+}
+
+static void lv_teardown(struct mb_runner *r);
+
+static int lv_prepare(const struct mb_run_spec *spec, volatile const int *interrupted,
+		      struct mb_runner **out, struct mb_err *err)
+{
+	struct mb_runner *r = calloc(1, sizeof(*r));
+	static atomic_uint seq;
+
+	*out = NULL;
+	if (!r)
+		return mb_errf(err, ENOMEM, "libvirt runner");
+	r->spec = spec;
+	r->interrupted = interrupted;
+	pthread_mutex_init(&r->status_lock, NULL);
+	if (prepare_guest(r, err) || mb_hb_reader_new(&r->hb, err)) {
+		pthread_mutex_destroy(&r->status_lock);
+		free(r);
+		return -1;
+	}
+	snprintf(r->dir, sizeof(r->dir), "/tmp/migbench-libvirt-XXXXXX");
+	if (!mkdtemp(r->dir)) {
+		mb_errf(err, errno, "libvirt runner: run directory %s", r->dir);
+		r->dir[0] = '\0';
+		lv_teardown(r);
+		return -1;
+	}
+	/* The daemons' QEMUs run as whatever user their qemu.conf says. */
+	if (chmod(r->dir, 0755)) {
+		mb_errf(err, errno, "libvirt runner: chmod %s", r->dir);
+		lv_teardown(r);
+		return -1;
+	}
+	snprintf(r->name, sizeof(r->name), "migbench-%ld-%u", (long)getpid(), atomic_fetch_add(&seq, 1));
+	for (int i = 0; i < 2; i++)
+		if (connect_daemon(&r->d[i], err) ||
+		    mb_lv_watch_start(r->d[i].conn, r->name, r->d[i].uri, &r->d[i].watch, err)) {
+			lv_teardown(r);
+			return -1;
+		}
+	*out = r;
+	return 0;
+}
+
+static int lv_adopt(struct mb_runner *r, const struct mb_run_spec *next)
+{
+	static const enum mb_key_id guest_keys[] = {
+		MB_KEY_MEMORY, MB_KEY_VCPUS, MB_KEY_WORKLOAD, MB_KEY_WSS, MB_KEY_RATE, MB_KEY_PATTERN,
+		MB_KEY_KV_SIZE, MB_KEY_HEARTBEAT_PERIOD, MB_KEY_ACCEL, MB_KEY_QEMU, MB_KEY_QEMU_DST,
+		MB_KEY_MACHINE, MB_KEY_TLS, MB_KEY_CPUSET_SRC, MB_KEY_CPUSET_DST, MB_KEY_LIBVIRT_SRC,
+		MB_KEY_LIBVIRT_DST, MB_KEY_LIBVIRT_MIGRATE_URI, MB_KEY_LIBVIRT_MIGRATE_URI_BACK,
+	};
+
+	for (size_t i = 0; i < sizeof(guest_keys) / sizeof(guest_keys[0]); i++)
+		if (strcmp(r->spec->text[guest_keys[i]], next->text[guest_keys[i]]))
+			return 1;
+	if (mb_lv_check_keys(next, &(struct mb_err){0}))
+		return 1;
+	r->spec = next;
+	return 0;
+}
+
+/* ---- the guest ---- */
+
+/* The last lines of a console file, for a guest that did not come up. */
+static void console_tail(const char *path, char *buf, size_t len)
+{
+	char line[512];
+	char ring[4][512] = { "" };
+	unsigned n = 0;
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (*line)
+			snprintf(ring[n++ % 4], sizeof(ring[0]), "%s", line);
+	}
+	fclose(f);
+	for (unsigned i = n > 4 ? n - 4 : 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " | " : "", ring[i % 4]);
+}
+
+static int wait_for_agent(struct mb_runner *r, struct mb_err *err)
+{
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)BOOT_TIMEOUT_MS * 1000;
+	struct mb_hb_hello hello;
+
+	for (;;) {
+		if (!mb_hb_wait_hello(r->hb, &hello, 100, err))
+			break;
+		if (err->errnum != ETIMEDOUT)
+			return -1;
+		if (r->interrupted && *r->interrupted)
+			return mb_errf(err, EINTR, "interrupted by the user while the guest booted");
+		if (mb_clock_us(CLOCK_MONOTONIC) > deadline)
+			return mb_errf(err, ETIMEDOUT, "no HELLO from the guest agent within %d ms", BOOT_TIMEOUT_MS);
+	}
+	return mb_hb_wait_records(r->hb, 1, BOOT_TIMEOUT_MS, err);
+}
+
+static int lv_start_source(struct mb_runner *r, struct mb_err *err)
+{
+	struct daemon *d = &r->d[r->cur];
+	struct mb_lv_place place;
+	char *xml = NULL, guest_errors[512], tail[2048];
+
+	name_files(r, r->incarnation);
+	place = place_of(r, r->incarnation, r->cur);
+	r->guest.qemu = d->qemu.binary;
+	if (mb_lv_domain_xml(&r->guest, r->accel, r->name, &place, &xml, err))
+		return -1;
+	r->boot_launch_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	r->dom = virDomainCreateXML(d->conn, xml, 0);
+	free(xml);
+	if (!r->dom)
+		return mb_lv_errf(err, "libvirt daemon %s (%s): starting domain %s (virDomainCreateXML)",
+				  d->uri, d->role, r->name);
+	if (mb_hb_attach(r->hb, place.hb_socket, "source", HB_ATTACH_TIMEOUT_MS, &r->cur_hb, err) ||
+	    wait_for_agent(r, err)) {
+		if (err->errnum == EINTR)
+			return -1;
+		console_tail(place.console_log, tail, sizeof(tail));
+		if (tail[0])
+			mb_err_prefix(err, "guest console: %s", tail);
+		return mb_err_prefix(err, "booting the guest as domain %s on %s", r->name, d->uri);
+	}
+	r->boot_first_hb_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	if (mb_hb_guest_errors(r->hb, guest_errors, sizeof(guest_errors)))
+		return mb_errf(err, 0, "the guest agent reported: %s", guest_errors);
+	r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	return 0;
+}
+
+/* libvirt starts the destination QEMU itself, inside virDomainMigrate3:
+ * here its domain XML is made, from the running domain's. */
+static int lv_start_destination(struct mb_runner *r, struct mb_err *err)
+{
+	int to = 1 - r->cur;
+	struct mb_lv_place from, place;
+	char *live;
+
+	free(r->dest_xml);
+	r->dest_xml = NULL;
+	name_files(r, r->incarnation + 1);
+	from = place_of(r, r->incarnation, r->cur);
+	place = place_of(r, r->incarnation + 1, to);
+	/* A socket left by an earlier incarnation would take the attach. */
+	if (unlink(place.hb_socket) && errno != ENOENT)
+		return mb_errf(err, errno, "starting the destination: removing %s", place.hb_socket);
+	live = virDomainGetXMLDesc(r->dom, VIR_DOMAIN_XML_MIGRATABLE);
+	if (!live)
+		return mb_lv_errf(err, "starting the destination: the XML of domain %s on %s", r->name,
+				  r->d[r->cur].uri);
+	if (mb_lv_domain_xml_for(live, &from, &place, r->d[to].qemu.binary, &r->dest_xml, err)) {
+		free(live);
+		return mb_err_prefix(err, "starting the destination");
+	}
+	free(live);
+	return 0;
+}
+
+/* ---- the migration ---- */
+
+static void *migrate_main(void *arg)
+{
+	struct mb_runner *r = arg;
+
+	r->dst_dom = virDomainMigrate3(r->dom, r->d[1 - r->cur].conn, r->params, (unsigned)r->nparams, r->flags);
+	if (!r->dst_dom)
+		snprintf(r->mig_error, sizeof(r->mig_error), "%s", virGetLastErrorMessage());
+	atomic_store(&r->mig_done, 1);
+	return NULL;
+}
+
+/* Connects to the destination's heartbeat socket as soon as its QEMU
+ * made it, so that the first heartbeat after RESUME is not lost. */
+static void *attach_main(void *arg)
+{
+	struct mb_runner *r = arg;
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)DST_ATTACH_TIMEOUT_MS * 1000;
+	char label[32];
+
+	snprintf(label, sizeof(label), "destination-%u", r->migrations + 1);
+	while (!atomic_load(&r->attach_stop)) {
+		if (!mb_hb_attach(r->hb, r->hb_path[(r->incarnation + 1) % 2], label, 200, &r->next_hb,
+				  &r->attach_err)) {
+			atomic_store(&r->attach_ok, 1);
+			break;
+		}
+		if (mb_clock_us(CLOCK_MONOTONIC) > deadline)
+			break;
+	}
+	return NULL;
+}
+
+static void join_attach(struct mb_runner *r)
+{
+	if (!r->attach_started)
+		return;
+	atomic_store(&r->attach_stop, 1);
+	pthread_join(r->attach_thread, NULL);
+	r->attach_started = 0;
+}
+
+static void join_migrate(struct mb_runner *r)
+{
+	if (!r->mig_started)
+		return;
+	pthread_join(r->mig_thread, NULL);
+	r->mig_started = 0;
+}
+
+static void free_params(struct mb_runner *r)
+{
+	virTypedParamsFree(r->params, r->nparams);
+	r->params = NULL;
+	r->nparams = 0;
+}
+
+/* The sampler's statistics: libvirt's job statistics in query-migrate's
+ * shape, verbatim beside under "libvirt". Fails once the source domain is
+ * gone (the migration completed): the sampler stops there. */
+static int fetch_job_stats(void *arg, json_t **reply, struct mb_stats_timing *timing, struct mb_err *err)
+{
+	struct mb_runner *r = arg;
+	json_t *stats = NULL;
+	char status[32];
+
+	timing->sent_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	if (mb_lv_job_stats(r->dom, 0, &stats, err))
+		return -1;
+	timing->reply_real_us = mb_clock_us(CLOCK_REALTIME);
+	timing->reply_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	pthread_mutex_lock(&r->status_lock);
+	snprintf(status, sizeof(status), "%s", r->status);
+	pthread_mutex_unlock(&r->status_lock);
+	*reply = mb_lv_query_migrate_shape(stats, status);
+	json_object_set_new(*reply, "libvirt", stats);
+	return 0;
+}
+
+static int lv_migrate(struct mb_runner *r, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	struct daemon *src = &r->d[r->cur], *dst = &r->d[1 - r->cur];
+	int64_t wait = r->running_since_mono_us + (int64_t)p->baseline_us - mb_clock_us(CLOCK_MONOTONIC);
+	unsigned long long got = 0;
+	int e;
+
+	mb_lv_watch_clear(src->watch);
+	mb_lv_watch_clear(dst->watch);
+	r->src_seen = 0;
+	r->mig_error[0] = '\0';
+	r->dst_dom = NULL;
+	atomic_store(&r->mig_done, 0);
+	atomic_store(&r->attach_stop, 0);
+	atomic_store(&r->attach_ok, 0);
+	r->call_real_us = r->suspend_real_us = 0;
+
+	/* A value sent is not a value applied: read it back. */
+	r->downtime_ms = mb_lv_max_downtime_ms(p);
+	if (virDomainMigrateSetMaxDowntime(r->dom, r->downtime_ms, 0) < 0)
+		return mb_lv_errf(err, "starting the migration: virDomainMigrateSetMaxDowntime(%llu ms) on %s",
+				  r->downtime_ms, src->uri);
+	if (virDomainMigrateGetMaxDowntime(r->dom, &got, 0) < 0)
+		return mb_lv_errf(err, "starting the migration: virDomainMigrateGetMaxDowntime on %s", src->uri);
+	if (got != r->downtime_ms)
+		return mb_errf(err, 0, "starting the migration: downtime_limit: asked %s for %llu ms, it holds %llu ms",
+			       src->uri, r->downtime_ms, got);
+	free_params(r);
+	if (mb_lv_migrate_params(p, dst->data_uri, r->dest_xml, &r->params, &r->nparams, &r->flags, err))
+		return mb_err_prefix(err, "starting the migration");
+	if (wait > 0)
+		mb_sleep_us(wait);
+	set_status(r, "setup");
+	r->passes = 0;
+	if (mb_migrate_sampler_start(fetch_job_stats, r, p->sample_interval_us, &r->sampler, err))
+		return mb_err_prefix(err, "starting the migration");
+	if (p->mode == MB_MODE_COLD) {
+		r->suspend_real_us = mb_clock_us(CLOCK_REALTIME);
+		if (virDomainSuspend(r->dom) < 0)
+			return mb_lv_errf(err, "starting the migration: suspending domain %s on %s (cold)",
+					  r->name, src->uri);
+	}
+	r->call_real_us = mb_clock_us(CLOCK_REALTIME);
+	e = pthread_create(&r->mig_thread, NULL, migrate_main, r);
+	if (e)
+		return mb_errf(err, e, "starting the migration: a thread for virDomainMigrate3");
+	r->mig_started = 1;
+	e = pthread_create(&r->attach_thread, NULL, attach_main, r);
+	if (e)
+		return mb_errf(err, e, "starting the migration: a thread for the destination's heartbeats");
+	r->attach_started = 1;
+	return 0;
+}
+
+static int migration_failed(struct mb_runner *r, struct mb_err *err)
+{
+	return mb_errf(err, 0, "virDomainMigrate3 of domain %s from %s to %s failed: %s", r->name,
+		       r->d[r->cur].uri, r->d[1 - r->cur].uri, r->mig_error[0] ? r->mig_error : "(no message)");
+}
+
+/* Status and passes from the source QEMU's events since the last poll. */
+static void take_source_events(struct mb_runner *r)
+{
+	json_t *events = mb_lv_watch_since(r->d[r->cur].watch, r->src_seen, &r->src_seen), *e;
+	size_t i;
+
+	json_array_foreach(events, i, e) {
+		const char *name = json_string_value(json_object_get(e, "event"));
+		json_t *data = json_object_get(e, "data");
+
+		if (!strcmp(name, "MIGRATION")) {
+			const char *st = json_string_value(json_object_get(data, "status"));
+
+			if (st)
+				set_status(r, st);
+		} else if (!strcmp(name, "MIGRATION_PASS")) {
+			json_int_t pass = json_integer_value(json_object_get(data, "pass"));
+
+			if (pass > (json_int_t)r->passes)
+				r->passes = (unsigned)pass;
+		}
+	}
+	json_decref(events);
+}
+
+static int lv_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_ms, struct mb_err *err)
+{
+	struct mb_migrate_sample smp;
+
+	mb_lv_watch_wait_more(r->d[r->cur].watch, r->src_seen, timeout_ms);
+	take_source_events(r);
+	if (atomic_load(&r->mig_done)) {
+		if (!r->dst_dom)
+			return migration_failed(r, err);
+		/* libvirt returned: the source QEMU is gone, and its last
+		 * events said completed (or libvirt knows better). */
+		set_status(r, "completed");
+	}
+	mb_migrate_sampler_latest(r->sampler, &smp);
+	snprintf(p->status, sizeof(p->status), "%s", r->status);
+	p->passes = r->passes > smp.dirty_sync_count ? r->passes : (unsigned)smp.dirty_sync_count;
+	p->transferred = smp.transferred;
+	p->remaining = smp.remaining;
+	p->total = smp.total;
+	p->dirty_rate = smp.dirty_pages_rate;
+	p->expected_downtime_ms = smp.expected_downtime_ms;
+	p->postcopy_requests = smp.postcopy_requests;
+	return 0;
+}
+
+/* libvirt refuses the switch until the migration's RAM transfer runs
+ * (and QEMU until it is active): retry for a while. */
+static int lv_start_postcopy(struct mb_runner *r, struct mb_err *err)
+{
+	int64_t deadline = mb_clock_us(CLOCK_MONOTONIC) + (int64_t)START_POSTCOPY_RETRY_MS * 1000;
+
+	for (;;) {
+		if (virDomainMigrateStartPostCopy(r->dom, 0) == 0)
+			return 0;
+		if (atomic_load(&r->mig_done) || mb_clock_us(CLOCK_MONOTONIC) > deadline)
+			return mb_lv_errf(err, "switching domain %s on %s to post-copy (virDomainMigrateStartPostCopy, "
+					  "tried for %d ms)", r->name, r->d[r->cur].uri, START_POSTCOPY_RETRY_MS);
+		mb_sleep_us(50000);
+	}
+}
+
+static int lv_cancel(struct mb_runner *r, struct mb_err *err)
+{
+	int rc = 0;
+
+	if (r->mig_started && !atomic_load(&r->mig_done) && virDomainAbortJob(r->dom) < 0 &&
+	    !atomic_load(&r->mig_done))
+		rc = mb_lv_errf(err, "cancelling the migration of domain %s on %s (virDomainAbortJob)", r->name,
+				r->d[r->cur].uri);
+	join_migrate(r);
+	join_attach(r);
+	/* It may have completed before the abort reached it. */
+	set_status(r, r->dst_dom ? "completed" : "cancelled");
+	return rc;
+}
+
+/* ---- after the migration ---- */
+
+static void add_events(json_t *all, struct mb_lv_watch *w, const char *side)
+{
+	json_t *list = mb_lv_watch_since(w, 0, NULL), *e;
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		json_t *copy = json_deep_copy(e);
+
+		json_object_set_new(copy, "side", json_string(side));
+		json_array_append_new(all, copy);
+	}
+	json_decref(list);
+}
+
+static json_t *version_json(unsigned long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
+	return json_string(buf);
+}
+
+static json_t *daemon_json(const struct mb_runner *r, const struct daemon *d)
+{
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:s}",
+			 "binary", d->qemu.binary,
+			 "runner", "libvirt",
+			 "version", version_json(d->hv_version),
+			 "accelerator", mb_accel_name(r->accel),
+			 "libvirt_uri", d->uri,
+			 "libvirt_key", d->role,
+			 "libvirt_version", version_json(d->lib_version),
+			 "host", d->hostname,
+			 "domain", r->name);
+}
+
+static json_t *params_as_sent(const struct mb_runner *r)
+{
+	json_t *params = mb_lv_params_json(r->params, r->nparams);
+
+	/* The XML is long and in the events' domain anyway: its size says
+	 * it was there. */
+	if (json_object_get(params, VIR_MIGRATE_PARAM_DEST_XML))
+		json_object_set_new(params, VIR_MIGRATE_PARAM_DEST_XML,
+				    json_sprintf("(%zu bytes)", strlen(r->dest_xml ? r->dest_xml : "")));
+	return json_pack("{s:o, s:o, s:I}", "flags", mb_lv_flags_json(r->flags), "params", params,
+			 "max_downtime_ms", (json_int_t)r->downtime_ms);
+}
+
+/* The completed job's statistics. The source's JOB_COMPLETED event carries
+ * them (the transient source domain is gone by now, so it cannot be asked);
+ * the destination keeps them too, but after post-copy not always
+ * (tests/integration/libvirt-hosts.md). */
+static json_t *completed_stats(struct mb_runner *r, struct daemon *src, struct mb_err *err)
+{
+	json_t *ev = NULL, *stats = NULL;
+	struct mb_err quiet;
+
+	if (mb_lv_watch_wait_for(src->watch, 0, "libvirt.JOB_COMPLETED", NULL, 5000, &ev, &quiet) == 0) {
+		stats = json_incref(json_object_get(ev, "data"));
+		json_decref(ev);
+		json_object_set_new(stats, "reported_by", json_string("source JOB_COMPLETED event"));
+		return stats;
+	}
+	if (r->dst_dom && mb_lv_job_stats(r->dst_dom, VIR_DOMAIN_JOB_STATS_COMPLETED, &stats, err) == 0) {
+		json_object_set_new(stats, "reported_by",
+				    json_string("destination virDomainGetJobStats(VIR_DOMAIN_JOB_STATS_COMPLETED)"));
+		return stats;
+	}
+	mb_err_prefix(err, "no JOB_COMPLETED event from the source within 5 s either");
+	return NULL;
+}
+
+static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	struct daemon *src = &r->d[r->cur], *dst = &r->d[1 - r->cur];
+	int completed, rc = 0;
+	json_t *stats;
+	struct mb_err stats_err = {0};
+
+	memset(rec, 0, sizeof(*rec));
+	join_migrate(r);
+	if (r->sampler) {
+		mb_migrate_sampler_stop(r->sampler);
+		rec->samples = mb_migrate_sampler_series(r->sampler);
+		mb_migrate_sampler_free(r->sampler);
+		r->sampler = NULL;
+	}
+	completed = r->dst_dom != NULL;
+	if (completed && !atomic_load(&r->attach_ok)) {
+		/* The attach thread may be between tries: one last, long try. */
+		join_attach(r);
+		if (atomic_load(&r->attach_ok)) {
+			/* it made it after all */
+		} else if (mb_hb_attach(r->hb, r->hb_path[(r->incarnation + 1) % 2], "destination",
+					HB_ATTACH_TIMEOUT_MS, &r->next_hb, &r->attach_err)) {
+			*err = r->attach_err;
+			rc = mb_err_prefix(err, "the destination's heartbeats");
+		} else {
+			atomic_store(&r->attach_ok, 1);
+		}
+	}
+	join_attach(r);
+	if (completed && !rc && p->mode == MB_MODE_COLD && virDomainResume(r->dst_dom) < 0)
+		rc = mb_lv_errf(err, "resuming domain %s on %s after the cold migration", r->name, dst->uri);
+	if (completed && !rc &&
+	    mb_lv_watch_wait_for(dst->watch, 0, "RESUME", NULL, EVENT_TIMEOUT_MS, NULL, err))
+		rc = -1;
+	/* Post-copy: the destination completes once every page arrived. */
+	if (completed && !rc && p->mode != MB_MODE_COLD &&
+	    mb_lv_watch_wait_for(dst->watch, 0, "MIGRATION", "completed", POSTCOPY_COMPLETE_TIMEOUT_MS, NULL, err))
+		rc = -1;
+	if (rc)
+		mb_err_prefix(err, "destination after the migration");
+
+	rec->events = json_array();
+	add_events(rec->events, src->watch, "source");
+	add_events(rec->events, dst->watch, "destination");
+	stats = completed ? completed_stats(r, src, &stats_err) : NULL;
+	if (stats) {
+		rec->final_source = mb_lv_query_migrate_shape(stats, "completed");
+		rec->runner_reported = json_pack("{s:o}", "libvirt_reported", stats);
+	} else {
+		rec->final_source = json_pack("{s:s}", "status", r->status);
+		if (completed)
+			rec->runner_reported = json_pack("{s:{s:s}}", "libvirt_reported", "error", stats_err.msg);
+	}
+	rec->migration_parameters = json_pack("{s:o, s:n}", "source", params_as_sent(r), "destination");
+	rec->hypervisor = json_pack("{s:{s:s, s:s}, s:o, s:o}",
+				    "machine", "type", r->guest.machine,
+				    "chosen_by", p->machine && *p->machine ? "scenario" : "default",
+				    "source", daemon_json(r, src), "destination", daemon_json(r, dst));
+
+	/* start: the source QEMU's MIGRATION setup, when libvirt sent
+	 * `migrate` (cold: the suspend). */
+	{
+		int64_t start = 0;
+		json_t *e;
+		size_t i;
+
+		if (p->mode == MB_MODE_COLD)
+			start = r->suspend_real_us;
+		else
+			json_array_foreach(rec->events, i, e) {
+				json_int_t t = json_integer_value(json_object_get(e, "qemu_us"));
+				const char *st = json_string_value(json_object_get(json_object_get(e, "data"),
+										   "status"));
+
+				if (!strcmp(json_string_value(json_object_get(e, "side")), "source") &&
+				    !strcmp(json_string_value(json_object_get(e, "event")), "MIGRATION") &&
+				    st && !strcmp(st, "setup") && t > 0) {
+					start = t;
+					break;
+				}
+			}
+		mb_mig_times_from_events(rec->events, start ? start : r->call_real_us, 0, &rec->times);
+	}
+	free_params(r);
+
+	if (completed && !rc) {
+		/* The guest runs on the other daemon: it is the next source. */
+		mb_hb_detach(r->hb, r->cur_hb);
+		r->cur_hb = r->next_hb;
+		virDomainFree(r->dom);
+		r->dom = r->dst_dom;
+		r->dst_dom = NULL;
+		r->cur = 1 - r->cur;
+		r->incarnation++;
+		r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+		r->migrations++;
+		return 0;
+	}
+	if (atomic_load(&r->attach_ok))
+		mb_hb_detach(r->hb, r->next_hb);
+	if (r->dst_dom) {
+		/* Completed, but the destination did not come up as it
+		 * should: the guest is there, and teardown finds it. */
+		virDomainFree(r->dom);
+		r->dom = r->dst_dom;
+		r->dst_dom = NULL;
+		r->cur = 1 - r->cur;
+		r->incarnation++;
+		return rc;
+	}
+	if (p->mode == MB_MODE_COLD && virDomainResume(r->dom) < 0 && !rc)
+		rc = mb_lv_errf(err, "resuming domain %s on %s after the failed cold migration", r->name, src->uri);
+	return rc;
+}
+
+static int lv_console_problems(struct mb_runner *r, json_t **lines, struct mb_err *err)
+{
+	static const char *const signs[] = { "BUG:", "Oops", "Kernel panic", "panic", "watchdog:",
+					     "soft lockup", "hard LOCKUP", "Call Trace" };
+	const char *path = r->console[r->incarnation % 2];
+	char line[1024];
+	FILE *f;
+
+	*lines = json_array();
+	if (!r->dom)
+		return 0;
+	f = fopen(path, "r");
+	if (!f)
+		return mb_errf(err, errno, "read guest console '%s' (written by the QEMU of %s)", path,
+			       r->d[r->cur].uri);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
+			if (strstr(line, signs[i])) {
+				json_array_append_new(*lines, json_string(line));
+				break;
+			}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The QEMU process of this host whose command line names `needle` (its
+ * heartbeat socket: unique to one incarnation); 0 when none. */
+static pid_t qemu_pid_naming(const char *needle)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[8192];
+		size_t n;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[n] = '\0';
+		if (strstr(buf, needle) && strstr(buf, "qemu"))
+			found = (pid_t)atol(e->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+/* A side's QEMU as probes see it: its PID, and its vCPU threads by the
+ * names libvirt's debug-threads=on gives them ("CPU 0/KVM", "CPU 1/TCG"). */
+static void probe_side(struct mb_runner *r, int daemon, const char *hb_path, const char *role,
+		       struct mb_probe_side *side)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+
+	*side = (struct mb_probe_side){ .role = role, .host = r->d[daemon].hostname, .local = 1 };
+	side->pid = hb_path ? qemu_pid_naming(hb_path) : 0;
+	if (!side->pid) {
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "%s",
+			 hb_path ? "its QEMU is not among this host's processes"
+				 : "libvirt starts the destination's QEMU inside virDomainMigrate3, after the probes");
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)side->pid);
+	d = opendir(path);
+	if (!d) {
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "%s: %s", path, strerror(errno));
+		return;
+	}
+	while ((e = readdir(d)) && side->nvcpus < MB_PROBE_MAX_VCPUS) {
+		char comm_path[300], comm[64] = "";
+		unsigned cpu;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path, e->d_name);
+		f = fopen(comm_path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+		if (sscanf(comm, "CPU %u/", &cpu) == 1) {
+			side->vcpu_tid[side->nvcpus] = (pid_t)atol(e->d_name);
+			side->vcpu_index[side->nvcpus] = (int)cpu;
+			side->nvcpus++;
+		}
+	}
+	closedir(d);
+	if (!side->nvcpus)
+		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "no thread named 'CPU N/...' in %s", path);
+}
+
+/* Local daemons only: a remote host's QEMU is not among this host's
+ * processes. */
+static void lv_probe_ctx(struct mb_runner *r, struct mb_probe_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->spec = r->spec;
+	probe_side(r, r->cur, r->dom ? r->hb_path[r->incarnation % 2] : NULL, "source",
+		   &ctx->side[MB_SIDE_SOURCE]);
+	probe_side(r, 1 - r->cur, NULL, "destination", &ctx->side[MB_SIDE_DESTINATION]);
+}
+
+static int lv_check_alive(struct mb_runner *r, struct mb_err *err)
+{
+	char tail[2048];
+	int active;
+
+	if (!r->dom)
+		return mb_errf(err, ESRCH, "no guest is running");
+	active = virDomainIsActive(r->dom);
+	if (active == 1)
+		return 0;
+	if (active < 0)
+		return mb_lv_errf(err, "domain %s on %s", r->name, r->d[r->cur].uri);
+	console_tail(r->console[r->incarnation % 2], tail, sizeof(tail));
+	return mb_errf(err, ESRCH, "domain %s on %s is no longer running%s%s", r->name, r->d[r->cur].uri,
+		       tail[0] ? "; its console ended with: " : "", tail);
+}
+
+static int lv_guest_status(struct mb_runner *r, struct mb_guest_status *st, struct mb_err *err)
+{
+	struct mb_hb_hello hello;
+
+	memset(st, 0, sizeof(*st));
+	if (!r->dom)
+		return mb_errf(err, ESRCH, "no guest is running");
+	st->launch_mono_us = r->boot_launch_mono_us;
+	st->first_heartbeat_mono_us = r->boot_first_hb_mono_us;
+	if (mb_hb_wait_hello(r->hb, &hello, 0, NULL) == 0) {
+		st->agent_boot_us = hello.boot_us;
+		st->page_size = hello.page_size;
+	}
+	snprintf(st->accel, sizeof(st->accel), "%s", mb_accel_name(r->accel));
+	snprintf(st->accel_why, sizeof(st->accel_why), "%s", r->accel_why);
+	snprintf(st->host, sizeof(st->host), "%s (%s)", r->d[r->cur].hostname, r->d[r->cur].uri);
+	snprintf(st->image, sizeof(st->image), "%s (kernel %s)", r->image.id, r->image.kernel_version);
+	mb_hb_guest_errors(r->hb, st->guest_errors, sizeof(st->guest_errors));
+	return 0;
+}
+
+static int lv_guest_command(struct mb_runner *r, const char *command, const char *args,
+			    struct mb_hb_reply *reply, int timeout_ms, struct mb_err *err)
+{
+	return mb_hb_command(r->hb, command, args, reply, timeout_ms, err);
+}
+
+static size_t lv_heartbeat_count(struct mb_runner *r)
+{
+	return mb_hb_count(r->hb);
+}
+
+static int lv_heartbeat_points(struct mb_runner *r, int64_t from_real_us, struct mb_hb_point **points,
+			       size_t *n, struct mb_err *err)
+{
+	mb_hb_release_before(r->hb, from_real_us);
+	return mb_hb_points(r->hb, from_real_us, points, n, err);
+}
+
+/* Nothing of this run stays defined or running on either daemon. */
+static void destroy_everywhere(struct mb_runner *r)
+{
+	for (int i = 0; i < 2; i++) {
+		virDomainPtr dom;
+
+		if (!r->d[i].conn || !r->name[0])
+			continue;
+		dom = virDomainLookupByName(r->d[i].conn, r->name);
+		if (!dom)
+			continue;
+		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
+			fprintf(stderr, "migbench: libvirt runner: could not destroy domain %s on %s: %s "
+				"(virsh -c '%s' destroy %s)\n", r->name, r->d[i].uri, virGetLastErrorMessage(),
+				r->d[i].uri, r->name);
+		/* Transient: gone once destroyed; a persistent one (someone
+		 * defined it meanwhile) is undefined too. */
+		if (virDomainIsPersistent(dom) == 1)
+			virDomainUndefine(dom);
+		virDomainFree(dom);
+	}
+}
+
+static void lv_teardown(struct mb_runner *r)
+{
+	if (!r)
+		return;
+	if (r->mig_started && !atomic_load(&r->mig_done) && r->dom)
+		virDomainAbortJob(r->dom);
+	join_migrate(r);
+	join_attach(r);
+	if (r->sampler)
+		mb_migrate_sampler_free(r->sampler);
+	if (r->dst_dom)
+		virDomainFree(r->dst_dom);
+	destroy_everywhere(r);
+	if (r->dom)
+		virDomainFree(r->dom);
+	mb_hb_reader_free(r->hb);
+	for (int i = 0; i < 2; i++)
+		close_daemon(&r->d[i]);
+	free_params(r);
+	free(r->dest_xml);
+	remove_run_dir(r);
+	pthread_mutex_destroy(&r->status_lock);
+	free(r);
+}
+
+const struct mb_runner_ops mb_runner_libvirt = {
+	.name = "libvirt",
+	.summary = "a transient libvirt domain migrated between two daemons (libvirt_src=, libvirt_dst=)",
+	.preflight = lv_preflight,
+	.prepare = lv_prepare,
+	.adopt = lv_adopt,
+	.start_source = lv_start_source,
+	.start_destination = lv_start_destination,
+	.migrate = lv_migrate,
+	.poll = lv_poll,
+	.start_postcopy = lv_start_postcopy,
+	.pause_postcopy = NULL,
+	.recover_postcopy = NULL,
+	.cancel = lv_cancel,
+	.finish = lv_finish,
+	.console_problems = lv_console_problems,
+	.probe_ctx = lv_probe_ctx,
+	.check_alive = lv_check_alive,
+	.guest_status = lv_guest_status,
+	.guest_command = lv_guest_command,
+	.heartbeat_count = lv_heartbeat_count,
+	.heartbeat_points = lv_heartbeat_points,
+	.teardown = lv_teardown,
+};
