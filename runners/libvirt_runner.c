@@ -282,7 +282,16 @@ static int lv_prepare(const struct mb_run_spec *spec, volatile const int *interr
 		free(r);
 		return -1;
 	}
-	snprintf(r->dir, sizeof(r->dir), "/tmp/migbench-libvirt-XXXXXX");
+	/* Where the QMP runner's QEMUs keep theirs: $XDG_RUNTIME_DIR, else
+	 * /tmp. The daemons' QEMUs must see it (one machine). */
+	{
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		struct stat st;
+
+		snprintf(r->dir, sizeof(r->dir), "%s/migbench-libvirt-XXXXXX",
+			 xdg && xdg[0] == '/' && !stat(xdg, &st) && S_ISDIR(st.st_mode) &&
+			 !access(xdg, W_OK | X_OK) && strlen(xdg) < 60 ? xdg : "/tmp");
+	}
 	if (!mkdtemp(r->dir)) {
 		mb_errf(err, errno, "libvirt runner: run directory %s", r->dir);
 		r->dir[0] = '\0';
