@@ -10,6 +10,7 @@ extern const struct mb_command mb_cmd_image;
 extern const struct mb_command mb_cmd_report;
 extern const struct mb_command mb_cmd_compare;
 extern const struct mb_command mb_cmd_qemu;
+extern const struct mb_command mb_cmd_host_probes;
 
 /* The registry: adding a subcommand is one file and one line here. */
 
@@ -21,5 +22,6 @@ const struct mb_command *const mb_commands[] = {
 	&mb_cmd_report,
 	&mb_cmd_compare,
 	&mb_cmd_qemu,
+	&mb_cmd_host_probes,
 	NULL,
 };

@@ -2,6 +2,7 @@
 #include "bench/migration.h"
 #include "bench/clock.h"
 #include "bench/guest_check.h"
+#include "bench/remote_probes.h"
 #include "probes/probe.h"
 
 #include <stdio.h>
@@ -86,6 +87,7 @@ struct probe_run {
 	void *state[16];
 	int started[16];
 	json_t *failures;
+	struct mb_remote_probes *remote;        /* sides on other hosts */
 };
 
 static void probes_start(const struct mb_runner_ops *ops, struct mb_runner *r, struct probe_run *pr)
@@ -95,6 +97,7 @@ static void probes_start(const struct mb_runner_ops *ops, struct mb_runner *r, s
 	memset(pr, 0, sizeof(*pr));
 	pr->failures = json_object();
 	ops->probe_ctx(r, &ctx);
+	pr->remote = mb_remote_probes_start(&ctx);
 	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
 		struct mb_err err = {0};
 
@@ -116,6 +119,7 @@ static void probes_stop(struct probe_run *pr)
 			json_object_set_new(pr->failures, mb_probes[i]->name,
 					    json_pack("{s:b, s:s}", "available", 0, "reason", err.msg));
 	}
+	mb_remote_probes_stop(pr->remote);
 }
 
 static json_t *probes_collect(struct probe_run *pr, const struct mb_mig_times *times)
@@ -130,6 +134,8 @@ static json_t *probes_collect(struct probe_run *pr, const struct mb_mig_times *t
 			mb_probes[i]->free(pr->state[i]);
 		}
 	}
+	if (pr->remote)
+		json_object_set_new(all, "hosts", mb_remote_probes_collect(pr->remote, times));
 	pr->failures = NULL;
 	return all;
 }

@@ -26,6 +26,8 @@ struct mb_probe_side {
 	const char *host;        /* the host it runs on, as the result names it */
 	int local;               /* its processes are this host's: /proc,
 	                          * perf and powercap here see them */
+	const char *exec;        /* how to run a program on that host, e.g.
+	                          * `ssh -o BatchMode=yes root@host`; NULL = this host */
 	pid_t pid;               /* the hypervisor process; 0 = none (yet) */
 	size_t nvcpus;           /* vCPU threads known (0 with vcpu_error) */
 	pid_t vcpu_tid[MB_PROBE_MAX_VCPUS];
