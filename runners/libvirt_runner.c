@@ -815,7 +815,8 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 					break;
 				}
 			}
-		mb_mig_times_from_events(rec->events, start ? start : r->call_real_us, 0, &rec->times);
+		mb_mig_times_from_events(rec->events, start ? start : r->call_real_us, 0, MB_EVENT_CLOCK_QEMU,
+					 &rec->times);
 	}
 	free_params(r);
 

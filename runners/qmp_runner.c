@@ -817,7 +817,8 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 							&r->qemu_ref[r->migrations ? SIDE_DESTINATION : SIDE_SOURCE]),
 				    "destination", side_json(r->dst, r->dst_qmp, &r->qemu_ref[SIDE_DESTINATION]));
 
-	mb_mig_times_from_events(rec->events, r->start_real_us, r->recover_sent_real_us, &rec->times);
+	mb_mig_times_from_events(rec->events, r->start_real_us, r->recover_sent_real_us, MB_EVENT_CLOCK_QEMU,
+				 &rec->times);
 
 	if (completed && !rc) {
 		/* The destination now runs the guest: it is the next source. */

@@ -40,7 +40,7 @@ void mb_mig_record_release(struct mb_mig_record *rec)
 }
 
 /* The first event of a side with this name (and status) at or after `after`. */
-static int64_t event_time(const json_t *events, const char *side, const char *name,
+static int64_t event_time(const json_t *events, const char *clock, const char *side, const char *name,
 			  const char *status, int64_t after)
 {
 	size_t i;
@@ -50,7 +50,7 @@ static int64_t event_time(const json_t *events, const char *side, const char *na
 		const char *st = json_string_value(json_object_get(json_object_get(e, "data"), "status"));
 		const char *s = json_string_value(json_object_get(e, "side"));
 		const char *n = json_string_value(json_object_get(e, "event"));
-		json_int_t t = json_integer_value(json_object_get(e, "qemu_us"));
+		json_int_t t = json_integer_value(json_object_get(e, clock));
 
 		if (!s || !n || strcmp(s, side) || strcmp(n, name))
 			continue;
@@ -62,20 +62,27 @@ static int64_t event_time(const json_t *events, const char *side, const char *na
 	return 0;
 }
 
-void mb_mig_times_from_events(const json_t *events, int64_t start_us, int64_t recover_sent_us,
-			      struct mb_mig_times *t)
+const char *mb_event_clock_name(enum mb_event_clock c)
 {
+	return c == MB_EVENT_CLOCK_ARRIVAL ? "host_real_us" : "qemu_us";
+}
+
+void mb_mig_times_from_events(const json_t *events, int64_t start_us, int64_t recover_sent_us,
+			      enum mb_event_clock clock, struct mb_mig_times *t)
+{
+	const char *c = mb_event_clock_name(clock);
+
 	memset(t, 0, sizeof(*t));
 	t->start_us = start_us;
-	t->src_stop_us = event_time(events, "source", "STOP", NULL, start_us - 1000000);
-	t->dst_resume_us = event_time(events, "destination", "RESUME", NULL, start_us);
-	t->postcopy_us = event_time(events, "source", "MIGRATION", "postcopy-active", start_us);
-	t->src_complete_us = event_time(events, "source", "MIGRATION", "completed", start_us);
-	t->dst_complete_us = event_time(events, "destination", "MIGRATION", "completed", start_us);
-	t->postcopy_paused_us = event_time(events, "source", "MIGRATION", "postcopy-paused", start_us);
+	t->src_stop_us = event_time(events, c, "source", "STOP", NULL, start_us - 1000000);
+	t->dst_resume_us = event_time(events, c, "destination", "RESUME", NULL, start_us);
+	t->postcopy_us = event_time(events, c, "source", "MIGRATION", "postcopy-active", start_us);
+	t->src_complete_us = event_time(events, c, "source", "MIGRATION", "completed", start_us);
+	t->dst_complete_us = event_time(events, c, "destination", "MIGRATION", "completed", start_us);
+	t->postcopy_paused_us = event_time(events, c, "source", "MIGRATION", "postcopy-paused", start_us);
 	if (t->postcopy_paused_us) {
 		t->recover_sent_us = recover_sent_us;
-		t->postcopy_recovered_us = event_time(events, "source", "MIGRATION", "postcopy-active",
+		t->postcopy_recovered_us = event_time(events, c, "source", "MIGRATION", "postcopy-active",
 						      t->postcopy_paused_us);
 	}
 }

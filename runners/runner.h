@@ -157,6 +157,19 @@ const struct mb_runner_ops *mb_runner_find(const char *name);
 
 void mb_mig_record_release(struct mb_mig_record *rec);
 
+/* Which timestamp of an event the instants are taken from. */
+enum mb_event_clock {
+	/* QEMU's own timestamps: exact, and one clock when both sides run on
+	 * one host (the default). */
+	MB_EVENT_CLOCK_QEMU,
+	/* When migbench received the event (host_real_us): one clock, its own,
+	 * whatever hosts the sides run on, at the cost of each event's
+	 * delivery delay. For sides on different hosts, whose clocks differ. */
+	MB_EVENT_CLOCK_ARRIVAL,
+};
+
+const char *mb_event_clock_name(enum mb_event_clock c);
+
 /* The instants of mb_mig_times from rec->events: the source's STOP (from a
  * second before `start_us`: a cold migration stops first), the
  * destination's RESUME, the source's MIGRATION postcopy-active,
@@ -164,6 +177,6 @@ void mb_mig_record_release(struct mb_mig_record *rec);
  * destination's completed. `start_us` and `recover_sent_us` are the
  * runner's own (when it sent `migrate` and the recovery). */
 void mb_mig_times_from_events(const json_t *events, int64_t start_us, int64_t recover_sent_us,
-			      struct mb_mig_times *t);
+			      enum mb_event_clock clock, struct mb_mig_times *t);
 
 #endif
