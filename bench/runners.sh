@@ -125,10 +125,12 @@ resume_lag <- function(ev) {
 	if (!length(res)) return(NA_real_)
 	r <- t(res[[1]])
 	ready <- Filter(function(e) e$side == "destination" && e$event == "MIGRATION" &&
-	                !is.null(e$data$status) && e$data$status %in% c("completed", "postcopy-active") &&
-	                t(e) <= r, ev)
+	                !is.null(e$data$status) && e$data$status %in% c("completed", "postcopy-active"), ev)
 	if (!length(ready)) return(NA_real_)
-	(r - max(sapply(ready, t))) / 1000
+	before <- Filter(function(e) t(e) <= r, ready)
+	# A QEMU without -S resumes before it reports completed: no lag.
+	if (!length(before)) return(0)
+	(r - max(sapply(before, t))) / 1000
 }
 runs <- function(runner) {
 	files <- list.files(file.path(args[1], runner), pattern = "^[0-9]+\\.json$", recursive = TRUE, full.names = TRUE)
