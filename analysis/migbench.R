@@ -384,7 +384,9 @@ mb_param_columns <- function(df) {
 		   "xbzrle_cache", "auto_converge", "postcopy_preempt", "postcopy_pause",
 		   "postcopy_recover", "baseline", "sample_interval", "heartbeat_period", "settle", "accel",
 		   "qemu", "qemu_dst", "machine", "counter_events", "cpuset_src", "cpuset_dst",
-		   "cpuset_probes", "tls")
+		   "cpuset_probes", "tls", "libvirt_src", "libvirt_dst", "libvirt_migrate_uri",
+		   "libvirt_migrate_uri_back", "libvirt_remote", "libvirt_exec_src", "libvirt_exec_dst",
+		   "libvirt_heartbeat_port", "libvirt_clock")
 	intersect(names(df), known)
 }
 

@@ -92,6 +92,21 @@ static void put_cpuset(struct buf *b, const char *cpuset)
 		put(b, *cpuset == '+' ? "," : cpuset, 1);
 }
 
+/* A character device's backend, after "<serial type='": the type, then
+ * its <source> (and <protocol>): a TCP server on all the host's addresses
+ * when `port` is set, else `type` on `path`. */
+static void put_backend(struct buf *b, unsigned port, const char *type, const char *path, const char *mode)
+{
+	if (port) {
+		printf_(b, "tcp'>\n      <source mode='bind' host='0.0.0.0' service='%u'/>\n"
+			"      <protocol type='raw'/>\n", port);
+		return;
+	}
+	printf_(b, "%s'>\n      <source%s path='", type, mode);
+	put_escaped(b, path);
+	puts_(b, "'/>\n");
+}
+
 static int check_path(const char *what, const char *path, struct mb_err *err)
 {
 	if (!path || !*path)
@@ -117,8 +132,8 @@ int mb_lv_domain_xml(const struct mb_guest *g, enum mb_accel accel, const char *
 	if (accel != MB_ACCEL_KVM && accel != MB_ACCEL_TCG)
 		return mb_errf(err, 0, "domain XML: accelerator '%s' not resolved to kvm or tcg",
 			       mb_accel_name(accel));
-	if (check_path("console log", place->console_log, err) ||
-	    check_path("heartbeat socket", place->hb_socket, err) ||
+	if ((!place->console_port && check_path("console log", place->console_log, err)) ||
+	    (!place->hb_port && check_path("heartbeat socket", place->hb_socket, err)) ||
 	    check_path("kernel", g->kernel, err) || check_path("initrd", g->initrd, err))
 		return -1;
 	if (mb_guest_append(g, append, sizeof(append), err))
@@ -157,12 +172,12 @@ int mb_lv_domain_xml(const struct mb_guest *g, enum mb_accel accel, const char *
 	puts_(&b, "  <devices>\n    <emulator>");
 	put_escaped(&b, g->qemu && *g->qemu ? g->qemu : MB_DEFAULT_QEMU);
 	puts_(&b, "</emulator>\n");
-	puts_(&b, "    <serial type='file'>\n      <source path='");
-	put_escaped(&b, place->console_log);
-	puts_(&b, "'/>\n      <target port='0'/>\n    </serial>\n");
-	puts_(&b, "    <channel type='unix'>\n      <source mode='bind' path='");
-	put_escaped(&b, place->hb_socket);
-	puts_(&b, "'/>\n      <target type='virtio' name='");
+	puts_(&b, "    <serial type='");
+	put_backend(&b, place->console_port, "file", place->console_log, "");
+	puts_(&b, "      <target port='0'/>\n    </serial>\n");
+	puts_(&b, "    <channel type='");
+	put_backend(&b, place->hb_port, "unix", place->hb_socket, " mode='bind'");
+	puts_(&b, "      <target type='virtio' name='");
 	put_escaped(&b, MB_PROTO_PORT_NAME);
 	puts_(&b, "'/>\n    </channel>\n");
 	puts_(&b, "    <controller type='usb' model='none'/>\n    <memballoon model='none'/>\n");
@@ -175,49 +190,68 @@ int mb_lv_domain_xml(const struct mb_guest *g, enum mb_accel accel, const char *
 	return 0;
 }
 
-/* Replaces every occurrence of `from` (as XML text) in `in` by `to`. */
-static int replace_all(struct buf *out, const char *in, const char *from, const char *to,
-		       unsigned *count)
+/* The first `<elem type='...'>...</elem>` (whose text contains `must`,
+ * unless NULL) with its backend made `type`/`path` or the TCP `port`:
+ * the opening tag's type and the <source>/<protocol> children replaced,
+ * the target, alias and address (what the ABI check compares) kept. */
+static int set_backend(char **xml, const char *elem, const char *must, unsigned port, const char *type,
+		       const char *path, const char *mode, struct mb_err *err)
 {
-	struct buf f = { 0 }, t = { 0 };
-	const char *p;
-
-	put_escaped(&f, from);
-	put_escaped(&t, to);
-	if (f.failed || t.failed || !f.len) {
-		free(f.s);
-		free(t.s);
-		return -1;
-	}
-	*count = 0;
-	while ((p = strstr(in, f.s))) {
-		put(out, in, (size_t)(p - in));
-		puts_(out, t.s);
-		in = p + f.len;
-		(*count)++;
-	}
-	puts_(out, in);
-	free(f.s);
-	free(t.s);
-	return out->failed ? -1 : 0;
-}
-
-/* A substitution that must happen `want` times (0: at least once; the
- * console is named by <serial> and again by the <console> libvirt adds). */
-static int substitute(char **xml, const char *what, const char *from, const char *to, unsigned want,
-		      struct mb_err *err)
-{
+	char open_[32], close_[32];
+	const char *a = *xml, *z = NULL, *body, *p;
 	struct buf out = { 0 };
-	unsigned count = 0;
 
-	if (replace_all(&out, *xml, from, to, &count)) {
-		free(out.s);
-		return mb_errf(err, ENOMEM, "destination domain XML: replacing the %s", what);
+	snprintf(open_, sizeof(open_), "<%s type='", elem);
+	snprintf(close_, sizeof(close_), "</%s>", elem);
+	for (; (a = strstr(a, open_)); a = z) {
+		z = strstr(a, close_);
+		if (!z)
+			break;
+		if (!must || (strstr(a, must) && strstr(a, must) < z))
+			break;
 	}
-	if (want ? count != want : !count) {
+	if (!a || !z || !(body = strchr(a, '>')) || body > z)
+		return mb_errf(err, 0, "destination domain XML: the running domain's XML has no <%s%s%s>", elem,
+			       must ? " for " : "", must ? must : "");
+	body++;
+	put(&out, *xml, (size_t)(a - *xml));
+	puts_(&out, open_);
+	put_backend(&out, port, type, path, mode);
+	/* the children but <source> and <protocol> */
+	for (p = body; p < z;) {
+		const char *lt = memchr(p, '<', (size_t)(z - p)), *end;
+
+		if (!lt) {
+			put(&out, p, (size_t)(z - p));
+			break;
+		}
+		if (strncmp(lt, "<source", 7) && strncmp(lt, "<protocol", 9)) {
+			end = memchr(lt, '>', (size_t)(z - lt));
+			end = end ? end + 1 : z;
+			put(&out, p, (size_t)(end - p));
+			p = end;
+			continue;
+		}
+		/* skip the element (self-closing, or up to its end tag) and
+		 * the blank before it */
+		end = memchr(lt, '>', (size_t)(z - lt));
+		if (!end)
+			return free(out.s), mb_errf(err, 0, "destination domain XML: an unclosed tag in <%s>", elem);
+		if (end[-1] != '/') {
+			const char *close_child = strstr(end, lt[1] == 's' ? "</source>" : "</protocol>");
+
+			if (!close_child || close_child > z)
+				return free(out.s), mb_errf(err, 0, "destination domain XML: cannot read <%s>'s backend", elem);
+			end = strchr(close_child, '>');
+		}
+		p = end + 1;
+		while (p < z && (*p == ' ' || *p == '\n'))
+			p++;
+	}
+	puts_(&out, z);
+	if (out.failed) {
 		free(out.s);
-		return mb_errf(err, 0, "destination domain XML: the running domain's XML names the %s "
-			       "'%s' %u times, not %s", what, from, count, want == 1 ? "once" : "at least once");
+		return mb_errf(err, ENOMEM, "destination domain XML: the <%s>'s backend", elem);
 	}
 	free(*xml);
 	*xml = out.s;
@@ -290,15 +324,16 @@ static int set_cpuset(char **xml, const char *cpuset, struct mb_err *err)
 	return 0;
 }
 
-int mb_lv_domain_xml_for(const char *live, const struct mb_lv_place *from,
-			 const struct mb_lv_place *to, const char *emulator, char **xml,
+int mb_lv_domain_xml_for(const char *live, const struct mb_lv_place *to, const char *emulator, char **xml,
 			 struct mb_err *err)
 {
 	*xml = strdup(live);
 	if (!*xml)
 		return mb_errf(err, ENOMEM, "destination domain XML");
-	if (substitute(xml, "console log", from->console_log, to->console_log, 0, err) ||
-	    substitute(xml, "heartbeat socket", from->hb_socket, to->hb_socket, 1, err) ||
+	/* libvirt adds a <console> for the serial port: the same backend */
+	if (set_backend(xml, "serial", NULL, to->console_port, "file", to->console_log, "", err) ||
+	    set_backend(xml, "console", NULL, to->console_port, "file", to->console_log, "", err) ||
+	    set_backend(xml, "channel", MB_PROTO_PORT_NAME, to->hb_port, "unix", to->hb_socket, " mode='bind'", err) ||
 	    (emulator && set_emulator(xml, emulator, err)) ||
 	    set_cpuset(xml, to->cpuset, err)) {
 		free(*xml);

@@ -11,6 +11,10 @@ struct mb_lv_place {
 	const char *console_log;   /* the serial console's file */
 	const char *hb_socket;     /* the heartbeat port's UNIX socket (QEMU listens) */
 	const char *cpuset;        /* CPUs for its QEMU, '+'-separated as cpuset_src; "" = any */
+	/* A host migbench shares no files with: the heartbeat port and the
+	 * console are TCP servers on all its addresses instead (console_log
+	 * and hb_socket unused). 0 = the files above. */
+	unsigned hb_port, console_port;
 };
 
 /* Domain XML for `g` with `accel` resolved (kvm -> type kvm, tcg -> type
@@ -22,10 +26,9 @@ int mb_lv_domain_xml(const struct mb_guest *g, enum mb_accel accel, const char *
 
 /* The destination's XML: the running domain's migratable XML (`live`,
  * from virDomainGetXMLDesc: libvirt's ABI check wants exactly its devices
- * and addresses) with `from`'s console, socket and CPUs replaced by `to`'s,
- * and the emulator by `emulator` (NULL = unchanged). */
-int mb_lv_domain_xml_for(const char *live, const struct mb_lv_place *from,
-			 const struct mb_lv_place *to, const char *emulator, char **xml,
+ * and addresses) with the console's and the heartbeat port's backends and
+ * the CPUs made `to`'s, and the emulator `emulator` (NULL = unchanged). */
+int mb_lv_domain_xml_for(const char *live, const struct mb_lv_place *to, const char *emulator, char **xml,
 			 struct mb_err *err);
 
 #endif

@@ -15,8 +15,21 @@
  *
  * Heartbeats: the domain's heartbeat port is a UNIX socket QEMU listens on,
  * on the daemon's host; migbench connects as to the QMP runner's. This
- * needs the daemons' QEMUs to see migbench's /tmp (one machine); remote
- * hosts need a chardev that connects back (issue 10), not done yet. */
+ * needs the daemons' QEMUs to see migbench's /tmp (one machine).
+ *
+ * Daemons on other hosts (libvirt_remote=, auto: a URI naming another
+ * host): the heartbeat port and the console are TCP servers of the QEMU
+ * there (libvirt_heartbeat_port..+3), which migbench connects to at the
+ * URI's host, so every heartbeat is stamped on migbench's clock on arrival;
+ * the console is read into memory (runners/libvirt_console.h). The guest's
+ * kernel and initramfs are checked, and uploaded when missing, through the
+ * side's exec prefix (libvirt_exec_src/_dst, default the ssh of a
+ * qemu+ssh:// URI), which also runs `migbench host-probes` there
+ * (bench/remote_probes.h). When the two sides run on different hosts the
+ * instants are taken on migbench's clock (the events' arrival), as QEMU's
+ * timestamps are each its host's clock; libvirt_clock= forces either, and
+ * the result's hypervisor.timing says which was used, why, and what the
+ * other gives. */
 #include "config.h"
 #include "bench/clock.h"
 
@@ -28,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,9 +53,11 @@
 #include "probes/migrate_sampler.h"
 #include "runners/guest.h"
 #include "runners/libvirt_conn.h"
+#include "runners/libvirt_console.h"
 #include "runners/libvirt_domain.h"
 #include "runners/libvirt_events.h"
 #include "runners/libvirt_params.h"
+#include "runners/libvirt_remote.h"
 #include "runners/libvirt_stats.h"
 #include "runners/qemu_versions.h"
 #include "runners/runner.h"
@@ -66,6 +82,12 @@ struct daemon {
 	struct mb_qemu_ref qemu;     /* its guests' emulator */
 	char hostname[256];
 	unsigned long hv_version, lib_version;
+	/* Another host (libvirt_remote): heartbeat and console over TCP. */
+	int remote;
+	struct mb_lv_uri u;
+	char exec[1024];             /* how to run a program there; "" = no way */
+	unsigned hb_port, console_port;
+	json_t *image;               /* remote: what was done about the image there */
 };
 
 struct mb_runner {
@@ -81,6 +103,7 @@ struct mb_runner {
 	virDomainPtr dom;            /* the guest there */
 	unsigned incarnation;        /* the guest's QEMUs so far: names its files */
 	char console[2][PATH_MAX], hb_path[2][PATH_MAX]; /* [incarnation % 2] */
+	struct mb_lv_console *cons[2]; /* [incarnation % 2]: a remote side's console reader */
 	struct mb_hb_reader *hb;
 	unsigned cur_hb, next_hb;
 	int64_t boot_launch_mono_us, boot_first_hb_mono_us;
@@ -121,14 +144,57 @@ static struct mb_lv_place place_of(struct mb_runner *r, unsigned incarnation, in
 		.console_log = r->console[incarnation % 2],
 		.hb_socket = r->hb_path[incarnation % 2],
 		.cpuset = daemon == 0 ? r->spec->params.cpuset_src : r->spec->params.cpuset_dst,
+		.hb_port = r->d[daemon].remote ? r->d[daemon].hb_port : 0,
+		.console_port = r->d[daemon].remote ? r->d[daemon].console_port : 0,
 	};
 }
 
-/* Both incarnations' file names in the run directory. */
-static void name_files(struct mb_runner *r, unsigned incarnation)
+/* An incarnation's console and heartbeat port on `daemon`: files in the
+ * run directory, or for another host tcp:HOST:PORT (the console's only
+ * names it in messages). */
+static void name_files(struct mb_runner *r, unsigned incarnation, int daemon)
 {
+	const struct daemon *d = &r->d[daemon];
+
+	if (d->remote) {
+		char host[sizeof(d->u.host)];
+
+		memcpy(host, d->u.host, sizeof(host)); /* both are in *r */
+		snprintf(r->console[incarnation % 2], sizeof(r->console[0]), "tcp:%s:%u", host, d->console_port);
+		snprintf(r->hb_path[incarnation % 2], sizeof(r->hb_path[0]), "tcp:%s:%u", host, d->hb_port);
+		return;
+	}
 	snprintf(r->console[incarnation % 2], sizeof(r->console[0]), "%s/console-%u.log", r->dir, incarnation);
 	snprintf(r->hb_path[incarnation % 2], sizeof(r->hb_path[0]), "%s/hb-%u.sock", r->dir, incarnation);
+}
+
+/* Where a daemon runs, from its URI and libvirt_remote=; its exec prefix
+ * and ports. */
+static int locate_daemon(struct daemon *d, int index, const struct mb_params *p, const char *exec,
+			 struct mb_err *err)
+{
+	if (mb_lv_uri_parse(d->uri ? d->uri : "", &d->u, err))
+		return mb_err_prefix(err, "%s", d->role);
+	switch (p->libvirt_remote) {
+	case MB_LV_REMOTE_NO: d->remote = 0; break;
+	case MB_LV_REMOTE_YES:
+		if (!d->u.host[0])
+			return mb_errf(err, 0, "libvirt_remote=yes, but %s=%s names no host (write "
+				       "qemu+ssh://HOST/system or qemu+tcp://HOST/system)", d->role, d->uri);
+		d->remote = 1;
+		break;
+	default: d->remote = d->u.host[0] && !mb_lv_host_is_local(d->u.host); break;
+	}
+	d->exec[0] = '\0';
+	if (d->remote) {
+		if (exec && *exec)
+			snprintf(d->exec, sizeof(d->exec), "%s", exec);
+		else
+			mb_lv_default_exec(&d->u, d->exec, sizeof(d->exec));
+	}
+	d->hb_port = p->libvirt_heartbeat_port + (unsigned)index;
+	d->console_port = p->libvirt_heartbeat_port + 2 + (unsigned)index;
+	return 0;
 }
 
 /* ---- preparing ---- */
@@ -170,6 +236,28 @@ static int prepare_guest(struct mb_runner *r, struct mb_err *err)
 	r->d[1].role = "libvirt_dst";
 	r->d[1].uri = p->libvirt_dst;
 	r->d[1].data_uri = p->libvirt_migrate_uri;
+	if (locate_daemon(&r->d[0], 0, p, p->libvirt_exec_src, err) ||
+	    locate_daemon(&r->d[1], 1, p, p->libvirt_exec_dst, err))
+		return -1;
+	return 0;
+}
+
+/* A remote daemon's QEMU opens the kernel and initramfs on its host, at the
+ * paths the domain names (this host's): check them there, upload what is
+ * missing. */
+static int image_on_host(struct mb_runner *r, struct daemon *d, struct mb_err *err)
+{
+	const char *files[2][2] = { { "kernel", r->image.kernel }, { "initramfs", r->image.initrd } };
+
+	json_decref(d->image);
+	d->image = json_object();
+	for (int i = 0; i < 2; i++) {
+		int uploaded = 0;
+
+		if (mb_lv_remote_ensure_file(d->exec, d->u.host, files[i][0], files[i][1], files[i][1], &uploaded, err))
+			return mb_err_prefix(err, "%s=%s", d->role, d->uri);
+		json_object_set_new(d->image, files[i][0], json_string(uploaded ? "uploaded" : "present"));
+	}
 	return 0;
 }
 
@@ -218,11 +306,14 @@ static int lv_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 	const struct mb_params *p = &spec->params;
 	int rc = 0;
 
-	if (p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID) {
+	if (prepare_guest(&probe, err))
+		return -1;
+	if ((p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID) &&
+	    (!probe.d[0].remote || !probe.d[1].remote)) {
 		struct mb_host_roots roots;
 		struct mb_host_uffd uffd;
 
-		/* Only where the destination runs on this host; a remote
+		/* Only where a destination runs on this host; a remote
 		 * one's daemon says so when it prepares the migration. */
 		mb_host_roots_from_env(&roots);
 		mb_probe_uffd(&roots, &uffd);
@@ -230,8 +321,6 @@ static int lv_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 			return mb_errf(err, 0, "mode %s needs userfaultfd for post-copy: %s",
 				       spec->text[MB_KEY_MODE], uffd.summary);
 	}
-	if (prepare_guest(&probe, err))
-		return -1;
 	for (int i = 0; i < 2 && !rc; i++)
 		rc = connect_daemon(&probe.d[i], err) ||
 		     check_daemon(&probe.d[i], probe.guest.machine, probe.accel, err) ? -1 : 0;
@@ -307,7 +396,8 @@ static int lv_prepare(const struct mb_run_spec *spec, volatile const int *interr
 	snprintf(r->name, sizeof(r->name), "migbench-%ld-%u", (long)getpid(), atomic_fetch_add(&seq, 1));
 	for (int i = 0; i < 2; i++)
 		if (connect_daemon(&r->d[i], err) ||
-		    mb_lv_watch_start(r->d[i].conn, r->name, r->d[i].uri, &r->d[i].watch, err)) {
+		    mb_lv_watch_start(r->d[i].conn, r->name, r->d[i].uri, &r->d[i].watch, err) ||
+		    (r->d[i].remote && image_on_host(r, &r->d[i], err))) {
 			lv_teardown(r);
 			return -1;
 		}
@@ -322,6 +412,8 @@ static int lv_adopt(struct mb_runner *r, const struct mb_run_spec *next)
 		MB_KEY_KV_SIZE, MB_KEY_HEARTBEAT_PERIOD, MB_KEY_ACCEL, MB_KEY_QEMU, MB_KEY_QEMU_DST,
 		MB_KEY_MACHINE, MB_KEY_TLS, MB_KEY_CPUSET_SRC, MB_KEY_CPUSET_DST, MB_KEY_LIBVIRT_SRC,
 		MB_KEY_LIBVIRT_DST, MB_KEY_LIBVIRT_MIGRATE_URI, MB_KEY_LIBVIRT_MIGRATE_URI_BACK,
+		MB_KEY_LIBVIRT_REMOTE, MB_KEY_LIBVIRT_EXEC_SRC, MB_KEY_LIBVIRT_EXEC_DST,
+		MB_KEY_LIBVIRT_HEARTBEAT_PORT,
 	};
 
 	for (size_t i = 0; i < sizeof(guest_keys) / sizeof(guest_keys[0]); i++)
@@ -335,8 +427,23 @@ static int lv_adopt(struct mb_runner *r, const struct mb_run_spec *next)
 
 /* ---- the guest ---- */
 
-/* The last lines of a console file, for a guest that did not come up. */
-static void console_tail(const char *path, char *buf, size_t len)
+/* The last lines of an incarnation's console, for a guest that did not
+ * come up. */
+static void console_tail_file(const char *path, char *buf, size_t len);
+static void console_tail(struct mb_runner *r, unsigned incarnation, char *buf, size_t len)
+{
+	char why[256];
+
+	if (strncmp(r->console[incarnation % 2], "tcp:", 4)) {
+		console_tail_file(r->console[incarnation % 2], buf, len);
+		return;
+	}
+	mb_lv_console_tail(r->cons[incarnation % 2], buf, len);
+	if (!buf[0] && !mb_lv_console_connected(r->cons[incarnation % 2], why, sizeof(why)))
+		snprintf(buf, len, "(console %s never answered: %s)", r->console[incarnation % 2], why);
+}
+
+static void console_tail_file(const char *path, char *buf, size_t len)
 {
 	char line[512];
 	char ring[4][512] = { "" };
@@ -380,7 +487,7 @@ static int lv_start_source(struct mb_runner *r, struct mb_err *err)
 	struct mb_lv_place place;
 	char *xml = NULL, guest_errors[512], tail[2048];
 
-	name_files(r, r->incarnation);
+	name_files(r, r->incarnation, r->cur);
 	place = place_of(r, r->incarnation, r->cur);
 	r->guest.qemu = d->qemu.binary;
 	if (mb_lv_domain_xml(&r->guest, r->accel, r->name, &place, &xml, err))
@@ -391,11 +498,18 @@ static int lv_start_source(struct mb_runner *r, struct mb_err *err)
 	if (!r->dom)
 		return mb_lv_errf(err, "libvirt daemon %s (%s): starting domain %s (virDomainCreateXML)",
 				  d->uri, d->role, r->name);
+	if (d->remote) {
+		mb_lv_console_stop(r->cons[r->incarnation % 2]);
+		r->cons[r->incarnation % 2] = NULL;
+		if (mb_lv_console_start(d->u.host, d->console_port, HB_ATTACH_TIMEOUT_MS,
+					&r->cons[r->incarnation % 2], err))
+			return mb_err_prefix(err, "booting the guest as domain %s on %s", r->name, d->uri);
+	}
 	if (mb_hb_attach(r->hb, place.hb_socket, "source", HB_ATTACH_TIMEOUT_MS, &r->cur_hb, err) ||
 	    wait_for_agent(r, err)) {
 		if (err->errnum == EINTR)
 			return -1;
-		console_tail(place.console_log, tail, sizeof(tail));
+		console_tail(r, r->incarnation, tail, sizeof(tail));
 		if (tail[0])
 			mb_err_prefix(err, "guest console: %s", tail);
 		return mb_err_prefix(err, "booting the guest as domain %s on %s", r->name, d->uri);
@@ -412,22 +526,21 @@ static int lv_start_source(struct mb_runner *r, struct mb_err *err)
 static int lv_start_destination(struct mb_runner *r, struct mb_err *err)
 {
 	int to = 1 - r->cur;
-	struct mb_lv_place from, place;
+	struct mb_lv_place place;
 	char *live;
 
 	free(r->dest_xml);
 	r->dest_xml = NULL;
-	name_files(r, r->incarnation + 1);
-	from = place_of(r, r->incarnation, r->cur);
+	name_files(r, r->incarnation + 1, to);
 	place = place_of(r, r->incarnation + 1, to);
 	/* A socket left by an earlier incarnation would take the attach. */
-	if (unlink(place.hb_socket) && errno != ENOENT)
+	if (!place.hb_port && unlink(place.hb_socket) && errno != ENOENT)
 		return mb_errf(err, errno, "starting the destination: removing %s", place.hb_socket);
 	live = virDomainGetXMLDesc(r->dom, VIR_DOMAIN_XML_MIGRATABLE);
 	if (!live)
 		return mb_lv_errf(err, "starting the destination: the XML of domain %s on %s", r->name,
 				  r->d[r->cur].uri);
-	if (mb_lv_domain_xml_for(live, &from, &place, r->d[to].qemu.binary, &r->dest_xml, err)) {
+	if (mb_lv_domain_xml_for(live, &place, r->d[to].qemu.binary, &r->dest_xml, err)) {
 		free(live);
 		return mb_err_prefix(err, "starting the destination");
 	}
@@ -567,6 +680,12 @@ static int lv_migrate(struct mb_runner *r, struct mb_err *err)
 	if (e)
 		return mb_errf(err, e, "starting the migration: a thread for the destination's heartbeats");
 	r->attach_started = 1;
+	/* The destination's console, as soon as its QEMU listens. */
+	mb_lv_console_stop(r->cons[(r->incarnation + 1) % 2]);
+	r->cons[(r->incarnation + 1) % 2] = NULL;
+	if (dst->remote && mb_lv_console_start(dst->u.host, dst->console_port, DST_ATTACH_TIMEOUT_MS,
+					       &r->cons[(r->incarnation + 1) % 2], err))
+		return mb_err_prefix(err, "starting the migration");
 	return 0;
 }
 
@@ -683,16 +802,75 @@ static json_t *version_json(unsigned long v)
 
 static json_t *daemon_json(const struct mb_runner *r, const struct daemon *d)
 {
-	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:s}",
-			 "binary", d->qemu.binary,
-			 "runner", "libvirt",
-			 "version", version_json(d->hv_version),
-			 "accelerator", mb_accel_name(r->accel),
-			 "libvirt_uri", d->uri,
-			 "libvirt_key", d->role,
-			 "libvirt_version", version_json(d->lib_version),
-			 "host", d->hostname,
-			 "domain", r->name);
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:s, s:b}",
+			      "binary", d->qemu.binary,
+			      "runner", "libvirt",
+			      "version", version_json(d->hv_version),
+			      "accelerator", mb_accel_name(r->accel),
+			      "libvirt_uri", d->uri,
+			      "libvirt_key", d->role,
+			      "libvirt_version", version_json(d->lib_version),
+			      "host", d->hostname,
+			      "domain", r->name,
+			      "remote", d->remote);
+
+	if (d->remote)
+		json_object_set_new(o, "remote_access",
+				    json_pack("{s:s, s:s, s:s, s:O*}", "exec", d->exec,
+					      "heartbeat", r->hb_path[d == &r->d[0] ? 0 : 1],
+					      "console", r->console[d == &r->d[0] ? 0 : 1], "image", d->image));
+	return o;
+}
+
+/* The clock of the instants: QEMU's own timestamps when both sides run on
+ * one host, else migbench's arrival times (libvirt_clock= forces either). */
+static enum mb_event_clock timing_clock(const struct mb_runner *r, const struct daemon *src,
+					const struct daemon *dst, char *why, size_t len)
+{
+	const struct mb_params *p = &r->spec->params;
+	const char *sh = src->remote ? src->u.host : "this host", *dh = dst->remote ? dst->u.host : "this host";
+
+	if (p->libvirt_clock == MB_LV_CLOCK_QEMU || p->libvirt_clock == MB_LV_CLOCK_ARRIVAL) {
+		snprintf(why, len, "libvirt_clock=%s", r->spec->text[MB_KEY_LIBVIRT_CLOCK]);
+		return p->libvirt_clock == MB_LV_CLOCK_QEMU ? MB_EVENT_CLOCK_QEMU : MB_EVENT_CLOCK_ARRIVAL;
+	}
+	if (src->remote == dst->remote && (!src->remote || !strcasecmp(sh, dh))) {
+		snprintf(why, len, "both sides run on %s: QEMU's timestamps are one clock", sh);
+		return MB_EVENT_CLOCK_QEMU;
+	}
+	snprintf(why, len, "the source runs on %s, the destination on %s: their clocks differ, so the instants "
+		 "are when migbench received each event (one clock, each instant late by its delivery)", sh, dh);
+	return MB_EVENT_CLOCK_ARRIVAL;
+}
+
+/* start: the source QEMU's MIGRATION setup, when libvirt sent `migrate`, on
+ * `clock` (cold: the suspend, on migbench's clock); 0 when missing. */
+static int64_t setup_instant(const json_t *events, enum mb_event_clock clock)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(events, i, e) {
+		json_int_t t = json_integer_value(json_object_get(e, mb_event_clock_name(clock)));
+		const char *st = json_string_value(json_object_get(json_object_get(e, "data"), "status"));
+
+		if (!strcmp(json_string_value(json_object_get(e, "side")), "source") &&
+		    !strcmp(json_string_value(json_object_get(e, "event")), "MIGRATION") && st &&
+		    !strcmp(st, "setup") && t > 0)
+			return t;
+	}
+	return 0;
+}
+
+/* The instants on `clock`; their durations into `out` (when complete). */
+static void times_on(const struct mb_runner *r, const json_t *events, enum mb_event_clock clock,
+		     struct mb_mig_times *t, json_t *out)
+{
+	int64_t start = r->spec->params.mode == MB_MODE_COLD ? r->suspend_real_us : setup_instant(events, clock);
+
+	mb_mig_times_from_events(events, start ? start : r->call_real_us, 0, clock, t);
+	if (out && mb_metrics_times(t, out))
+		json_object_set_new(out, "error", json_string("instants incomplete or out of order on this clock"));
 }
 
 static json_t *params_as_sent(const struct mb_runner *r)
@@ -793,30 +971,21 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 				    "chosen_by", p->machine && *p->machine ? "scenario" : "default",
 				    "source", daemon_json(r, src), "destination", daemon_json(r, dst));
 
-	/* start: the source QEMU's MIGRATION setup, when libvirt sent
-	 * `migrate` (cold: the suspend). */
+	/* The instants on one clock; the durations on both, to compare. */
 	{
-		int64_t start = 0;
-		json_t *e;
-		size_t i;
+		char why[512];
+		enum mb_event_clock clock = timing_clock(r, src, dst, why, sizeof(why));
+		enum mb_event_clock other = clock == MB_EVENT_CLOCK_QEMU ? MB_EVENT_CLOCK_ARRIVAL : MB_EVENT_CLOCK_QEMU;
+		struct mb_mig_times other_times;
+		json_t *used = json_object(), *alt = json_object();
 
-		if (p->mode == MB_MODE_COLD)
-			start = r->suspend_real_us;
-		else
-			json_array_foreach(rec->events, i, e) {
-				json_int_t t = json_integer_value(json_object_get(e, "qemu_us"));
-				const char *st = json_string_value(json_object_get(json_object_get(e, "data"),
-										   "status"));
-
-				if (!strcmp(json_string_value(json_object_get(e, "side")), "source") &&
-				    !strcmp(json_string_value(json_object_get(e, "event")), "MIGRATION") &&
-				    st && !strcmp(st, "setup") && t > 0) {
-					start = t;
-					break;
-				}
-			}
-		mb_mig_times_from_events(rec->events, start ? start : r->call_real_us, 0, MB_EVENT_CLOCK_QEMU,
-					 &rec->times);
+		times_on(r, rec->events, clock, &rec->times, used);
+		times_on(r, rec->events, other, &other_times, alt);
+		json_object_set_new(rec->hypervisor, "timing",
+				    json_pack("{s:s, s:s, s:{s:o, s:o}}", "clock",
+					      clock == MB_EVENT_CLOCK_QEMU ? "qemu" : "arrival", "reason", why,
+					      "by_clock", clock == MB_EVENT_CLOCK_QEMU ? "qemu" : "arrival", used,
+					      other == MB_EVENT_CLOCK_QEMU ? "qemu" : "arrival", alt));
 	}
 	free_params(r);
 
@@ -835,6 +1004,10 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 	}
 	if (atomic_load(&r->attach_ok))
 		mb_hb_detach(r->hb, r->next_hb);
+	if (!r->dst_dom) {
+		mb_lv_console_stop(r->cons[(r->incarnation + 1) % 2]);
+		r->cons[(r->incarnation + 1) % 2] = NULL;
+	}
 	if (r->dst_dom) {
 		/* Completed, but the destination did not come up as it
 		 * should: the guest is there, and teardown finds it. */
@@ -852,8 +1025,6 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 
 static int lv_console_problems(struct mb_runner *r, json_t **lines, struct mb_err *err)
 {
-	static const char *const signs[] = { "BUG:", "Oops", "Kernel panic", "panic", "watchdog:",
-					     "soft lockup", "hard LOCKUP", "Call Trace" };
 	const char *path = r->console[r->incarnation % 2];
 	char line[1024];
 	FILE *f;
@@ -861,17 +1032,18 @@ static int lv_console_problems(struct mb_runner *r, json_t **lines, struct mb_er
 	*lines = json_array();
 	if (!r->dom)
 		return 0;
+	if (r->d[r->cur].remote) {
+		mb_lv_console_problems(r->cons[r->incarnation % 2], *lines);
+		return 0;
+	}
 	f = fopen(path, "r");
 	if (!f)
 		return mb_errf(err, errno, "read guest console '%s' (written by the QEMU of %s)", path,
 			       r->d[r->cur].uri);
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
-		for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++)
-			if (strstr(line, signs[i])) {
-				json_array_append_new(*lines, json_string(line));
-				break;
-			}
+		if (mb_lv_console_line_is_problem(line))
+			json_array_append_new(*lines, json_string(line));
 	}
 	fclose(f);
 	return 0;
@@ -921,6 +1093,22 @@ static void probe_side(struct mb_runner *r, int daemon, const char *hb_path, con
 	struct dirent *e;
 
 	*side = (struct mb_probe_side){ .role = role, .host = r->d[daemon].hostname, .local = 1 };
+	if (r->d[daemon].remote) {
+		/* Another host: its probes run there (`migbench host-probes`
+		 * through the exec prefix), which is also how its QEMU is found. */
+		side->local = 0;
+		side->host = r->d[daemon].u.host;
+		side->exec = r->d[daemon].exec[0] ? r->d[daemon].exec : NULL;
+		if (!hb_path)
+			snprintf(side->vcpu_error, sizeof(side->vcpu_error), "%s",
+				 "libvirt starts the destination's QEMU inside virDomainMigrate3, after the probes");
+		else if (!side->exec)
+			snprintf(side->vcpu_error, sizeof(side->vcpu_error), "its QEMU runs on %s, and no "
+				 "libvirt_exec_* says how to reach that host", side->host);
+		else
+			mb_lv_remote_qemu(side->exec, r->name, side);
+		return;
+	}
 	side->pid = hb_path ? qemu_pid_naming(hb_path) : 0;
 	if (!side->pid) {
 		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "%s",
@@ -959,8 +1147,8 @@ static void probe_side(struct mb_runner *r, int daemon, const char *hb_path, con
 		snprintf(side->vcpu_error, sizeof(side->vcpu_error), "no thread named 'CPU N/...' in %s", path);
 }
 
-/* Local daemons only: a remote host's QEMU is not among this host's
- * processes. */
+/* A remote host's QEMU is not among this host's processes: its side is
+ * local=0 with the exec prefix that reaches that host. */
 static void lv_probe_ctx(struct mb_runner *r, struct mb_probe_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -982,7 +1170,7 @@ static int lv_check_alive(struct mb_runner *r, struct mb_err *err)
 		return 0;
 	if (active < 0)
 		return mb_lv_errf(err, "domain %s on %s", r->name, r->d[r->cur].uri);
-	console_tail(r->console[r->incarnation % 2], tail, sizeof(tail));
+	console_tail(r, r->incarnation, tail, sizeof(tail));
 	return mb_errf(err, ESRCH, "domain %s on %s is no longer running%s%s", r->name, r->d[r->cur].uri,
 		       tail[0] ? "; its console ended with: " : "", tail);
 }
@@ -1065,8 +1253,11 @@ static void lv_teardown(struct mb_runner *r)
 	if (r->dom)
 		virDomainFree(r->dom);
 	mb_hb_reader_free(r->hb);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
+		mb_lv_console_stop(r->cons[i]);
 		close_daemon(&r->d[i]);
+		json_decref(r->d[i].image);
+	}
 	free_params(r);
 	free(r->dest_xml);
 	remove_run_dir(r);

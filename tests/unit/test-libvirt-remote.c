@@ -1,0 +1,183 @@
+/* The libvirt runner's pieces for daemons on other hosts
+ * (runners/libvirt_remote.h): URIs, which host is this one, the default
+ * exec prefix, running through a prefix ("env" stands for the ssh to
+ * another host: it runs the same words here), the image upload, and the
+ * search for a domain's QEMU. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench/clock.h"
+#include "runners/libvirt_remote.h"
+
+static void uri_parts(void **state)
+{
+	struct mb_lv_uri u;
+	struct mb_err err = {0};
+
+	assert_int_equal(mb_lv_uri_parse("qemu+ssh://root@h1.example:2222/system?keyfile=/k", &u, &err), 0);
+	assert_string_equal(u.transport, "ssh");
+	assert_string_equal(u.user, "root");
+	assert_string_equal(u.host, "h1.example");
+	assert_string_equal(u.port, "2222");
+	assert_int_equal(mb_lv_uri_parse("qemu+tcp://10.0.0.2/system", &u, &err), 0);
+	assert_string_equal(u.transport, "tcp");
+	assert_string_equal(u.host, "10.0.0.2");
+	assert_string_equal(u.user, "");
+	assert_int_equal(mb_lv_uri_parse("qemu:///system", &u, &err), 0);
+	assert_string_equal(u.host, "");
+	assert_string_equal(u.transport, "");
+	assert_int_equal(mb_lv_uri_parse("qemu+unix:///system?socket=/run/x/libvirt-sock", &u, &err), 0);
+	assert_string_equal(u.host, "");
+	assert_int_equal(mb_lv_uri_parse("qemu+ssh://[fe80::1]:22/system", &u, &err), 0);
+	assert_string_equal(u.host, "[fe80::1]");
+	assert_string_equal(u.port, "22");
+	assert_int_equal(mb_lv_uri_parse("qemu-system", &u, &err), -1);
+	assert_non_null(strstr(err.msg, "qemu-system"));
+}
+
+static void local_hosts(void **state)
+{
+	char name[256] = "";
+
+	assert_true(mb_lv_host_is_local(""));
+	assert_true(mb_lv_host_is_local("localhost"));
+	assert_true(mb_lv_host_is_local("127.0.0.1"));
+	assert_true(mb_lv_host_is_local("[::1]"));
+	gethostname(name, sizeof(name) - 1);
+	assert_true(mb_lv_host_is_local(name));
+	/* TEST-NET-3: nobody's */
+	assert_false(mb_lv_host_is_local("203.0.113.9"));
+	assert_false(mb_lv_host_is_local("no-such-host.invalid"));
+}
+
+static void default_exec(void **state)
+{
+	struct mb_lv_uri u;
+	struct mb_err err = {0};
+	char buf[256];
+
+	mb_lv_uri_parse("qemu+ssh://root@h1:2222/system", &u, &err);
+	mb_lv_default_exec(&u, buf, sizeof(buf));
+	assert_string_equal(buf, "ssh -o BatchMode=yes -p 2222 root@h1");
+	mb_lv_uri_parse("qemu+ssh://h2/system", &u, &err);
+	mb_lv_default_exec(&u, buf, sizeof(buf));
+	assert_string_equal(buf, "ssh -o BatchMode=yes h2");
+	mb_lv_uri_parse("qemu+tcp://h3/system", &u, &err);
+	mb_lv_default_exec(&u, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+}
+
+static void exec_status_output_timeout(void **state)
+{
+	struct mb_err err = {0};
+	char out[64];
+	int64_t t0;
+
+	assert_int_equal(mb_lv_exec("env", "echo hello", -1, out, sizeof(out), 5000, &err), 0);
+	assert_string_equal(out, "hello\n");
+	assert_int_equal(mb_lv_exec("env", "sh -c exit\\ 3", -1, NULL, 0, 5000, &err), 3);
+	assert_non_null(strstr(err.msg, "exited 3"));
+	assert_int_equal(mb_lv_exec("env", "ls /no/such/dir", -1, NULL, 0, 5000, &err), 2);
+	assert_non_null(strstr(err.msg, "/no/such/dir"));
+	t0 = mb_clock_us(CLOCK_MONOTONIC);
+	assert_int_equal(mb_lv_exec("env", "sleep 10", -1, NULL, 0, 200, &err), -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_true(mb_clock_us(CLOCK_MONOTONIC) - t0 < 3000000);
+	assert_int_equal(mb_lv_exec("", "true", -1, NULL, 0, 1000, &err), -1);
+	assert_non_null(strstr(err.msg, "libvirt_exec"));
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void upload_when_missing(void **state)
+{
+	char dir[] = "/tmp/mbt-lvremote-XXXXXX", local[PATH_MAX], remote[PATH_MAX], spaced[PATH_MAX];
+	struct mb_err err = {0};
+	struct stat st;
+	int uploaded = -1;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(local, sizeof(local), "%s/vmlinuz", dir);
+	snprintf(remote, sizeof(remote), "%s/there/images/abc/vmlinuz", dir);
+	write_file(local, "a kernel, of sorts\n");
+	assert_int_equal(mb_lv_remote_ensure_file("env", "h1", "kernel", local, remote, &uploaded, &err), 0);
+	assert_int_equal(uploaded, 1);
+	assert_int_equal(stat(remote, &st), 0);
+	assert_int_equal(st.st_size, 19);
+	/* there now: nothing to do */
+	assert_int_equal(mb_lv_remote_ensure_file("env", "h1", "kernel", local, remote, &uploaded, &err), 0);
+	assert_int_equal(uploaded, 0);
+	/* another file of that name there: replaced */
+	write_file(remote, "short\n");
+	assert_int_equal(mb_lv_remote_ensure_file("env", "h1", "kernel", local, remote, &uploaded, &err), 0);
+	assert_int_equal(uploaded, 1);
+	assert_int_equal(stat(remote, &st), 0);
+	assert_int_equal(st.st_size, 19);
+	/* no way to reach the host: what to copy where */
+	assert_int_equal(mb_lv_remote_ensure_file("", "h1", "kernel", local, remote, &uploaded, &err), -1);
+	assert_non_null(strstr(err.msg, "scp"));
+	assert_non_null(strstr(err.msg, "h1"));
+	/* a path no second shell would take as it is */
+	snprintf(spaced, sizeof(spaced), "%s/with space/vmlinuz", dir);
+	assert_int_equal(mb_lv_remote_ensure_file("env", "h1", "kernel", local, spaced, &uploaded, &err), -1);
+	assert_non_null(strstr(err.msg, "yourself"));
+	/* the host cannot be reached */
+	assert_int_equal(mb_lv_remote_ensure_file("false", "h1", "kernel", local, remote, &uploaded, &err), -1);
+	assert_non_null(strstr(err.msg, "host h1"));
+	unlink(remote);
+	unlink(local);
+	snprintf(spaced, sizeof(spaced), "%s/there/images/abc", dir);
+	rmdir(spaced);
+	snprintf(spaced, sizeof(spaced), "%s/there/images", dir);
+	rmdir(spaced);
+	snprintf(spaced, sizeof(spaced), "%s/there", dir);
+	rmdir(spaced);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void qemu_not_there(void **state)
+{
+	struct mb_probe_side side = {0};
+
+	mb_lv_remote_qemu("env", "migbench-no-such-domain-0", &side);
+	assert_int_equal(side.pid, 0);
+	assert_non_null(strstr(side.vcpu_error, "no QEMU of domain migbench-no-such-domain-0"));
+	mb_lv_remote_qemu("env", "bad name'", &side);
+	assert_int_equal(side.pid, 0);
+	assert_non_null(strstr(side.vcpu_error, "not sent"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(uri_parts),
+		cmocka_unit_test(local_hosts),
+		cmocka_unit_test(default_exec),
+		cmocka_unit_test(exec_status_output_timeout),
+		cmocka_unit_test(upload_when_missing),
+		cmocka_unit_test(qemu_not_there),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
