@@ -5,21 +5,28 @@
 #   libvirt-hosts.sh stop STATE_DIR     stop everything start started
 #
 # Each host is a libvirtd in its own network namespace (migbench-virt-PID-a,
-# -b, joined by a veth pair 10.231.0.1/24 <-> 10.231.0.2/24) and its own
-# private mount namespace, where STATE_DIR/H/{run,lib,cache,log,etc} are
-# bind-mounted over /run/libvirt, /var/lib/libvirt, /var/cache/libvirt,
-# /var/log/libvirt and /etc/libvirt. Each libvirtd listens on TCP (no auth,
-# no TLS) inside its namespace only, and on a UNIX socket in STATE_DIR/H that
-# the root namespace reaches:
+# -b) and its own private mount namespace, where STATE_DIR/H/{run,lib,cache,
+# log,etc} are bind-mounted over /run/libvirt, /var/lib/libvirt,
+# /var/cache/libvirt, /var/log/libvirt and /etc/libvirt. The namespaces are
+# joined by a bridge in the root namespace (mbbrPID), with a veth pair from
+# it to each: host a is 10.231.N.1/24, b 10.231.N.2/24, the root namespace
+# 10.231.N.254/24 (N: 0, or the first subnet no other start of this script
+# has taken on this machine). A migration from a to b crosses veth, bridge,
+# veth between two addresses; the root namespace, where migbench runs,
+# reaches both hosts like other machines of its network. Each libvirtd
+# listens on TCP (no auth, no TLS) on its host's address:
+#   qemu+tcp://10.231.N.1/system      (from the root namespace or the other host)
+# and on a UNIX socket in STATE_DIR/H that the root namespace reaches:
 #   qemu+unix:///system?socket=STATE_DIR/a/libvirt-sock
-# STATE_DIR/env (shell) holds the URIs, addresses, namespaces, pid and log
-# paths. QEMU's per-domain pid file is STATE_DIR/H/run/qemu/DOMAIN.pid and
-# its log STATE_DIR/H/log/qemu/DOMAIN.log.
+# STATE_DIR/env (shell) holds the URIs (MB_VIRT_A_URI the UNIX one,
+# MB_VIRT_A_TCP the TCP one), addresses, namespaces, pid and log paths.
+# QEMU's per-domain pid file is STATE_DIR/H/run/qemu/DOMAIN.pid and its log
+# STATE_DIR/H/log/qemu/DOMAIN.log.
 #
 # stop kills every process in the two network namespaces (libvirtd and the
 # QEMUs it started) by PID, then deletes the namespaces (and with them the
-# veth pair); the mount namespaces go away with their last process. It is
-# safe to run twice and after a start that failed half way.
+# veth pairs) and the bridge; the mount namespaces go away with their last
+# process. It is safe to run twice and after a start that failed half way.
 #
 # Exit status: 0 done, 1 failure (the message names the host, the reason and
 # the log), 2 bad usage, 77 libvirtd (or virsh, or its QEMU driver) is not
@@ -44,8 +51,11 @@ esac
 [ ${#state} -le 80 ] || die "state directory '$state' is longer than 80 characters (UNIX socket paths are limited to 108)"
 
 hosts=(a b)
+# set by pick_subnet (start) or read from STATE_DIR/env (stop)
 declare -A addr=([a]=10.231.0.1 [b]=10.231.0.2)
+root_addr=10.231.0.254
 prefix=24
+lock=/run/lock/migbench-virt-hosts.lock
 timeout_s=${MB_VIRT_START_TIMEOUT:-60}
 
 unix_uri() { echo "qemu+unix:///system?socket=$state/$1/libvirt-sock"; }
@@ -75,6 +85,14 @@ ns_pids() {
 do_stop() {
 	local h ns pids left _
 	if [ ! -f "$state/netns" ]; then
+		if [ -f "$state/bridge" ]; then
+			local br
+			br=$(cat "$state/bridge")
+			if [ -n "$br" ] && ip link show "$br" >/dev/null 2>&1; then
+				ip link del "$br" || die "cannot delete bridge $br"
+			fi
+			rm -f "$state/bridge"
+		fi
 		echo "$me: nothing to stop in $state"
 		return 0
 	fi
@@ -130,6 +148,14 @@ do_stop() {
 		fi
 		rm -f "$state/$h/libvirtd.pid"
 	done <"$state/netns"
+	if [ -f "$state/bridge" ]; then
+		local br
+		br=$(cat "$state/bridge")
+		if [ -n "$br" ] && ip link show "$br" >/dev/null 2>&1; then
+			ip link del "$br" || { echo "$me: cannot delete bridge $br" >&2; rc=1; }
+		fi
+		[ $rc -ne 0 ] || rm -f "$state/bridge"
+	fi
 	[ $rc -eq 0 ] || return 1
 	rm -f "$state/netns" "$state/env"
 	echo "$me: stopped (state kept in $state)"
@@ -165,6 +191,21 @@ dynamic_ownership = 0
 remember_owner = 0
 cgroup_controllers = [ ]
 EOF
+}
+
+# The first 10.231.N.0/24 (N = 0..99) that no interface of the root
+# namespace has: another start of this script (a test and a campaign at
+# once) has the one it took. Called under the lock.
+pick_subnet() {
+	local n
+	for n in $(seq 0 99); do
+		if ! ip -4 -o addr show | grep -q " 10\.231\.$n\."; then
+			addr=([a]=10.231.$n.1 [b]=10.231.$n.2)
+			root_addr=10.231.$n.254
+			return 0
+		fi
+	done
+	return 1
 }
 
 # Starts libvirtd of host $1 in netns $2; prints its PID.
@@ -226,11 +267,24 @@ do_start() {
 		ip netns add "${ns[$h]}" || fail_start "host $h: ip netns add ${ns[$h]} failed"
 		ip -n "${ns[$h]}" link set lo up || fail_start "host $h: cannot bring lo up in ${ns[$h]}"
 	done
-	local va=mbva$tag vb=mbvb$tag
-	ip link add "$va" netns "${ns[a]}" type veth peer name "$vb" netns "${ns[b]}" ||
-		fail_start "cannot create veth pair $va/$vb between ${ns[a]} and ${ns[b]}"
-	local -A veth=([a]=$va [b]=$vb)
+	# The bridge in the root namespace and a veth pair to each host. The
+	# subnet is chosen and the bridge's address set under a lock, so that
+	# two starts at once take two subnets.
+	local br=mbbr$tag
+	local -A veth=([a]=mbva$tag [b]=mbvb$tag) rveth=([a]=mbra$tag [b]=mbrb$tag)
+	echo "$br" >"$state/bridge"
+	exec 9>"$lock" || fail_start "cannot open lock file $lock"
+	flock -w 30 9 || fail_start "another libvirt-hosts.sh start held $lock for 30 s"
+	pick_subnet || { exec 9>&-; fail_start "no free subnet 10.231.N.0/24 (N 0-99) in the root namespace"; }
+	ip link add "$br" type bridge &&
+		ip addr add "$root_addr/$prefix" dev "$br" &&
+		ip link set "$br" up || { exec 9>&-; fail_start "cannot create bridge $br with $root_addr/$prefix"; }
+	exec 9>&-
 	for h in "${hosts[@]}"; do
+		ip link add "${rveth[$h]}" type veth peer name "${veth[$h]}" netns "${ns[$h]}" ||
+			fail_start "host $h: cannot create veth pair ${rveth[$h]}/${veth[$h]} into ${ns[$h]}"
+		ip link set "${rveth[$h]}" master "$br" && ip link set "${rveth[$h]}" up ||
+			fail_start "host $h: cannot attach ${rveth[$h]} to bridge $br"
 		ip -n "${ns[$h]}" addr add "${addr[$h]}/$prefix" dev "${veth[$h]}" &&
 			ip -n "${ns[$h]}" link set "${veth[$h]}" up ||
 			fail_start "host $h: cannot configure ${veth[$h]} in ${ns[$h]}"
@@ -271,6 +325,9 @@ $(tail -n 5 "$state/$h/libvirtd.out" "$state/$h/libvirtd.log" 2>/dev/null)"
 		[ "$h" = b ] && o=a
 		out=$(timeout 10 ip netns exec "${ns[$h]}" virsh -q -c "$(tcp_uri "$o")" uri 2>&1) ||
 			fail_start "host $h cannot reach host $o's libvirtd at $(tcp_uri "$o"): $out; see $state/$o/libvirtd.log"
+		# and migbench, in the root namespace, each host
+		out=$(timeout 10 virsh -q -c "$(tcp_uri "$h")" uri 2>&1) ||
+			fail_start "the root namespace cannot reach host $h's libvirtd at $(tcp_uri "$h") through bridge $br: $out; see $state/$h/libvirtd.log"
 	done
 	t1=$(date +%s.%N)
 	trap - INT TERM
@@ -291,6 +348,8 @@ $(tail -n 5 "$state/$h/libvirtd.out" "$state/$h/libvirtd.log" 2>/dev/null)"
 			echo "MB_VIRT_${H}_QEMU_LOG='$state/$h/log/qemu'"
 		done
 		echo "MB_VIRT_PREFIX='$prefix'"
+		echo "MB_VIRT_BRIDGE='$br'"
+		echo "MB_VIRT_ROOT_ADDR='$root_addr'"
 		echo "MB_VIRT_STATE='$state'"
 	} >"$state/env.tmp"
 	mv "$state/env.tmp" "$state/env"
