@@ -20,6 +20,7 @@
 /* A guest that prints one problem line after another (a soft lockup every
  * few seconds) must not grow migbench without bound. */
 #define PROBLEMS_MAX 1000
+#define CONNECT_WAIT_MS 500
 
 struct mb_lv_console {
 	char host[256], port[8];
@@ -77,12 +78,26 @@ static int connect_once(struct mb_lv_console *c)
 		pthread_mutex_unlock(&c->lock);
 		return -1;
 	}
+	/* Non-blocking, at most CONNECT_WAIT_MS a try: a host that drops
+	 * the SYNs must not hold mb_lv_console_stop for minutes. */
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		int e = 0;
+		socklen_t elen = sizeof(e);
+
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+
+			e = errno;
+			if (e == EINPROGRESS)
+				e = poll(&pf, 1, CONNECT_WAIT_MS) == 1 &&
+				    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) ? e : ETIMEDOUT;
+		}
+		if (e) {
 			pthread_mutex_lock(&c->lock);
-			snprintf(c->error, sizeof(c->error), "connecting to %s:%s: %s", c->host, c->port,
-				 strerror(errno));
+			snprintf(c->error, sizeof(c->error), "connecting to %s:%s: %s", c->host, c->port, strerror(e));
 			pthread_mutex_unlock(&c->lock);
 			close(fd);
 			fd = -1;
@@ -116,7 +131,7 @@ static void *console_main(void *arg)
 		if (poll(&pf, 1, 200) <= 0)
 			continue;
 		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break; /* its QEMU ended (the guest migrated away, or died) */

@@ -21,7 +21,17 @@
 #include <unistd.h>
 
 #include "bench/clock.h"
+#include "runners/libvirt_console.h"
 #include "runners/libvirt_remote.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static void sleep_ms(unsigned ms)
+{
+	usleep(ms * 1000);
+}
 
 static void uri_parts(void **state)
 {
@@ -168,6 +178,50 @@ static void qemu_not_there(void **state)
 	assert_non_null(strstr(side.vcpu_error, "not sent"));
 }
 
+/* A console served on TCP: the problem lines and the tail, read before
+ * and after the server closes; a port nobody serves says why. */
+static void console_over_tcp(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), cfd;
+	struct mb_lv_console *c;
+	struct mb_err err = {0};
+	const char *text = "[    0.1] Linux version 6.1\r\n[    5.0] watchdog: BUG: soft lockup - CPU#0 stuck\r\n"
+			   "migbench-agent: ready\n";
+	char tail[512], why[256];
+	json_t *lines = json_array();
+
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	assert_int_equal(mb_lv_console_start("127.0.0.1", ntohs(sa.sin_port), 5000, &c, &err), 0);
+	cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	assert_int_equal(write(cfd, text, strlen(text)), (ssize_t)strlen(text));
+	close(cfd);
+	close(lfd);
+	for (int i = 0; i < 100 && json_array_size(lines) == 0; i++) {
+		sleep_ms(20);
+		mb_lv_console_problems(c, lines);
+	}
+	assert_int_equal(json_array_size(lines), 1);
+	assert_string_equal(json_string_value(json_array_get(lines, 0)), "[    5.0] watchdog: BUG: soft lockup - CPU#0 stuck");
+	mb_lv_console_tail(c, tail, sizeof(tail));
+	assert_non_null(strstr(tail, "migbench-agent: ready"));
+	assert_true(mb_lv_console_connected(c, why, sizeof(why)));
+	mb_lv_console_stop(c);
+	json_decref(lines);
+
+	/* nothing listens there (the port just closed): never connected, and why */
+	assert_int_equal(mb_lv_console_start("127.0.0.1", ntohs(sa.sin_port), 300, &c, &err), 0);
+	sleep_ms(500);
+	assert_false(mb_lv_console_connected(c, why, sizeof(why)));
+	assert_non_null(strstr(why, "refused"));
+	mb_lv_console_stop(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +231,7 @@ int main(void)
 		cmocka_unit_test(exec_status_output_timeout),
 		cmocka_unit_test(upload_when_missing),
 		cmocka_unit_test(qemu_not_there),
+		cmocka_unit_test(console_over_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
