@@ -11,7 +11,8 @@
 # OUT_DIR (default results/runners-<date-time>) must not exist. Without
 # --libvirt_src among the options, two libvirt hosts are started on this
 # machine (tests/integration/libvirt-hosts.sh: each libvirtd in its own
-# network and mount namespace, joined by a veth link, stopped at the end);
+# network and mount namespace, joined by veth links through a bridge,
+# stopped at the end);
 # with them, the libvirt runs go where you say, e.g.
 #   bash bench/runners.sh out --libvirt_src=qemu+ssh://a/system \
 #       --libvirt_dst=qemu+ssh://b/system --libvirt_migrate_uri=tcp://b \

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 
 #include "bench/host_probe.h"
 #include "probes/heartbeat.h"
@@ -59,6 +60,7 @@
 #include "runners/libvirt_params.h"
 #include "runners/libvirt_remote.h"
 #include "runners/libvirt_stats.h"
+#include "runners/qemu_emulator.h"
 #include "runners/qemu_versions.h"
 #include "runners/runner.h"
 #include "workloads/image/image.h"
@@ -82,6 +84,9 @@ struct daemon {
 	struct mb_qemu_ref qemu;     /* its guests' emulator */
 	char hostname[256];
 	unsigned long hv_version, lib_version;
+	/* What the guest's QEMU on this daemon says it is (query-version), as
+	 * hv_version is only the daemon's default emulator's. */
+	char qemu_version[64];
 	/* Another host (libvirt_remote): heartbeat and console over TCP. */
 	int remote;
 	struct mb_lv_uri u;
@@ -203,10 +208,10 @@ static int resolve_qemu(const char *text, const char *key, struct mb_qemu_ref *r
 {
 	if (mb_qemu_resolve(text, ref, err))
 		return mb_err_prefix(err, "%s", key);
-	if (ref->root[0])
-		return mb_errf(err, 0, "%s=%s is a QEMU installed in its own root (%s), which a libvirt daemon "
-			       "cannot run: name a QEMU binary of the daemon's host by its path "
-			       "(e.g. /usr/bin/qemu-system-x86_64)", key, text, ref->root);
+	/* A daemon of this host runs an installed version through a wrapper
+	 * (its root's loader and libraries); the root stays on record. */
+	if (ref->root[0] && mb_qemu_emulator_wrapper(ref, ref->binary, sizeof(ref->binary), err))
+		return mb_err_prefix(err, "%s", key);
 	return 0;
 }
 
@@ -481,6 +486,32 @@ static int wait_for_agent(struct mb_runner *r, struct mb_err *err)
 	return mb_hb_wait_records(r->hb, 1, BOOT_TIMEOUT_MS, err);
 }
 
+/* The version of the QEMU that runs `dom` on `d`, from QEMU itself; on
+ * failure the reason, so the result never names a wrong version. */
+static void learn_qemu_version(struct daemon *d, virDomainPtr dom)
+{
+	char *reply = NULL;
+	json_t *doc, *q;
+
+	if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-version\"}", &reply, 0) < 0) {
+		snprintf(d->qemu_version, sizeof(d->qemu_version), "unknown (query-version: %s)",
+			 virGetLastErrorMessage());
+		return;
+	}
+	doc = json_loads(reply, 0, NULL);
+	q = json_object_get(json_object_get(json_object_get(doc, "return"), "qemu"), "major") ?
+		    json_object_get(json_object_get(doc, "return"), "qemu") : NULL;
+	if (q)
+		snprintf(d->qemu_version, sizeof(d->qemu_version), "%lld.%lld.%lld",
+			 (long long)json_integer_value(json_object_get(q, "major")),
+			 (long long)json_integer_value(json_object_get(q, "minor")),
+			 (long long)json_integer_value(json_object_get(q, "micro")));
+	else
+		snprintf(d->qemu_version, sizeof(d->qemu_version), "unknown (query-version replied %.32s)", reply);
+	json_decref(doc);
+	free(reply);
+}
+
 static int lv_start_source(struct mb_runner *r, struct mb_err *err)
 {
 	struct daemon *d = &r->d[r->cur];
@@ -498,6 +529,7 @@ static int lv_start_source(struct mb_runner *r, struct mb_err *err)
 	if (!r->dom)
 		return mb_lv_errf(err, "libvirt daemon %s (%s): starting domain %s (virDomainCreateXML)",
 				  d->uri, d->role, r->name);
+	learn_qemu_version(d, r->dom);
 	if (d->remote) {
 		mb_lv_console_stop(r->cons[r->incarnation % 2]);
 		r->cons[r->incarnation % 2] = NULL;
@@ -734,14 +766,7 @@ static int lv_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_m
 		set_status(r, "completed");
 	}
 	mb_migrate_sampler_latest(r->sampler, &smp);
-	snprintf(p->status, sizeof(p->status), "%s", r->status);
-	p->passes = r->passes > smp.dirty_sync_count ? r->passes : (unsigned)smp.dirty_sync_count;
-	p->transferred = smp.transferred;
-	p->remaining = smp.remaining;
-	p->total = smp.total;
-	p->dirty_rate = smp.dirty_pages_rate;
-	p->expected_downtime_ms = smp.expected_downtime_ms;
-	p->postcopy_requests = smp.postcopy_requests;
+	mb_mig_progress_from_sample(r->status, r->passes, &smp, p);
 	return 0;
 }
 
@@ -805,7 +830,7 @@ static json_t *daemon_json(const struct mb_runner *r, const struct daemon *d)
 	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:s, s:b}",
 			      "binary", d->qemu.binary,
 			      "runner", "libvirt",
-			      "version", version_json(d->hv_version),
+			      "version", json_string(d->qemu_version[0] ? d->qemu_version : "unknown"),
 			      "accelerator", mb_accel_name(r->accel),
 			      "libvirt_uri", d->uri,
 			      "libvirt_key", d->role,
@@ -814,6 +839,7 @@ static json_t *daemon_json(const struct mb_runner *r, const struct daemon *d)
 			      "domain", r->name,
 			      "remote", d->remote);
 
+	json_object_set_new(o, "daemon_default_qemu_version", version_json(d->hv_version));
 	if (d->remote)
 		json_object_set_new(o, "remote_access",
 				    json_pack("{s:s, s:s, s:s, s:O*}", "exec", d->exec,
@@ -966,6 +992,8 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 			rec->runner_reported = json_pack("{s:{s:s}}", "libvirt_reported", "error", stats_err.msg);
 	}
 	rec->migration_parameters = json_pack("{s:o, s:n}", "source", params_as_sent(r), "destination");
+	if (r->dst_dom)
+		learn_qemu_version(dst, r->dst_dom);
 	rec->hypervisor = json_pack("{s:{s:s, s:s}, s:o, s:o}",
 				    "machine", "type", r->guest.machine,
 				    "chosen_by", p->machine && *p->machine ? "scenario" : "default",

@@ -533,14 +533,7 @@ static int qmp_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_
 		return mb_err_prefix(err, "during the migration");
 
 	mb_migrate_sampler_latest(r->sampler, &s);
-	snprintf(p->status, sizeof(p->status), "%s", r->status);
-	p->passes = r->passes > s.dirty_sync_count ? r->passes : (unsigned)s.dirty_sync_count;
-	p->transferred = s.transferred;
-	p->remaining = s.remaining;
-	p->total = s.total;
-	p->dirty_rate = s.dirty_pages_rate;
-	p->expected_downtime_ms = s.expected_downtime_ms;
-	p->postcopy_requests = s.postcopy_requests;
+	mb_mig_progress_from_sample(r->status, r->passes, &s, p);
 	return 0;
 }
 

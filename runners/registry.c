@@ -1,6 +1,7 @@
 #include "config.h"
 #include "runners/runner.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Adding a runner: one file with its ops table, one line here. */
@@ -85,4 +86,17 @@ void mb_mig_times_from_events(const json_t *events, int64_t start_us, int64_t re
 		t->postcopy_recovered_us = event_time(events, c, "source", "MIGRATION", "postcopy-active",
 						      t->postcopy_paused_us);
 	}
+}
+
+void mb_mig_progress_from_sample(const char *status, unsigned passes, const struct mb_migrate_sample *s,
+				 struct mb_mig_progress *p)
+{
+	snprintf(p->status, sizeof(p->status), "%s", status);
+	p->passes = passes > s->dirty_sync_count ? passes : (unsigned)s->dirty_sync_count;
+	p->transferred = s->transferred;
+	p->remaining = s->remaining;
+	p->total = s->total;
+	p->dirty_rate = s->dirty_pages_rate;
+	p->expected_downtime_ms = s->expected_downtime_ms;
+	p->postcopy_requests = s->postcopy_requests;
 }

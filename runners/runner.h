@@ -27,6 +27,7 @@
 #include "bench/metrics.h"
 #include "bench/scenario.h"
 #include "probes/heartbeat.h" /* struct mb_hb_reply: the agent's protocol */
+#include "probes/migrate_sampler.h"
 #include "probes/probe.h"
 
 /* What a poll saw of a migration in progress (the source's view). */
@@ -156,6 +157,12 @@ extern const struct mb_runner_ops *const mb_runners[];
 const struct mb_runner_ops *mb_runner_find(const char *name);
 
 void mb_mig_record_release(struct mb_mig_record *rec);
+
+/* A poll's progress from the runner's status (from its events), the passes
+ * it counted and the sampler's latest statistics: the larger pass count
+ * wins (the events may run ahead of the samples, or the other way). */
+void mb_mig_progress_from_sample(const char *status, unsigned passes, const struct mb_migrate_sample *s,
+				 struct mb_mig_progress *p);
 
 /* Which timestamp of an event the instants are taken from. */
 enum mb_event_clock {

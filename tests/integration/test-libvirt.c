@@ -279,6 +279,15 @@ static void check_run(const json_t *doc, const char *key)
 	if (json_is_integer(net))
 		snprintf(net_ms, sizeof(net_ms), "%" JSON_INTEGER_FORMAT, json_integer_value(net));
 	assert_string_equal(mbt_str(doc, "hypervisor.source.runner"), "libvirt");
+	/* The guest's QEMU's own version (query-version), "1.2.3", never the
+	 * daemon's default emulator's nor a guess. */
+	for (int side = 0; side < 2; side++) {
+		const char *v = mbt_str(doc, side ? "hypervisor.destination.version" : "hypervisor.source.version");
+		unsigned a, b, c;
+
+		if (sscanf(v, "%u.%u.%u", &a, &b, &c) != 3)
+			fail_msg("hypervisor.%s.version is '%s', not QEMU's version", side ? "destination" : "source", v);
+	}
 	assert_true(json_array_size(mbt_get(doc, "samples")) > 0);
 	print_message("# %s: %s, downtime %.3f ms (libvirt: downtime %.0f ms, downtime_net %s ms), "
 		      "preparation %.3f ms, resume %.3f ms, guest gap %.3f ms, %.0f pages; verify %" JSON_INTEGER_FORMAT

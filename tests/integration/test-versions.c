@@ -34,6 +34,8 @@
 
 #include "bench/command.h"
 #include "bench/error.h"
+#include "runners/qemu_emulator.h"
+#include "runners/qemu_versions.h"
 
 #include "harness.h"
 
@@ -361,6 +363,55 @@ static void machine_pc_across_versions_fails(void **state)
 			 NEW, mbt_str(doc, "run.error"));
 }
 
+/* ---- an installed version as libvirt's <emulator> ------------------------------------ */
+
+/* The wrapper runs the root's QEMU with the root's loader, libraries, TCG
+ * module and firmware: it reports its own version, and it starts a TCG
+ * machine (without the module dir it died at once: "could not load module
+ * for type 'tcg-accel-ops'"). Written once: a second call leaves it as it
+ * is, so that libvirt's capability cache stays valid. */
+static void installed_version_as_emulator(void **state)
+{
+	struct mb_qemu_ref ref;
+	struct mb_err err = {0};
+	struct stat st1, st2;
+	char path[PATH_MAX], dir[] = WORK_PREFIX "-emu-XXXXXX";
+	struct tool_run t;
+
+	(void)state;
+	skip_or_fail();
+	assert_non_null(mkdtemp(dir));
+	if (mb_qemu_resolve(OLD, &ref, &err) || mb_qemu_emulator_wrapper(&ref, path, sizeof(path), &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(stat(path, &st1), 0);
+	{
+		const char *argv[] = { path, "-version", NULL };
+
+		run_tool(argv, dir, 30, &t);
+		assert_int_equal(t.status, 0);
+		if (!strstr(t.out, "QEMU emulator version " OLD))
+			fail_msg("%s -version: %s", path, t.out);
+		tool_free(&t);
+	}
+	{
+		const char *argv[] = { path, "-machine", "none", "-accel", "tcg", "-display", "none", "-nodefaults",
+				       "-S", "-monitor", "none", "-serial", "none", NULL };
+
+		/* Still running after 3 s (then stopped): the TCG module loaded. */
+		run_tool(argv, dir, 3, &t);
+		if (t.status != -1)
+			fail_msg("%s with TCG exited (status %d) instead of running: %s", path, t.status, t.err);
+		tool_free(&t);
+	}
+	mbt_sleep_ms(20);
+	if (mb_qemu_emulator_wrapper(&ref, path, sizeof(path), &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_true(st1.st_ctim.tv_sec == st2.st_ctim.tv_sec && st1.st_ctim.tv_nsec == st2.st_ctim.tv_nsec);
+	mbt_remove_tree(dir, WORK_PREFIX);
+}
+
 /* ---- A/A: one version against itself ------------------------------------------------ */
 
 /* Baseline and candidate are the same QEMU, run in alternating rounds
@@ -446,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(new_to_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(machine_pc_across_versions_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(aa_no_regression, setup, teardown),
+		cmocka_unit_test(installed_version_as_emulator),
 	};
 
 	return cmocka_run_group_tests_name("versions", tests, group_setup, group_teardown);
