@@ -214,10 +214,11 @@ static json_t *next_line(const char *what, int *status)
 	}
 	o = json_loadb(line, (size_t)n, 0, &je);
 	if (!json_is_object(o)) {
-		json_decref(o);
 		*status = protocol_error("%s: not a JSON object (%s)", what, o ? "another JSON value" : je.text);
+		json_decref(o);
+		return NULL;
 	}
-	return json_is_object(o) ? o : NULL;
+	return o;
 }
 
 static int collect_and_answer(struct host_probes *hp, const json_t *times_o)

@@ -273,6 +273,8 @@ do_start() {
 	local br=mbbr$tag
 	local -A veth=([a]=mbva$tag [b]=mbvb$tag) rveth=([a]=mbra$tag [b]=mbrb$tag)
 	echo "$br" >"$state/bridge"
+	# A fresh root has no /run/lock until something makes it.
+	mkdir -p "${lock%/*}" || fail_start "cannot create ${lock%/*} for the lock file"
 	exec 9>"$lock" || fail_start "cannot open lock file $lock"
 	flock -w 30 9 || fail_start "another libvirt-hosts.sh start held $lock for 30 s"
 	pick_subnet || { exec 9>&-; fail_start "no free subnet 10.231.N.0/24 (N 0-99) in the root namespace"; }
