@@ -2,6 +2,8 @@
 #ifndef MB_COMMAND_H
 #define MB_COMMAND_H
 
+#include "bench/exit.h"
+
 struct mb_command {
 	const char *name;
 	const char *summary;    /* one line for `migbench --help` */
@@ -11,16 +13,6 @@ struct mb_command {
 
 extern const struct mb_command *const mb_commands[];
 
-/* Exit statuses shared by every subcommand. */
-enum {
-	MB_EXIT_OK = 0,
-	MB_EXIT_FAILED = 1,     /* the thing measured failed, or a run failed */
-	MB_EXIT_USAGE = 2,      /* bad command line or scenario */
-	MB_EXIT_NO_RESOURCE = 3, /* this host cannot do it (no QEMU, no kernel) */
-	/* compare: too few runs to tell; a CI gate must not take it for a pass.
-	 * analysis/migbench.R's mb_exit repeats these numbers for the R side. */
-	MB_EXIT_INCONCLUSIVE = 4,
-};
 
 /* `report` and `compare` are front ends to the R scripts in analysis/:
  * mb_analysis_exec() (cmd_report.c) finds SCRIPT and replaces the process

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "bench/campaign_dir.h"
-#include "bench/command.h"
+#include "bench/exit.h"
 #include "bench/host_probe.h"
 #include "bench/migration.h"
 #include "bench/progress.h"

@@ -4,7 +4,7 @@
  * sweeps, --help, the JSON echo) follows from the table. */
 #include "config.h"
 #include "bench/scenario.h"
-#include "runners/qemu_versions.h"
+#include "bench/qemu_releases.h"
 #include "bench/units.h"
 #include "probes/counters.h"
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/host_probe.h"
+#include "bench/host.h"
 #include "bench/metrics.h"
 #include "bench/scenario.h"
 #include "probes/counters_series.h"

@@ -31,7 +31,7 @@
 
 #include <jansson.h>
 
-#include "bench/host_probe.h"
+#include "probes/energy_check.h"
 #include "bench/metrics.h"
 #include "probes/counters_series.h"
 #include "probes/probe.h"

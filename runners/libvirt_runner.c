@@ -49,7 +49,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/libvirt-qemu.h>
 
-#include "bench/host_probe.h"
+#include "bench/host.h"
+#include "runners/uffd_check.h"
 #include "probes/heartbeat.h"
 #include "probes/migrate_sampler.h"
 #include "runners/guest.h"

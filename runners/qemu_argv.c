@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/host_probe.h"
+#include "runners/accel_check.h"
 #include "runners/tls.h"
 #include "workloads/proto.h"
 #include "workloads/svc_proto.h"

@@ -23,26 +23,6 @@
 
 /* Checked against Debian's archive in 2026-11 (issue 11's table). sid
  * moves: its version is whatever was installed, and the record says so. */
-const struct mb_qemu_release mb_qemu_releases[] = {
-	{ .name = "5.2", .suite = "bullseye", .note = "Debian 11" },
-	{ .name = "7.2", .suite = "bookworm",
-	  .note = "Debian 12; under TCG multi-pass pre-copy breaks guests (README)" },
-	{ .name = "10.0", .suite = "bookworm", .extra_suite = "bookworm-backports",
-	  .note = "Debian 12 backports (10.0.2), what .ci/setup installs on the host" },
-	{ .name = "10.0.13", .suite = "trixie", .note = "Debian 13" },
-	{ .name = "11.1", .suite = "sid", .note = "Debian unstable (moves)" },
-	{ 0 },
-};
-
-const struct mb_qemu_release *mb_qemu_release_find(const char *name)
-{
-	for (const struct mb_qemu_release *r = mb_qemu_releases; r->name; r++)
-		if (!strcmp(r->name, name) || (!strcmp(r->suite, name) && !r->extra_suite) ||
-		    (r->extra_suite && !strcmp(r->extra_suite, name)))
-			return r;
-	return NULL;
-}
-
 int mb_qemu_versions_dir(char *buf, size_t len, struct mb_err *err)
 {
 	char cache[PATH_MAX];
@@ -54,10 +34,6 @@ int mb_qemu_versions_dir(char *buf, size_t len, struct mb_err *err)
 	return mb_mkdir_p(buf, err);
 }
 
-bool mb_qemu_is_version_name(const char *text)
-{
-	return text && *text && !strchr(text, '/');
-}
 
 /* A name that is a folder of ours: no path tricks. */
 static int check_name(const char *name, struct mb_err *err)

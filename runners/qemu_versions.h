@@ -20,24 +20,13 @@
 #include <jansson.h>
 
 #include "bench/error.h"
+#include "bench/qemu_releases.h"
 
 /* The QEMU binary inside every root. */
 #define MB_QEMU_ROOT_BINARY "/usr/bin/qemu-system-x86_64"
 
 /* A version migbench knows how to install: a name and the Debian suite
  * (and apt sources) it comes from. */
-struct mb_qemu_release {
-	const char *name;          /* "7.2"; also accepted: the suite name */
-	const char *suite;         /* what mmdebstrap bootstraps */
-	const char *extra_suite;   /* a second suite to take QEMU from (backports), or NULL */
-	const char *note;          /* one line for `migbench qemu list` */
-};
-
-extern const struct mb_qemu_release mb_qemu_releases[];
-
-/* The release called `name` (its name or its suite), or NULL. */
-const struct mb_qemu_release *mb_qemu_release_find(const char *name);
-
 /* What `qemu=` named, resolved. */
 struct mb_qemu_ref {
 	char name[64];             /* the installed version's name; "" for a host binary */
@@ -52,8 +41,6 @@ struct mb_qemu_ref {
  * an absolute path. */
 int mb_qemu_resolve(const char *text, struct mb_qemu_ref *out, struct mb_err *err);
 
-/* Whether `text` names an installed version (not a path). */
-bool mb_qemu_is_version_name(const char *text);
 
 /* Installs a release into its root (mmdebstrap; about 30 s per version on
  * this project's machine), checks that its QEMU runs (`-version`) and

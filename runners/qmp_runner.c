@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/host_probe.h"
+#include "bench/host.h"
+#include "runners/uffd_check.h"
 #include "probes/heartbeat.h"
 #include "probes/migrate_sampler.h"
 #include "runners/guest.h"

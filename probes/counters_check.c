@@ -2,7 +2,7 @@
  * perf_event_open works at all; a hardware one whether there is a PMU
  * (virtual machines often have none). */
 #include "config.h"
-#include "bench/host_probe.h"
+#include "probes/counters_check.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>

@@ -1,6 +1,6 @@
 /* Can this process use KVM, or will QEMU fall back to TCG? */
 #include "config.h"
-#include "bench/host_probe.h"
+#include "runners/accel_check.h"
 
 #include <errno.h>
 #include <fcntl.h>

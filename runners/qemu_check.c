@@ -1,7 +1,7 @@
 /* Which QEMU migbench would run, and its version, from `BINARY --version`
  * run directly (posix_spawn, no shell: the path may contain anything). */
 #include "config.h"
-#include "bench/host_probe.h"
+#include "runners/qemu_check.h"
 #include "runners/qemu_versions.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* Post-copy needs userfaultfd: the destination QEMU registers guest RAM with
  * it and fetches each page from the source on first touch. */
 #include "config.h"
-#include "bench/host_probe.h"
+#include "runners/uffd_check.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * preferred) or the perf `power` PMU (needs perf permissions), or nowhere,
  * with the reason a result file records as {"available": false}. */
 #include "config.h"
-#include "bench/host_probe.h"
+#include "probes/energy_check.h"
 #include "probes/energy.h"
 
 #include <dirent.h>
