@@ -242,6 +242,8 @@ do_start() {
 		skip "libvirtd's QEMU driver needs the user and group libvirt-qemu (run .ci/setup, or install libvirt-daemon-system)"
 	command -v virsh >/dev/null || skip "virsh not installed (Debian: apt-get install libvirt-clients)"
 	command -v ip >/dev/null && command -v unshare >/dev/null || skip "ip (iproute2) or unshare (util-linux) missing"
+	# A minimal Debian root (mmdebstrap) has no mount(8): package "mount".
+	command -v mount >/dev/null || skip "mount not installed (Debian: apt-get install mount, or run .ci/setup)"
 
 	if [ -f "$state/netns" ]; then
 		local h ns
