@@ -6,6 +6,7 @@
 #include "config.h"
 #include "bench/command.h"
 #include "bench/clock.h"
+#include "bench/options.h"
 #include "bench/scenario.h"
 #include "bench/units.h"
 #include "probes/heartbeat.h"
@@ -13,7 +14,6 @@
 #include "runners/runner.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +34,78 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/* ---- options: the scenario keys' parser, so values mean what they mean in
+ * a scenario file (same units, ranges and checks such as wss <= memory) ---- */
+
+struct boot_options {
+	struct mb_campaign campaign;   /* one run: the guest to boot */
+	const char *runner;
+	uint64_t duration_us;
+};
+
+struct boot_parse {
+	struct boot_options *o;
+	struct mb_scenario_set *set;
+};
+
+/* --KEY VALUE for the scenario key o->key, or --set KEY=VALUE */
+static int scenario_opt(const struct mb_opt *o, const char *value, void *ctx, struct mb_err *err)
+{
+	struct boot_parse *bp = ctx;
+	const char *key = o->key;
+	char kv[256];
+
+	if (!key) {
+		const char *eq = strchr(value, '=');
+
+		if (!eq || eq == value || (size_t)(eq - value) >= sizeof(kv))
+			return mb_errf(err, 0, "--set '%s': not KEY=VALUE", value);
+		snprintf(kv, sizeof(kv), "%.*s", (int)(eq - value), value);
+		key = kv;
+		value = eq + 1;
+	}
+	if (strchr(value, ','))
+		return mb_errf(err, 0, "--%s '%s': boot takes one value, not a list", o->name, value);
+	return mb_scenario_apply_option(bp->set, key, value, err) ? -1 : 0;
+}
+
+static int runner_opt(const struct mb_opt *o, const char *value, void *ctx, struct mb_err *err)
+{
+	if (!mb_runner_find(value))
+		return mb_errf(err, 0, "--runner '%s': no such runner (migbench run --help lists them)", value);
+	((struct boot_parse *)ctx)->o->runner = value;
+	return 0;
+}
+
+static int duration_opt(const struct mb_opt *o, const char *value, void *ctx, struct mb_err *err)
+{
+	if (mb_parse_duration_us(value, 1000000, &((struct boot_parse *)ctx)->o->duration_us))
+		return mb_errf(err, 0, "--duration '%s': not a duration (10s, 2min, 0)", value);
+	return 0;
+}
+
+#define KEY_OPT(name_, arg_, key_, help_) \
+	{ name_, 0, MB_OPT_CALL, arg_, help_, .call = scenario_opt, .key = key_ }
+
+static const struct mb_opt options[] = {
+	KEY_OPT("workload", "W", "workload", "dirty, idle or compute (default dirty)"),
+	KEY_OPT("wss", "S", "wss", "working set, e.g. 64M (default 64M)"),
+	KEY_OPT("rate", "R", "rate", "dirty rate: pages/s, or bytes/s with a suffix (16M);\n"
+		"0 = as fast as possible (default 4M)"),
+	KEY_OPT("pattern", "P", "pattern", "sequential, random or hotcold (default sequential)"),
+	KEY_OPT("period", "T", "heartbeat_period", "heartbeat period, ms when no unit (default 1ms)"),
+	KEY_OPT("memory", "M", "memory", "guest RAM (default 256M)"),
+	KEY_OPT("vcpus", "N", "vcpus", "guest vCPUs (default 1)"),
+	KEY_OPT("accel", "A", "accel", "kvm, tcg, or auto = kvm when /dev/kvm is usable (default)"),
+	{ "duration", 0, MB_OPT_CALL, "T", "how long to watch, s when no unit; 0 = until Ctrl-C\n"
+	  "(default 10s)", .call = duration_opt },
+	{ "runner", 0, MB_OPT_CALL, "NAME", "how to start the guest, as `migbench run --runner`\n"
+	  "(default qmp)", .call = runner_opt },
+	KEY_OPT("set", "KEY=VALUE", NULL, "any other scenario key (`migbench run --help` lists them),\n"
+		"e.g. --set qemu=10.0 or the libvirt runner's libvirt_src=URI"),
+	{ 0 },
+};
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -47,23 +119,9 @@ static void usage(FILE *out)
 		"first heartbeat, then once a second the heartbeats received, the dirty\n"
 		"rate the guest achieves and heartbeats lost (seq gaps); at the end it\n"
 		"checks the working set (VERIFY) and tears the guest down.\n"
-		"\n"
-		"  --workload W   dirty, idle or compute (default dirty)\n"
-		"  --wss S        working set, e.g. 64M (default 64M)\n"
-		"  --rate R       dirty rate: pages/s, or bytes/s with a suffix (16M);\n"
-		"                 0 = as fast as possible (default 4M)\n"
-		"  --pattern P    sequential, random or hotcold (default sequential)\n"
-		"  --period T     heartbeat period, ms when no unit (default 1ms)\n"
-		"  --memory M     guest RAM (default 256M)\n"
-		"  --vcpus N      guest vCPUs (default 1)\n"
-		"  --accel A      kvm, tcg, or auto = kvm when /dev/kvm is usable (default)\n"
-		"  --duration T   how long to watch, s when no unit; 0 = until Ctrl-C\n"
-		"                 (default 10s)\n"
-		"  --runner NAME  how to start the guest, as `migbench run --runner`\n"
-		"                 (default qmp)\n"
-		"  --set KEY=VALUE  any other scenario key (`migbench run --help` lists them),\n"
-		"                 e.g. --set qemu=10.0 or the libvirt runner's libvirt_src=URI\n"
-		"  -h, --help     this text\n"
+		"\n");
+	mb_opts_print(out, options);
+	fprintf(out,
 		"\n"
 		"The agent comes from $MIGBENCH_AGENT, else %s/migbench-agent.\n"
 		"$MIGBENCH_KEEP_RUNDIR=1 keeps the run directory (console.log, qemu.log).\n"
@@ -75,96 +133,21 @@ static void usage(FILE *out)
 		MB_PKGLIBEXECDIR);
 }
 
-/* ---- options: the scenario keys' parser, so values mean what they mean in
- * a scenario file (same units, ranges and checks such as wss <= memory) ---- */
-
-struct boot_options {
-	struct mb_campaign campaign;   /* one run: the guest to boot */
-	const char *runner;
-	uint64_t duration_us;
-};
-
+/* 0, 1 for --help, -1 with the reason in err */
 static int parse_options(int argc, char **argv, struct boot_options *o, struct mb_err *err)
 {
-	static const struct option options[] = {
-		{ .name = "workload", .has_arg = required_argument, .val = 'W' },
-		{ .name = "wss", .has_arg = required_argument, .val = 'S' },
-		{ .name = "rate", .has_arg = required_argument, .val = 'R' },
-		{ .name = "pattern", .has_arg = required_argument, .val = 'P' },
-		{ .name = "period", .has_arg = required_argument, .val = 'T' },
-		{ .name = "memory", .has_arg = required_argument, .val = 'M' },
-		{ .name = "vcpus", .has_arg = required_argument, .val = 'N' },
-		{ .name = "accel", .has_arg = required_argument, .val = 'A' },
-		{ .name = "duration", .has_arg = required_argument, .val = 'D' },
-		{ .name = "runner", .has_arg = required_argument, .val = 'r' },
-		{ .name = "set", .has_arg = required_argument, .val = 's' },
-		{ .name = "help", .has_arg = no_argument, .val = 'h' },
-		{ 0 },
-	};
-	struct mb_scenario_set *set = mb_scenario_set_new(err);
-	int c, rc = 0, which = 0;
+	struct boot_parse bp = { .o = o, .set = mb_scenario_set_new(err) };
+	const struct mb_opt_spec spec = { .cmd = "boot", .opts = options, .usage = usage, .ctx = &bp };
+	int first, rc;
 
-	if (!set)
+	if (!bp.set)
 		return -1;
 	o->duration_us = 10 * UINT64_C(1000000);
 	o->runner = "qmp";
-	optind = 1;
-	opterr = 0;
-	while (!rc && (c = getopt_long(argc, argv, "h", options, &which)) != -1) {
-		const char *key = NULL, *value = optarg;
-		char kv[256];
-
-		switch (c) {
-		case 'W': key = "workload"; break;
-		case 'S': key = "wss"; break;
-		case 'R': key = "rate"; break;
-		case 'P': key = "pattern"; break;
-		case 'T': key = "heartbeat_period"; break;
-		case 'M': key = "memory"; break;
-		case 'N': key = "vcpus"; break;
-		case 'A': key = "accel"; break;
-		case 's': {
-			const char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(kv)) {
-				rc = mb_errf(err, 0, "--set '%s': not KEY=VALUE", optarg);
-				break;
-			}
-			snprintf(kv, sizeof(kv), "%.*s", (int)(eq - optarg), optarg);
-			key = kv;
-			value = eq + 1;
-			break;
-		}
-		case 'r':
-			if (!mb_runner_find(optarg))
-				rc = mb_errf(err, 0, "--runner '%s': no such runner (migbench run --help lists them)",
-					     optarg);
-			o->runner = optarg;
-			break;
-		case 'D':
-			if (mb_parse_duration_us(optarg, 1000000, &o->duration_us))
-				rc = mb_errf(err, 0, "--duration '%s': not a duration (10s, 2min, 0)", optarg);
-			break;
-		case 'h':
-			rc = 1;
-			break;
-		default:
-			rc = mb_errf(err, 0, "unknown option or missing value: %s", argv[optind - 1]);
-			break;
-		}
-		if (rc || !key)
-			continue;
-		if (strchr(value, ','))
-			rc = mb_errf(err, 0, "--%s '%s': boot takes one value, not a list", options[which].name,
-				     optarg);
-		else if (mb_scenario_apply_option(set, key, value, err))
-			rc = -1;
-	}
-	if (!rc && optind < argc)
-		rc = mb_errf(err, 0, "unexpected argument '%s'", argv[optind]);
-	if (!rc && mb_scenario_expand(set, &o->campaign, err))
+	rc = mb_opts_parse(&spec, argc, argv, &first, err);
+	if (!rc && mb_scenario_expand(bp.set, &o->campaign, err))
 		rc = -1;
-	mb_scenario_set_free(set);
+	mb_scenario_set_free(bp.set);
 	return rc;
 }
 
@@ -369,9 +352,8 @@ static int boot_run(int argc, char **argv)
 		return MB_EXIT_OK;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "migbench boot: %s\nRun `migbench boot --help` for the options.\n", err.msg);
 		mb_campaign_free(&o.campaign);
-		return MB_EXIT_USAGE;
+		return mb_opts_fail("boot", err.msg);
 	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

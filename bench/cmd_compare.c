@@ -3,12 +3,38 @@
  * regressed and 4 when it cannot tell, so a CI job can fail on either. */
 #include "config.h"
 #include "bench/command.h"
+#include "bench/options.h"
 
-#include <errno.h>
-#include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* What goes on to compare.R: the table below fills in the values. */
+enum { THRESHOLD, ALPHA, METRICS, OUT, JUNIT, POOL, QUIET, NOPTS };
+static struct mb_analysis_opt r_opts[NOPTS] = {
+	[THRESHOLD] = { .name = "--threshold" },
+	[ALPHA] = { .name = "--alpha" },
+	[METRICS] = { .name = "--metrics" },
+	[OUT] = { .name = "--out" },
+	[JUNIT] = { .name = "--junit" },
+	[POOL] = { .name = "--pool", .flag = 1 },
+	[QUIET] = { .name = "--quiet", .flag = 1 },
+};
+
+static const struct mb_opt options[] = {
+	{ "threshold", 0, MB_OPT_NUMBER, "X", "relative change of the median that matters (default 0.05)",
+	  .text = &r_opts[THRESHOLD].value, .lo = 0, .hi = 100 },
+	{ "alpha", 0, MB_OPT_NUMBER, "X", "significance level (default 0.05)",
+	  .text = &r_opts[ALPHA].value, .lo = 1e-6, .hi = 0.5 },
+	{ "metrics", 0, MB_OPT_TEXT, "LIST", "judge only these metrics, comma-separated (default: every\n"
+	  "metric with a worse direction); failed runs and lost\n"
+	  "guest memory are judged whatever LIST says", .text = &r_opts[METRICS].value },
+	{ "output", 'o', MB_OPT_TEXT, "FILE", "where the Markdown summary goes", .text = &r_opts[OUT].value },
+	{ "junit", 0, MB_OPT_TEXT, "FILE", "also write the verdicts as JUnit XML to FILE", .text = &r_opts[JUNIT].value },
+	{ "pool", 0, MB_OPT_FLAG, NULL, "A and B are folders of campaigns: pool each folder's runs",
+	  .text = &r_opts[POOL].value },
+	{ "quiet", 'q', MB_OPT_FLAG, NULL, "no summary on stdout (still written to FILE)", .text = &r_opts[QUIET].value },
+	{ 0 },
+};
 
 static void usage(FILE *out)
 {
@@ -39,17 +65,9 @@ static void usage(FILE *out)
 		"runs of the campaigns in its folder: for campaigns run in alternating\n"
 		"rounds (A, B, A, B, ...), so that a change of the host's load falls on\n"
 		"both sides instead of passing for a regression.\n"
-		"\n"
-		"  --threshold X   relative change of the median that matters (default 0.05)\n"
-		"  --alpha X       significance level (default 0.05)\n"
-		"  --metrics LIST  judge only these metrics, comma-separated (default: every\n"
-		"                  metric with a worse direction); failed runs and lost\n"
-		"                  guest memory are judged whatever LIST says\n"
-		"  -o, --output FILE  where the Markdown summary goes\n"
-		"  --junit FILE    also write the verdicts as JUnit XML to FILE\n"
-		"  --pool          A and B are folders of campaigns: pool each folder's runs\n"
-		"  -q, --quiet     no summary on stdout (still written to FILE)\n"
-		"  -h, --help      this text\n"
+		"\n");
+	mb_opts_print(out, options);
+	fprintf(out,
 		"\n"
 		"Exit status:\n"
 		"  %d  no regression, and every metric could be judged\n"
@@ -61,87 +79,18 @@ static void usage(FILE *out)
 		MB_EXIT_OK, MB_EXIT_FAILED, MB_EXIT_USAGE, MB_EXIT_NO_RESOURCE, MB_EXIT_INCONCLUSIVE);
 }
 
-static int check_fraction(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
-		fprintf(stderr, "migbench compare: --%s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
 static int compare_run(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ .name = "threshold", .has_arg = required_argument, .val = 't' },
-		{ .name = "alpha", .has_arg = required_argument, .val = 'a' },
-		{ .name = "output", .has_arg = required_argument, .val = 'o' },
-		{ .name = "junit", .has_arg = required_argument, .val = 'j' },
-		{ .name = "pool", .has_arg = no_argument, .val = 'p' },
-		{ .name = "metrics", .has_arg = required_argument, .val = 'm' },
-		{ .name = "quiet", .has_arg = no_argument, .val = 'q' },
-		{ .name = "help", .has_arg = no_argument, .val = 'h' },
-		{ 0 },
+	static const struct mb_opt_spec spec = {
+		.cmd = "compare", .opts = options, .usage = usage, .min_args = 2, .max_args = 2,
+		.args_wrong = "two campaign folders, please (baseline A, candidate B)",
 	};
-	enum { THRESHOLD, ALPHA, METRICS, OUT, JUNIT, POOL, QUIET, NOPTS };
-	struct mb_analysis_opt opts[NOPTS] = {
-		[THRESHOLD] = { .name = "--threshold" },
-		[ALPHA] = { .name = "--alpha" },
-		[METRICS] = { .name = "--metrics" },
-		[OUT] = { .name = "--out" },
-		[JUNIT] = { .name = "--junit" },
-		[POOL] = { .name = "--pool", .flag = 1 },
-		[QUIET] = { .name = "--quiet", .flag = 1 },
-	};
-	int c;
+	int first, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (check_fraction("threshold", optarg, 0, 100))
-				return MB_EXIT_USAGE;
-			opts[THRESHOLD].value = optarg;
-			break;
-		case 'a':
-			if (check_fraction("alpha", optarg, 1e-6, 0.5))
-				return MB_EXIT_USAGE;
-			opts[ALPHA].value = optarg;
-			break;
-		case 'o':
-			opts[OUT].value = optarg;
-			break;
-		case 'j':
-			opts[JUNIT].value = optarg;
-			break;
-		case 'm':
-			opts[METRICS].value = optarg;
-			break;
-		case 'p':
-			opts[POOL].value = "";
-			break;
-		case 'q':
-			opts[QUIET].value = "";
-			break;
-		case 'h':
-			usage(stdout);
-			return MB_EXIT_OK;
-		default:
-			usage(stderr);
-			return MB_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "migbench compare: two campaign folders, please (baseline A, candidate B)\n");
-		usage(stderr);
-		return MB_EXIT_USAGE;
-	}
-	return mb_analysis_exec("compare", "compare.R", opts, NOPTS, argv + optind, 2);
+	for (int i = 0; i < NOPTS; i++)
+		r_opts[i].value = NULL;
+	rc = mb_opts_command(&spec, argc, argv, &first);
+	return rc >= 0 ? rc : mb_analysis_exec("compare", "compare.R", r_opts, NOPTS, argv + first, 2);
 }
 
 const struct mb_command mb_cmd_compare = {

@@ -4,8 +4,8 @@
 #include "config.h"
 #include "bench/command.h"
 #include "bench/host_probe.h"
+#include "bench/options.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -139,6 +139,16 @@ static int print_json(const struct mb_host_report *r)
 	return 0;
 }
 
+static int want_json;
+static const char *qemu_path;
+
+static const struct mb_opt options[] = {
+	{ "json", 0, MB_OPT_FLAG, NULL, "print the report as one JSON object", .flag = &want_json, .set = 1 },
+	{ "qemu", 0, MB_OPT_TEXT, "PATH", "QEMU binary to check (default: $MIGBENCH_QEMU, else\n"
+	  MB_DEFAULT_QEMU ")", .text = &qemu_path },
+	{ 0 },
+};
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -147,55 +157,32 @@ static void usage(FILE *out)
 		"Reports what this host can measure: accelerator (kvm or tcg), the QEMU\n"
 		"binary and its version, userfaultfd for post-copy, RAPL energy, perf\n"
 		"counters, and the optional libraries built in.\n"
-		"\n"
-		"  --json        print the report as one JSON object\n"
-		"  --qemu PATH   QEMU binary to check (default: $MIGBENCH_QEMU, else\n"
-		"                %s)\n"
-		"  -h, --help    this text\n"
+		"\n");
+	mb_opts_print(out, options);
+	fprintf(out,
 		"\n"
 		"Environment: MIGBENCH_QEMU, MIGBENCH_SYSFS_ROOT (default /sys) and\n"
 		"MIGBENCH_PROCFS_ROOT (default /proc).\n"
 		"Exit status: 0 when migbench can run here, 3 when it cannot (no\n"
-		"working QEMU), 2 on a bad command line.\n",
-		MB_DEFAULT_QEMU);
+		"working QEMU), 2 on a bad command line.\n");
 }
 
 static int doctor_run(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ .name = "json", .has_arg = no_argument, .val = 'j' },
-		{ .name = "qemu", .has_arg = required_argument, .val = 'q' },
-		{ .name = "help", .has_arg = no_argument, .val = 'h' },
-		{ 0 },
-	};
+	static const struct mb_opt_spec spec = { .cmd = "doctor", .opts = options, .usage = usage };
 	static struct mb_host_report report; /* large: keep it off the stack */
 	static struct table table;
-	const char *qemu = NULL;
-	bool json = false;
-	int c;
+	const char *qemu;
+	bool json;
+	int first, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'q':
-			qemu = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return MB_EXIT_OK;
-		default:
-			usage(stderr);
-			return MB_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "migbench doctor: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return MB_EXIT_USAGE;
-	}
+	want_json = 0;
+	qemu_path = NULL;
+	rc = mb_opts_command(&spec, argc, argv, &first);
+	if (rc >= 0)
+		return rc;
+	json = want_json;
+	qemu = qemu_path;
 
 	mb_host_probe_all(qemu, &report);
 	if (json) {

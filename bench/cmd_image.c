@@ -2,12 +2,26 @@
  * and an initramfs whose /init is migbench-agent, and says what went in. */
 #include "config.h"
 #include "bench/command.h"
+#include "bench/options.h"
 #include "workloads/image/image.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+
+static struct mb_image_opts image_opts;
+
+static const struct mb_opt options[] = {
+	{ "kernel", 0, MB_OPT_TEXT, "FILE", "the vmlinuz (bzImage) to boot", .text = &image_opts.kernel },
+	{ "modules", 0, MB_OPT_TEXT, "DIR", "lib/modules/<version> of that kernel, with modules.dep",
+	  .text = &image_opts.modules_dir },
+	{ "agent", 0, MB_OPT_TEXT, "FILE", "the guest's /init (default: $MIGBENCH_AGENT, else\n"
+	  MB_PKGLIBEXECDIR "/migbench-agent)", .text = &image_opts.agent },
+	{ "cache", 0, MB_OPT_TEXT, "DIR", "cache directory (default: $MIGBENCH_CACHE, else\n"
+	  "$XDG_CACHE_HOME/migbench, else ~/.cache/migbench)", .text = &image_opts.cache_dir },
+	{ "quiet", 'q', MB_OPT_FLAG, NULL, "no progress lines on stderr", .flag = &image_opts.verbose, .set = 0 },
+	{ 0 },
+};
 
 static void usage(FILE *out)
 {
@@ -28,19 +42,12 @@ static void usage(FILE *out)
 		"  3. Debian's linux-image-cloud-amd64, downloaded with apt-get and unpacked\n"
 		"     (not installed) into CACHE/kernels; later runs reuse it offline.\n"
 		"     Delete CACHE/kernels to fetch the newest again.\n"
-		"\n"
-		"  --kernel FILE   the vmlinuz (bzImage) to boot\n"
-		"  --modules DIR   lib/modules/<version> of that kernel, with modules.dep\n"
-		"  --agent FILE    the guest's /init (default: $MIGBENCH_AGENT, else\n"
-		"                  %s/migbench-agent)\n"
-		"  --cache DIR     cache directory (default: $MIGBENCH_CACHE, else\n"
-		"                  $XDG_CACHE_HOME/migbench, else ~/.cache/migbench)\n"
-		"  -q, --quiet     no progress lines on stderr\n"
-		"  -h, --help      this text\n"
+		"\n");
+	mb_opts_print(out, options);
+	fprintf(out,
 		"\n"
 		"Exit status: 0 when the image is ready, 3 when no kernel can be had on\n"
-		"this host, 2 on a bad command line, 1 on any other failure.\n",
-		MB_PKGLIBEXECDIR);
+		"this host, 2 on a bad command line, 1 on any other failure.\n");
 }
 
 static void human_size(long long bytes, char *buf, size_t size)
@@ -73,51 +80,17 @@ static void print_image(const struct mb_image *img)
 
 static int image_run(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ .name = "kernel", .has_arg = required_argument, .val = 'k' },
-		{ .name = "modules", .has_arg = required_argument, .val = 'm' },
-		{ .name = "agent", .has_arg = required_argument, .val = 'a' },
-		{ .name = "cache", .has_arg = required_argument, .val = 'c' },
-		{ .name = "quiet", .has_arg = no_argument, .val = 'q' },
-		{ .name = "help", .has_arg = no_argument, .val = 'h' },
-		{ 0 },
-	};
-	struct mb_image_opts opts = { .verbose = 1 };
+	static const struct mb_opt_spec spec = { .cmd = "image", .opts = options, .usage = usage };
+	struct mb_image_opts opts;
 	static struct mb_image img; /* ~17 KiB: keep it off the stack */
 	struct mb_err err = { 0 };
-	int c;
+	int first, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			opts.kernel = optarg;
-			break;
-		case 'm':
-			opts.modules_dir = optarg;
-			break;
-		case 'a':
-			opts.agent = optarg;
-			break;
-		case 'c':
-			opts.cache_dir = optarg;
-			break;
-		case 'q':
-			opts.verbose = 0;
-			break;
-		case 'h':
-			usage(stdout);
-			return MB_EXIT_OK;
-		default:
-			usage(stderr);
-			return MB_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "migbench image: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return MB_EXIT_USAGE;
-	}
+	image_opts = (struct mb_image_opts){ .verbose = 1 };
+	rc = mb_opts_command(&spec, argc, argv, &first);
+	if (rc >= 0)
+		return rc;
+	opts = image_opts;
 	if (opts.modules_dir && !opts.kernel) {
 		fprintf(stderr, "migbench image: --modules needs --kernel: modules only fit the "
 			"kernel they were built with\n");

@@ -4,9 +4,9 @@
  * shared with `migbench compare` (cmd_compare.c). */
 #include "config.h"
 #include "bench/command.h"
+#include "bench/options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +101,25 @@ int mb_analysis_exec(const char *cmd, const char *script, const struct mb_analys
 	return MB_EXIT_NO_RESOURCE;
 }
 
+/* What goes on to report.R: the table below fills in the values. */
+enum { OUT, BOOTSTRAP, SEED, QUIET, NOPTS };
+static struct mb_analysis_opt r_opts[NOPTS] = {
+	[OUT] = { .name = "--out" },
+	[BOOTSTRAP] = { .name = "--bootstrap" },
+	[SEED] = { .name = "--seed" },
+	[QUIET] = { .name = "--quiet", .flag = 1 },
+};
+
+static const struct mb_opt options[] = {
+	{ "output", 'o', MB_OPT_TEXT, "OUT", "where the report goes", .text = &r_opts[OUT].value },
+	{ "bootstrap", 0, MB_OPT_INT, "N", "bootstrap resamples for the CIs (default 2000)",
+	  .text = &r_opts[BOOTSTRAP].value, .lo = 100, .hi = 1000000 },
+	{ "seed", 0, MB_OPT_INT, "S", "random seed of the bootstrap (default 1)",
+	  .text = &r_opts[SEED].value, .lo = 0, .hi = INT_MAX },
+	{ "quiet", 'q', MB_OPT_FLAG, NULL, "only the table on stdout", .text = &r_opts[QUIET].value },
+	{ 0 },
+};
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -117,12 +136,9 @@ static void usage(FILE *out)
 		"  timeline-*.png/pdf   one run per scenario over time\n"
 		"  model.*              the analytic pre-copy model vs measurement\n"
 		"and prints the main table (Markdown). Runs analysis/report.R with Rscript.\n"
-		"\n"
-		"  -o, --output OUT  where the report goes\n"
-		"  --bootstrap N     bootstrap resamples for the CIs (default 2000)\n"
-		"  --seed S          random seed of the bootstrap (default 1)\n"
-		"  -q, --quiet       only the table on stdout\n"
-		"  -h, --help        this text\n"
+		"\n");
+	mb_opts_print(out, options);
+	fprintf(out,
 		"\n"
 		"Environment: MIGBENCH_ANALYSIS_DIR (folder of the R scripts),\n"
 		"MIGBENCH_RSCRIPT (the Rscript to run).\n"
@@ -130,76 +146,18 @@ static void usage(FILE *out)
 		"3 Rscript or the R scripts missing.\n");
 }
 
-static int parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int report_run(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ .name = "output", .has_arg = required_argument, .val = 'o' },
-		{ .name = "bootstrap", .has_arg = required_argument, .val = 'b' },
-		{ .name = "seed", .has_arg = required_argument, .val = 's' },
-		{ .name = "quiet", .has_arg = no_argument, .val = 'q' },
-		{ .name = "help", .has_arg = no_argument, .val = 'h' },
-		{ 0 },
+	static const struct mb_opt_spec spec = {
+		.cmd = "report", .opts = options, .usage = usage,
+		.min_args = 1, .max_args = 1, .args_wrong = "one campaign folder, please",
 	};
-	enum { OUT, BOOTSTRAP, SEED, QUIET, NOPTS };
-	struct mb_analysis_opt opts[NOPTS] = {
-		[OUT] = { .name = "--out" },
-		[BOOTSTRAP] = { .name = "--bootstrap" },
-		[SEED] = { .name = "--seed" },
-		[QUIET] = { .name = "--quiet", .flag = 1 },
-	};
-	int c;
-	long v;
+	int first, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			opts[OUT].value = optarg;
-			break;
-		case 'b':
-			if (parse_count(optarg, 100, 1000000, &v)) {
-				fprintf(stderr, "migbench report: --bootstrap: '%s' is not a count in [100, 1000000]\n", optarg);
-				return MB_EXIT_USAGE;
-			}
-			opts[BOOTSTRAP].value = optarg;
-			break;
-		case 's':
-			if (parse_count(optarg, 0, INT_MAX, &v)) {
-				fprintf(stderr, "migbench report: --seed: '%s' is not a non-negative integer\n", optarg);
-				return MB_EXIT_USAGE;
-			}
-			opts[SEED].value = optarg;
-			break;
-		case 'q':
-			opts[QUIET].value = "";
-			break;
-		case 'h':
-			usage(stdout);
-			return MB_EXIT_OK;
-		default:
-			usage(stderr);
-			return MB_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "migbench report: %s\n", argc - optind ? "one campaign folder, please" : "which campaign folder?");
-		usage(stderr);
-		return MB_EXIT_USAGE;
-	}
-	return mb_analysis_exec("report", "report.R", opts, NOPTS, argv + optind, 1);
+	for (int i = 0; i < NOPTS; i++)
+		r_opts[i].value = NULL;
+	rc = mb_opts_command(&spec, argc, argv, &first);
+	return rc >= 0 ? rc : mb_analysis_exec("report", "report.R", r_opts, NOPTS, argv + first, 1);
 }
 
 const struct mb_command mb_cmd_report = {
