@@ -18,8 +18,6 @@
 #include "bench/scenario.h"
 #include "probes/probe.h"
 
-#define MAX_PROBES 16
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -55,9 +53,8 @@ static void usage(FILE *out)
 struct host_probes {
 	struct mb_run_spec spec;
 	struct mb_probe_ctx ctx;
-	void *state[MAX_PROBES];
-	int started[MAX_PROBES];
-	json_t *failures, *ignored;
+	struct mb_probe_set *probes;    /* every registered probe (probes/probe_set.c) */
+	json_t *ignored;
 	FILE *out;
 };
 
@@ -71,27 +68,25 @@ static int protocol_error(const char *fmt, const char *what, const char *why)
 
 /* The scenario's keys as the caller wrote them; each one this host refuses
  * (a cpuset naming CPUs it lacks) keeps its default and is named. */
-static void build_spec(struct host_probes *hp, const json_t *params)
+static int build_spec(struct host_probes *hp, const json_t *params)
 {
+	struct mb_err err = { 0 };
+
 	hp->spec.name = "host-probes";
 	hp->ignored = json_object();
-	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
-		const struct mb_key *key = &mb_keys[k];
-		const char *text = json_string_value(json_object_get(params, key->name));
-		struct mb_err err = { 0 };
-		uint64_t value = 0;
-
-		if (text && mb_key_parse(key, text, &value, &err)) {
-			json_object_set_new(hp->ignored, key->name, json_string(err.msg));
-			text = NULL;
-		}
-		if (!text && mb_key_parse(key, key->def, &value, &err))
-			continue;
-		hp->spec.text[k] = strdup(text ? text : key->def);
-		if (hp->spec.text[k])
-			mb_key_store(key, &hp->spec.params, value, hp->spec.text[k]);
-	}
 	hp->ctx.spec = &hp->spec;
+	if (mb_run_spec_defaults(&hp->spec, &err)) {
+		fprintf(stderr, "migbench host-probes: the scenario keys' defaults: %s\n", err.msg);
+		return MB_EXIT_FAILED;
+	}
+	for (size_t k = 0; k < mb_key_count(); k++) {
+		const struct mb_key *key = mb_key_at(k);
+		const char *text = json_string_value(json_object_get(params, key->name));
+
+		if (text && mb_run_spec_set(&hp->spec, key, text, &err))
+			json_object_set_new(hp->ignored, key->name, json_string(err.msg));
+	}
+	return 0;
 }
 
 static int build_side(struct host_probes *hp, const json_t *side)
@@ -131,57 +126,11 @@ static int build_side(struct host_probes *hp, const json_t *side)
 	return 0;
 }
 
-static void unavailable(struct host_probes *hp, size_t i, const struct mb_err *err)
-{
-	json_object_set_new(hp->failures, mb_probes[i]->name,
-			    json_pack("{s:b, s:s}", "available", 0, "reason", err->msg));
-}
-
-static void start_all(struct host_probes *hp)
-{
-	hp->failures = json_object();
-	for (size_t i = 0; mb_probes[i] && i < MAX_PROBES; i++) {
-		struct mb_err err = { 0 };
-
-		if (mb_probes[i]->start(&hp->state[i], &hp->ctx, &err))
-			unavailable(hp, i, &err);
-		else
-			hp->started[i] = 1;
-	}
-}
-
-static void stop_all(struct host_probes *hp)
-{
-	for (size_t i = 0; mb_probes[i] && i < MAX_PROBES; i++) {
-		struct mb_err err = { 0 };
-
-		if (hp->started[i] == 1 && mb_probes[i]->stop(hp->state[i], &err))
-			unavailable(hp, i, &err);
-		if (hp->started[i])
-			hp->started[i] = 2;
-	}
-}
-
-/* Every probe's output, or why it has none; frees the probes. */
-static json_t *collect_all(struct host_probes *hp, const struct mb_mig_times *times)
-{
-	json_t *all = json_deep_copy(hp->failures);
-
-	for (size_t i = 0; mb_probes[i] && i < MAX_PROBES; i++)
-		if (hp->started[i] && !json_object_get(all, mb_probes[i]->name))
-			json_object_set_new(all, mb_probes[i]->name, mb_probes[i]->to_json(hp->state[i], times));
-	return all;
-}
-
 static void release(struct host_probes *hp)
 {
-	stop_all(hp);
-	for (size_t i = 0; mb_probes[i] && i < MAX_PROBES; i++)
-		if (hp->started[i])
-			mb_probes[i]->free(hp->state[i]);
-	for (size_t k = 0; k < MB_KEY_COUNT; k++)
-		free(hp->spec.text[k]);
-	json_decref(hp->failures);
+	json_decref(mb_probe_set_collect(hp->probes, &(struct mb_mig_times){ 0 }, NULL));
+	hp->probes = NULL;
+	mb_run_spec_release(&hp->spec);
 	json_decref(hp->ignored);
 }
 
@@ -228,7 +177,10 @@ static int collect_and_answer(struct host_probes *hp, const json_t *times_o)
 
 	if (mb_remote_times_from_json(times_o, &times, &err))
 		return protocol_error("%s: %s", "stop/collect", err.msg);
-	return answer(hp, json_pack("{s:o}", "probes", collect_all(hp, &times)));
+	json_t *all = mb_probe_set_collect(hp->probes, &times, NULL);
+
+	hp->probes = NULL;
+	return answer(hp, json_pack("{s:o}", "probes", all));
 }
 
 /* After "started": pings, then stop and collect. */
@@ -245,7 +197,7 @@ static int serve(struct host_probes *hp)
 			status = answer(hp, json_pack("{s:O, s:I}", "pong", ping, "clock_real_us",
 						      (json_int_t)mb_clock_us(CLOCK_REALTIME)));
 		} else if (json_is_object(stop) && !stopped) {
-			stop_all(hp);
+			mb_probe_set_stop(hp->probes);
 			stopped = 1;
 			status = json_object_get(stop, "times")
 					 ? collect_and_answer(hp, json_object_get(stop, "times"))
@@ -272,7 +224,7 @@ static int serve(struct host_probes *hp)
 		return status;
 	/* EOF: the caller gave up; stop quietly. */
 	if (!stopped)
-		stop_all(hp);
+		mb_probe_set_stop(hp->probes);
 	return MB_EXIT_OK;
 }
 
@@ -312,16 +264,18 @@ static int cmd_host_probes(int argc, char **argv)
 		fclose(hp.out);
 		return status;
 	}
-	build_spec(&hp, params);
-	start_all(&hp);
+	status = build_spec(&hp, params);
+	if (!status && !(hp.probes = mb_probe_set_start(&hp.ctx))) {
+		fprintf(stderr, "migbench host-probes: starting the probes: out of memory\n");
+		status = MB_EXIT_FAILED;
+	}
 	gethostname(host, sizeof(host) - 1);
-	status = answer(&hp, json_pack("{s:b, s:s, s:O, s:O, s:I}", "started", 1, "host", host, "failures",
-				       hp.failures, "params_ignored", hp.ignored, "clock_real_us",
-				       (json_int_t)mb_clock_us(CLOCK_REALTIME)));
+	if (!status)
+		status = answer(&hp, json_pack("{s:b, s:s, s:O, s:O, s:I}", "started", 1, "host", host,
+					       "failures", mb_probe_set_failures(hp.probes), "params_ignored",
+					       hp.ignored, "clock_real_us", (json_int_t)mb_clock_us(CLOCK_REALTIME)));
 	if (!status)
 		status = serve(&hp);
-	else
-		stop_all(&hp);
 	release(&hp);
 	json_decref(first);
 	fclose(hp.out);

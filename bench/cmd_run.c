@@ -141,6 +141,8 @@ static void usage(FILE *out)
 		"                     over all scenarios (a guest boots at each switch);\n"
 		"                     grouped: each scenario's runs together, one boot each\n"
 		"  --dry-run          print the runs in the order they would run, and exit\n"
+		"  --list-keys [--json]  every scenario key (KEY<TAB>PLUG-IN, or JSON with\n"
+		"                     type, default, unit, range and help), and exit\n"
 		"  -q, --quiet        no progress line\n"
 		"  -h, --help         this text\n"
 		"\n"
@@ -151,6 +153,34 @@ static void usage(FILE *out)
 	fprintf(out,
 		"\nexit status: 0 all runs completed; 1 a run failed or did not converge;\n"
 		"2 bad command line or scenario; 3 this host cannot run it (no QEMU).\n");
+}
+
+/* `migbench run --list-keys [--json]`: every scenario key, the plug-ins'
+ * too, for scripts (the R analysis reads the JSON: one source of truth). */
+static int list_keys(int argc, char **argv)
+{
+	json_t *keys = mb_scenario_keys_json();
+	int json = 0;
+	size_t i;
+	json_t *k;
+
+	for (int a = 1; a < argc; a++)
+		json |= !strcmp(argv[a], "--json");
+	if (!keys) {
+		fprintf(stderr, "migbench run --list-keys: out of memory\n");
+		return MB_EXIT_FAILED;
+	}
+	if (json) {
+		json_dumpf(keys, stdout, JSON_INDENT(1));
+		putchar('\n');
+	} else {
+		json_array_foreach(keys, i, k)
+			printf("%s\t%s\n", json_string_value(json_object_get(k, "name")),
+			       *json_string_value(json_object_get(k, "plugin"))
+				       ? json_string_value(json_object_get(k, "plugin")) : "-");
+	}
+	json_decref(keys);
+	return MB_EXIT_OK;
 }
 
 static int parse_args(int argc, char **argv, struct run_options *o,
@@ -278,11 +308,14 @@ static int cmd_run(int argc, char **argv)
 	struct mb_err err = {0};
 	int status;
 
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return MB_EXIT_OK;
 		}
+		if (!strcmp(argv[i], "--list-keys"))
+			return list_keys(argc, argv);
+	}
 	/* What the manifest keeps so that the campaign can be understood, and
 	 * resumed, without the files it came from. */
 	o.inputs = json_pack("{s:[], s:[]}", "files", "options");

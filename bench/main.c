@@ -1,5 +1,6 @@
 #include "config.h"
 #include "bench/command.h"
+#include "bench/scenario.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,17 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("migbench %s (%s)\n", PACKAGE_VERSION, MB_GIT_DESCRIBE);
 		return MB_EXIT_OK;
+	}
+	/* The plug-ins' scenario keys join the global ones here: a clash (two
+	 * keys of one name, a probe named like a member of the result) is
+	 * said now, whatever the command. */
+	{
+		struct mb_err err = { 0 };
+
+		if (mb_keys_init(&err)) {
+			fprintf(stderr, "migbench: %s\n", err.msg);
+			return MB_EXIT_FAILED;
+		}
 	}
 	for (size_t i = 0; mb_commands[i]; i++)
 		if (!strcmp(argv[1], mb_commands[i]->name))

@@ -82,11 +82,10 @@ static const char *over_bounds(const struct mb_params *p, const struct mb_mig_pr
 	return NULL;
 }
 
-/* The registered probes, started around one migration. */
+/* The registered probes (probes/probe_set.c), started around one
+ * migration, and those of sides on other hosts. */
 struct probe_run {
-	void *state[16];
-	int started[16];
-	json_t *failures;
+	struct mb_probe_set *local;
 	struct mb_remote_probes *remote;        /* sides on other hosts */
 };
 
@@ -95,49 +94,28 @@ static void probes_start(const struct mb_runner_ops *ops, struct mb_runner *r, s
 	struct mb_probe_ctx ctx;
 
 	memset(pr, 0, sizeof(*pr));
-	pr->failures = json_object();
+	memset(&ctx, 0, sizeof(ctx));
 	ops->probe_ctx(r, &ctx);
 	pr->remote = mb_remote_probes_start(&ctx);
-	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
-		struct mb_err err = {0};
-
-		/* A probe that cannot run here says why; the run goes on. */
-		if (mb_probes[i]->start(&pr->state[i], &ctx, &err))
-			json_object_set_new(pr->failures, mb_probes[i]->name,
-					    json_pack("{s:b, s:s}", "available", 0, "reason", err.msg));
-		else
-			pr->started[i] = 1;
-	}
+	pr->local = mb_probe_set_start(&ctx);
 }
 
 static void probes_stop(struct probe_run *pr)
 {
-	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
-		struct mb_err err = {0};
-
-		if (pr->started[i] && mb_probes[i]->stop(pr->state[i], &err))
-			json_object_set_new(pr->failures, mb_probes[i]->name,
-					    json_pack("{s:b, s:s}", "available", 0, "reason", err.msg));
-	}
+	mb_probe_set_stop(pr->local);
 	mb_remote_probes_stop(pr->remote);
 }
 
-static json_t *probes_collect(struct probe_run *pr, const struct mb_mig_times *times)
+/* Every probe's output into rec->probes, their headline metrics into
+ * rec->probe_metrics. */
+static void probes_collect(struct probe_run *pr, struct mb_mig_record *rec)
 {
-	json_t *all = pr->failures;
+	json_t *all = mb_probe_set_collect(pr->local, &rec->times, &rec->probe_metrics);
 
-	for (size_t i = 0; mb_probes[i] && i < 16; i++) {
-		if (pr->started[i]) {
-			if (!json_object_get(all, mb_probes[i]->name))
-				json_object_set_new(all, mb_probes[i]->name,
-						    mb_probes[i]->to_json(pr->state[i], times));
-			mb_probes[i]->free(pr->state[i]);
-		}
-	}
 	if (pr->remote)
-		json_object_set_new(all, "hosts", mb_remote_probes_collect(pr->remote, times));
-	pr->failures = NULL;
-	return all;
+		json_object_set_new(all, "hosts", mb_remote_probes_collect(pr->remote, &rec->times));
+	pr->local = NULL;
+	rec->probes = all;
 }
 
 int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
@@ -164,7 +142,7 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		ops->cancel(r, &err);
 		probes_stop(&probes);
 		ops->finish(r, &out->rec, &err);
-		out->rec.probes = probes_collect(&probes, &out->rec.times);
+		probes_collect(&probes, &out->rec);
 		return 0;
 	}
 	/* Bounds count from `migrate`, not from the baseline wait before it. */
@@ -249,7 +227,7 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		}
 		out->rec.switched_to_postcopy = switched;
 	}
-	out->rec.probes = probes_collect(&probes, &out->rec.times);
+	probes_collect(&probes, &out->rec);
 	if (!completed)
 		return 0;
 

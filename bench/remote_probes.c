@@ -379,9 +379,10 @@ static json_t *params_json(const struct mb_run_spec *spec)
 {
 	json_t *o = json_object();
 
-	for (size_t k = 0; spec && k < MB_KEY_COUNT; k++)
+	/* Every key, the plug-ins' too (the remote probes parse their own). */
+	for (size_t k = 0; spec && spec->text && k < mb_key_count(); k++)
 		if (spec->text[k])
-			json_object_set_new(o, mb_keys[k].name, json_string(spec->text[k]));
+			json_object_set_new(o, mb_key_at(k)->name, json_string(spec->text[k]));
 	return o;
 }
 

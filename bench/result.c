@@ -78,23 +78,48 @@ static void add_unavailable(json_t *metrics, const char *key, const char *why)
 	json_object_set_new(u, key, json_string(why));
 }
 
-/* The network client's figures (probes/netclient.c, workload echo/kv):
- * client_downtime_ms and its company into metrics, its degradation under
- * metrics.degradation.client beside the heartbeats' own. */
-static void add_client_metrics(json_t *m, const json_t *probes)
-{
-	const json_t *nc = json_object_get(probes, "netclient");
-	json_t *cm = json_object_get(nc, "metrics"), *deg = json_object_get(m, "degradation");
+/* The members of a result document that are migbench's own: no probe may
+ * be called so (bench/plugins.c checks at start-up), since each probe's
+ * output goes to the top level under its name. */
+const char *const mb_result_members[] = {
+	"schema", "tool", "host", "hypervisor", "scenario", "run", "metrics", "qemu_reported",
+	"events", "samples", "heartbeats", "hosts", NULL,
+};
 
-	if (!json_is_true(json_object_get(nc, "available")) || !json_is_object(cm))
-		return;
-	json_object_update(m, cm);
-	if (!json_is_object(deg)) {
-		deg = json_object();
-		json_object_set_new(m, "degradation", deg);
+/* One probe's headline metrics (its ops.metrics) into `m`: objects merge
+ * member by member (netclient's degradation.client beside the heartbeats'
+ * degradation); a figure `m` has already is kept, and the clash is said
+ * under metrics.unavailable. */
+static void merge_metrics(json_t *m, json_t *into, const json_t *from, const char *probe,
+			  const char *path)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach((json_t *)from, name, v) {
+		json_t *have = json_object_get(into, name);
+		char full[256], why[384];
+
+		snprintf(full, sizeof(full), "%s%s%s", path, *path ? "." : "", name);
+		if (!have) {
+			json_object_set(into, name, v);
+		} else if (json_is_object(have) && json_is_object(v)) {
+			merge_metrics(m, have, v, probe, full);
+		} else {
+			snprintf(why, sizeof(why), "the probe '%s' gives a metric of this name too: "
+				 "the earlier one is kept, rename the probe's", probe);
+			add_unavailable(m, full, why);
+		}
 	}
-	if (json_object_get(nc, "degradation"))
-		json_object_set(deg, "client", json_object_get(nc, "degradation"));
+}
+
+static void add_probe_metrics(json_t *m, const json_t *by_probe)
+{
+	const char *probe;
+	json_t *mine;
+
+	json_object_foreach((json_t *)by_probe, probe, mine)
+		merge_metrics(m, m, mine, probe, "");
 }
 
 static json_t *metrics_json(const struct mb_result_input *in)
@@ -130,7 +155,7 @@ static json_t *metrics_json(const struct mb_result_input *in)
 	}
 	if (o->verify)
 		json_object_set(m, "memory_verify", o->verify);
-	add_client_metrics(m, o->rec.probes);
+	add_probe_metrics(m, o->rec.probe_metrics);
 	return m;
 }
 
@@ -180,14 +205,21 @@ json_t *mb_result_build(const struct mb_result_input *in)
 		json_object_foreach(o->rec.runner_reported, name, v)
 			json_object_set(doc, name, v);
 	}
-	/* Each probe's output under its own name (energy, counters, ...). */
+	/* Each probe's output under its own name (energy, counters, ...): the
+	 * names were checked against the document's own at start-up; should
+	 * one clash all the same, the run says so instead of losing it. */
 	{
 		const char *name;
 		json_t *v;
 
-		json_object_foreach(o->rec.probes, name, v)
-			if (!json_object_get(doc, name))
+		json_object_foreach(o->rec.probes, name, v) {
+			if (json_object_get(doc, name))
+				json_object_set_new(run, "error_probe_output", json_sprintf(
+					"the output of probe '%s' was not written: the result has a "
+					"member of that name already", name));
+			else
 				json_object_set(doc, name, v);
+		}
 	}
 	return doc;
 }

@@ -25,6 +25,10 @@ struct mb_result_input {
  * metrics.unavailable. */
 json_t *mb_result_build(const struct mb_result_input *in);
 
+/* The top-level members a result has of its own, NULL-ended: a probe's
+ * output goes beside them under its name, which must not be one of these. */
+extern const char *const mb_result_members[];
+
 /* "2026-11-27T22:18:19.123456Z" and the `tool` block, for every document
  * migbench writes. */
 json_t *mb_iso_time(int64_t real_us);

@@ -169,7 +169,13 @@ static void section_free(struct section *s)
 
 struct mb_scenario_set *mb_scenario_set_new(struct mb_err *err)
 {
-	struct mb_scenario_set *set = calloc(1, sizeof(*set));
+	struct mb_scenario_set *set;
+
+	/* The plug-ins' keys are part of the namespace: a clash among them
+	 * is an error before any file is read. */
+	if (mb_keys_init(err))
+		return NULL;
+	set = calloc(1, sizeof(*set));
 
 	if (!set)
 		mb_errf(err, ENOMEM, "allocating a scenario set");
@@ -403,27 +409,130 @@ int mb_scenario_apply_option(struct mb_scenario_set *set, const char *option,
 
 /* ---- run specs ---------------------------------------------------------- */
 
+void mb_run_spec_release(struct mb_run_spec *spec)
+{
+	size_t nkeys = mb_key_count(), nplugins = mb_plugin_count();
+
+	for (size_t k = 0; spec->text && k < nkeys; k++)
+		free(spec->text[k]);
+	for (size_t p = 0; spec->options && p < nplugins; p++)
+		free(spec->options[p]);
+	free(spec->text);
+	free(spec->options);
+	spec->text = NULL;
+	spec->options = NULL;
+}
+
 static void spec_free(struct mb_run_spec *spec)
 {
 	free(spec->name);
 	free(spec->section);
 	free(spec->file);
-	for (size_t k = 0; k < MB_KEY_COUNT; k++)
-		free(spec->text[k]);
+	mb_run_spec_release(spec);
 	memset(spec, 0, sizeof(*spec));
+}
+
+/* Where key's value lives in a spec: its params or its plug-in's options. */
+static void *key_base(const struct mb_run_spec *spec, const struct mb_key *key)
+{
+	const struct mb_plugin *pl = mb_key_plugin(key);
+
+	if (!pl)
+		return (void *)&spec->params;
+	for (size_t p = 0; p < mb_plugin_count(); p++)
+		if (mb_plugin_at(p) == pl)
+			return spec->options[p];
+	return NULL;
+}
+
+const void *mb_run_spec_options(const struct mb_run_spec *spec, const void *owner)
+{
+	for (size_t p = 0; spec && spec->options && p < mb_plugin_count(); p++)
+		if (mb_plugin_at(p)->owner == owner)
+			return spec->options[p];
+	return NULL;
+}
+
+const char *mb_run_spec_text(const struct mb_run_spec *spec, const char *name)
+{
+	const struct mb_key *key = mb_key_find(name);
+
+	return key && spec->text ? spec->text[mb_key_index(key)] : NULL;
+}
+
+/* Empty text and options arrays for the namespace. */
+static int spec_alloc(struct mb_run_spec *spec, struct mb_err *err)
+{
+	size_t nplugins = mb_plugin_count();
+
+	spec->text = calloc(mb_key_count(), sizeof(*spec->text));
+	spec->options = calloc(nplugins ? nplugins : 1, sizeof(*spec->options));
+	if (!spec->text || !spec->options)
+		goto nomem;
+	for (size_t p = 0; p < nplugins; p++) {
+		size_t size = mb_plugin_at(p)->options_size;
+
+		if (size && !(spec->options[p] = calloc(1, size)))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	mb_run_spec_release(spec);
+	return mb_errf(err, ENOMEM, "the scenario keys of a run");
 }
 
 /* String parameters point into the spec's own texts; an empty qemu_dst, or
  * "same", means the source's QEMU. */
 static void bind_strings(struct mb_run_spec *spec)
 {
-	for (size_t k = 0; k < MB_KEY_COUNT; k++)
-		if (mb_keys[k].type == MB_TYPE_STRING)
-			mb_key_store(&mb_keys[k], &spec->params, 0, spec->text[k]);
+	for (size_t k = 0; k < mb_key_count(); k++) {
+		const struct mb_key *key = mb_key_at(k);
+
+		if (key->type == MB_TYPE_STRING)
+			mb_key_store(key, key_base(spec, key), 0, spec->text[k]);
+	}
+	if (!spec->text[MB_KEY_QEMU] || !spec->text[MB_KEY_QEMU_DST])
+		return;         /* a spec being filled (mb_run_spec_defaults) */
 	spec->params.qemu = spec->text[MB_KEY_QEMU];
 	/* qemu_dst=same (or empty): the source's, also in a qemu= sweep. */
 	spec->params.qemu_dst = *spec->text[MB_KEY_QEMU_DST] && strcmp(spec->text[MB_KEY_QEMU_DST], "same")
 				? spec->text[MB_KEY_QEMU_DST] : spec->text[MB_KEY_QEMU];
+}
+
+int mb_run_spec_set(struct mb_run_spec *spec, const struct mb_key *key, const char *text,
+		    struct mb_err *err)
+{
+	size_t k = mb_key_index(key);
+	uint64_t value;
+	char *copy;
+
+	if (k == SIZE_MAX)
+		return mb_errf(err, 0, "key '%s' is not registered", key->name);
+	if (mb_key_parse(key, text, &value, err))
+		return -1;
+	if (!(copy = strdup(text)))
+		return mb_errf(err, ENOMEM, "key '%s'", key->name);
+	free(spec->text[k]);
+	spec->text[k] = copy;
+	mb_key_store(key, key_base(spec, key), value, copy);
+	bind_strings(spec);
+	return 0;
+}
+
+int mb_run_spec_defaults(struct mb_run_spec *spec, struct mb_err *err)
+{
+	if (spec_alloc(spec, err))
+		return -1;
+	for (size_t k = 0; k < mb_key_count(); k++) {
+		const struct mb_key *key = mb_key_at(k);
+
+		if (mb_run_spec_set(spec, key, key->def, err)) {
+			mb_err_prefix(err, "key '%s': its default", key->name);
+			mb_run_spec_release(spec);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int spec_copy(struct mb_run_spec *dst, const struct mb_run_spec *src, struct mb_err *err)
@@ -432,12 +541,17 @@ static int spec_copy(struct mb_run_spec *dst, const struct mb_run_spec *src, str
 	dst->name = strdup(src->name);
 	dst->section = strdup(src->section);
 	dst->file = src->file ? strdup(src->file) : NULL;
-	int failed = !dst->name || !dst->section || (src->file && !dst->file);
+	dst->text = NULL;
+	dst->options = NULL;
+	int failed = !dst->name || !dst->section || (src->file && !dst->file) || spec_alloc(dst, err);
 
-	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
+	for (size_t k = 0; !failed && k < mb_key_count(); k++) {
 		dst->text[k] = strdup(src->text[k]);
 		failed |= !dst->text[k];
 	}
+	for (size_t p = 0; !failed && p < mb_plugin_count(); p++)
+		if (src->options[p])
+			memcpy(dst->options[p], src->options[p], mb_plugin_at(p)->options_size);
 	if (failed) {
 		spec_free(dst);
 		return mb_errf(err, ENOMEM, "copying scenario '%s'", src->name);
@@ -642,14 +756,7 @@ static int build_scenario(struct mb_run_spec *spec, const struct section *sec,
 			  const struct assignment *const *eff, size_t neff, const size_t *pick,
 			  struct mb_err *err)
 {
-	const char *chosen[MB_KEY_COUNT];
-
 	memset(spec, 0, sizeof(*spec));
-	for (size_t k = 0; k < MB_KEY_COUNT; k++)
-		chosen[k] = mb_keys[k].def;
-	for (size_t i = 0; i < neff; i++)
-		chosen[eff[i]->key - mb_keys] = eff[i]->items[pick[i]];
-
 	if (build_name(spec, sec->name, eff, neff, pick, err))
 		return -1;
 	spec->section = strdup(sec->name);
@@ -657,19 +764,13 @@ static int build_scenario(struct mb_run_spec *spec, const struct section *sec,
 	spec->line = sec->line;
 	if (!spec->section || (sec->file && !spec->file))
 		return mb_errf(err, ENOMEM, "scenario '%s'", spec->name);
-	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
-		uint64_t value;
-
-		spec->text[k] = strdup(chosen[k]);
-		if (!spec->text[k])
-			return mb_errf(err, ENOMEM, "scenario '%s'", spec->name);
-		/* Items were checked when read; only a bad default can fail here. */
-		if (mb_key_parse(&mb_keys[k], spec->text[k], &value, err))
+	/* Items were checked when read; only a bad default can fail here. */
+	if (mb_run_spec_defaults(spec, err))
+		return mb_err_prefix(err, "scenario '%s'", spec->name);
+	for (size_t i = 0; i < neff; i++)
+		if (mb_run_spec_set(spec, eff[i]->key, eff[i]->items[pick[i]], err))
 			return mb_err_prefix(err, "scenario '%s': key '%s'", spec->name,
-					     mb_keys[k].name);
-		mb_key_store(&mb_keys[k], &spec->params, value, spec->text[k]);
-	}
-	bind_strings(spec);
+					     eff[i]->key->name);
 	return check_scenario(spec, err);
 }
 
@@ -677,21 +778,32 @@ static int build_scenario(struct mb_run_spec *spec, const struct section *sec,
 static int expand_section(const struct section *sec, const struct assignments *options,
 			  struct expansion *out, struct mb_err *err)
 {
-	const struct assignment *eff[MB_KEY_COUNT];
-	size_t neff = effective_keys(sec, options, eff), total = 1, pick[MB_KEY_COUNT];
+	size_t nkeys = mb_key_count();
+	const struct assignment **eff = calloc(nkeys, sizeof(*eff));
+	size_t *pick = calloc(nkeys, sizeof(*pick));
+	size_t neff, total = 1;
 	struct mb_run_spec *v;
+	int rc = 0;
 
-	for (size_t i = 0; i < neff; i++) {
+	if (!eff || !pick) {
+		free(eff);
+		free(pick);
+		return mb_errf(err, ENOMEM, "expanding scenario '%s'", sec->name);
+	}
+	neff = effective_keys(sec, options, eff);
+
+	for (size_t i = 0; i < neff && !rc; i++) {
 		total *= eff[i]->nitems;
 		if (total > MB_CAMPAIGN_MAX_RUNS)
-			return mb_errf(err, 0, "scenario '%s': the sweep expands to more than %d "
-				       "scenarios", sec->name, MB_CAMPAIGN_MAX_RUNS);
+			rc = mb_errf(err, 0, "scenario '%s': the sweep expands to more than %d "
+				     "scenarios", sec->name, MB_CAMPAIGN_MAX_RUNS);
 	}
-	v = realloc(out->v, (out->n + total) * sizeof(*v));
-	if (!v)
-		return mb_errf(err, ENOMEM, "expanding scenario '%s'", sec->name);
-	out->v = v;
-	for (size_t c = 0; c < total; c++) {
+	v = rc ? NULL : realloc(out->v, (out->n + total) * sizeof(*v));
+	if (!v && !rc)
+		rc = mb_errf(err, ENOMEM, "expanding scenario '%s'", sec->name);
+	if (v)
+		out->v = v;
+	for (size_t c = 0; c < total && !rc; c++) {
 		size_t rest = c;
 
 		for (size_t i = neff; i-- > 0;) {
@@ -700,10 +812,11 @@ static int expand_section(const struct section *sec, const struct assignments *o
 		}
 		/* Counted before building so that a half-built spec is freed too. */
 		out->n++;
-		if (build_scenario(&out->v[out->n - 1], sec, eff, neff, pick, err))
-			return -1;
+		rc = build_scenario(&out->v[out->n - 1], sec, eff, neff, pick, err);
 	}
-	return 0;
+	free(eff);
+	free(pick);
+	return rc;
 }
 
 static int by_name(const void *a, const void *b)
@@ -822,9 +935,11 @@ json_t *mb_run_spec_to_json(const struct mb_run_spec *spec)
 	failed |= json_object_set_new(obj, "section", json_string(spec->section));
 	failed |= json_object_set_new(obj, "file", spec->file ? json_string(spec->file)
 							     : json_null());
-	for (size_t k = 0; k < MB_KEY_COUNT; k++)
-		failed |= json_object_set_new(obj, mb_keys[k].name,
-					      mb_key_to_json(&mb_keys[k], &spec->params));
+	for (size_t k = 0; k < mb_key_count(); k++) {
+		const struct mb_key *key = mb_key_at(k);
+
+		failed |= json_object_set_new(obj, key->name, mb_key_to_json(key, key_base(spec, key)));
+	}
 	if (failed) {
 		json_decref(obj);
 		return NULL;

@@ -152,10 +152,6 @@ struct mb_params {
 	const char *qemu_dst;           /* already resolved: never empty */
 	const char *machine;            /* QEMU machine type; "" = "pc", or across
 	                                 * versions the newest both support */
-	const char *counter_events;     /* hardware events of the counters probe, '+'-separated */
-	const char *cpuset_src;         /* CPUs for the source QEMU, "" = not bound */
-	const char *cpuset_dst;         /* ... the destination QEMU */
-	const char *cpuset_probes;      /* ... migbench itself (its probe threads) */
 	const char *libvirt_src;        /* --runner libvirt: the source daemon's URI */
 	const char *libvirt_dst;        /* ... the destination daemon's URI */
 	const char *libvirt_migrate_uri; /* ... the migration data URI to it; "" = libvirt's choice */
@@ -167,7 +163,11 @@ struct mb_params {
 	enum mb_lv_clock libvirt_clock; /* ... the clock of the instants */
 };
 
-/* ---- the key table --------------------------------------------------------- */
+/* ---- the key table ---------------------------------------------------------
+ * The global keys (mb_keys, below) and every registered plug-in's own keys
+ * (a probe's or runner's `options`, bench/plugins.c) make one namespace: the
+ * first MB_KEY_COUNT keys are the global ones in this order, the plug-ins'
+ * follow (mb_key_count, mb_key_at). */
 enum mb_key_id {
 	MB_KEY_MODE,
 	MB_KEY_MEMORY,
@@ -203,10 +203,6 @@ enum mb_key_id {
 	MB_KEY_QEMU,
 	MB_KEY_QEMU_DST,
 	MB_KEY_MACHINE,
-	MB_KEY_COUNTER_EVENTS,
-	MB_KEY_CPUSET_SRC,
-	MB_KEY_CPUSET_DST,
-	MB_KEY_CPUSET_PROBES,
 	MB_KEY_TLS,
 	MB_KEY_LIBVIRT_SRC,
 	MB_KEY_LIBVIRT_DST,
@@ -238,7 +234,8 @@ enum mb_key_type {
 struct mb_key {
 	const char *name;
 	enum mb_key_type type;
-	size_t offset;                  /* of its value in struct mb_params */
+	size_t offset;                  /* of its value in struct mb_params, or in
+	                                 * its plug-in's options struct (MB_FIELD) */
 	const char *def;                /* default, written as in a file */
 	uint64_t min, max;              /* in the stored unit (bytes, pages/s, µs,
 	                                 * count); max 0 = no upper limit */
@@ -258,6 +255,54 @@ struct mb_key {
 
 extern const struct mb_key mb_keys[MB_KEY_COUNT];
 
+/* The offset of `field` in `type` for a key's FIELD, with a compile-time
+ * warning ("comparison of distinct pointer types") when the field is not of
+ * `ftype`: the store writes through a pointer of the type the key's kind
+ * implies (choice: int-sized enum, bool, unsigned, uint64_t, const char *,
+ * double). A plug-in's table: { .name = "x", .type = MB_TYPE_COUNT,
+ * MB_FIELD(struct my_options, x, unsigned), ... }, ended by { 0 }. */
+#define MB_FIELD(type, field, ftype) \
+	.offset = offsetof(type, field) + 0 * sizeof((ftype *)0 == &((type *)0)->field)
+
+/* A plug-in's own scenario keys, as fio's ioengines carry `.options` and
+ * `.option_struct_size`: declared in the plug-in's own file, merged into
+ * the one namespace of keys at start-up. */
+struct mb_plugin {
+	const char *kind;               /* "probe", "runner" */
+	const char *name;               /* its ops table's name */
+	const char *summary;            /* heading of its keys in `run --help` */
+	const void *owner;              /* its ops table: mb_run_spec_options' handle */
+	const struct mb_key *keys;      /* ended by an entry without a name */
+	size_t options_size;            /* sizeof the struct the keys' offsets are in */
+};
+
+/* Builds the namespace from the global keys and `plugins` (replacing any
+ * earlier one). Refuses, naming both owners, a plug-in key whose name is a
+ * global key's or another plug-in's, a key without help or past its
+ * options struct, keys without options_size. On error the namespace keeps
+ * the global keys only. Returns 0 or -1. */
+int mb_keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_err *err);
+
+/* The registered plug-ins with their keys (bench/plugins.c: every probe of
+ * mb_probes and runner of mb_runners), checked for names that clash in the
+ * result. Returns 0 or -1. */
+int mb_plugins_list(const struct mb_plugin **plugins, size_t *n, struct mb_err *err);
+
+/* The namespace of the registered plug-ins (bench/plugins.c: mb_probes and
+ * mb_runners), built once; every lookup below builds it on first use. Call
+ * at start-up so that a clash is an error before anything runs. */
+int mb_keys_init(struct mb_err *err);
+
+/* Every key, global ones first: 0 <= i < mb_key_count(). */
+size_t mb_key_count(void);
+const struct mb_key *mb_key_at(size_t i);
+/* Its position in the namespace: its index in mb_run_spec.text. */
+size_t mb_key_index(const struct mb_key *key);
+/* The plug-in that declared it; NULL for a global key. */
+const struct mb_plugin *mb_key_plugin(const struct mb_key *key);
+size_t mb_plugin_count(void);
+const struct mb_plugin *mb_plugin_at(size_t i);
+
 /* The key called `name`; '-' counts as '_' (`max-bandwidth`). NULL if none. */
 const struct mb_key *mb_key_find(const char *name);
 
@@ -272,22 +317,29 @@ const struct mb_key *mb_key_suggest(const char *name);
 int mb_key_parse(const struct mb_key *key, const char *text, uint64_t *value,
 		 struct mb_err *err);
 
-/* Stores a parsed value into its field of `params`; strings keep `text`. */
-void mb_key_store(const struct mb_key *key, struct mb_params *params,
-		  uint64_t value, const char *text);
+/* Stores a parsed value into its field of `base` (struct mb_params for a
+ * global key, its plug-in's options struct for a plug-in's); strings keep
+ * `text`. */
+void mb_key_store(const struct mb_key *key, void *base, uint64_t value, const char *text);
 
 /* The value of a non-string key in its stored unit. */
-uint64_t mb_key_value(const struct mb_key *key, const struct mb_params *params);
+uint64_t mb_key_value(const struct mb_key *key, const void *base);
 
 /* The value as JSON: choices as names, bools as true/false, sizes and
  * rates as integers (bytes, bytes/s, pages/s), durations as ms numbers. */
-json_t *mb_key_to_json(const struct mb_key *key, const struct mb_params *params);
+json_t *mb_key_to_json(const struct mb_key *key, const void *base);
 
 /* Bytes of guest memory the guest itself needs (see MB_GUEST_RESERVE_FIXED). */
 uint64_t mb_guest_reserve(uint64_t memory, unsigned vcpus);
 
-/* Prints every key with its default, range and help: `migbench run --help`. */
+/* Prints every key with its default, range and help: `migbench run --help`;
+ * the plug-ins' keys under each plug-in's name. */
 void mb_scenario_print_keys(FILE *out);
+
+/* Every key as JSON, for `migbench run --list-keys --json` (the R analysis
+ * reads it): [{name, plugin ("" = global), kind, type, default, unit, min,
+ * max, choices, help}]. NULL when out of memory. */
+json_t *mb_scenario_keys_json(void);
 
 /* ---- scenario sets, overrides and expansion -------------------------------- */
 
@@ -306,9 +358,33 @@ struct mb_run_spec {
 	size_t scenario;        /* index of the expanded scenario, 0-based */
 	unsigned repetition;    /* 0 .. params.repetitions - 1 */
 	struct mb_params params;
-	char *text[MB_KEY_COUNT]; /* each value as written (the default's text
-	                           * when the key was not set) */
+	char **text;            /* mb_key_count() values as written (the
+	                         * default's text when the key was not set),
+	                         * indexed by mb_key_index */
+	void **options;         /* mb_plugin_count() plug-ins' options structs
+	                         * (NULL for one without keys) */
 };
+
+/* A plug-in's parsed options in this run (its struct, options_size bytes),
+ * by its ops table; NULL when it declares no keys. */
+const void *mb_run_spec_options(const struct mb_run_spec *spec, const void *owner);
+
+/* The text of the key called `name` (any plug-in's) in this run; NULL when
+ * there is no such key. */
+const char *mb_run_spec_text(const struct mb_run_spec *spec, const char *name);
+
+/* A run spec by hand (migbench host-probes, tests): every key at its
+ * default. Frees nothing of `spec` but its texts and options on error.
+ * Returns 0 or -1. */
+int mb_run_spec_defaults(struct mb_run_spec *spec, struct mb_err *err);
+
+/* Sets one key of such a spec (parsed and range-checked). Returns 0 or -1
+ * with the message about the value. */
+int mb_run_spec_set(struct mb_run_spec *spec, const struct mb_key *key, const char *text,
+		    struct mb_err *err);
+
+/* Frees the texts and options of a spec (not its name, section, file). */
+void mb_run_spec_release(struct mb_run_spec *spec);
 
 /* The runs in the order to run them. */
 struct mb_campaign {

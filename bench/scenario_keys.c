@@ -1,18 +1,19 @@
 /* The table of scenario keys, and how a value of each type is parsed,
- * stored, printed and echoed. Adding a key is one entry here, one field in
- * struct mb_params and one enum mb_key_id; everything else (files, options,
- * sweeps, --help, the JSON echo) follows from the table. */
+ * stored, printed and echoed. Adding a global key is one entry here, one
+ * field in struct mb_params and one enum mb_key_id; a key of one probe or
+ * runner is an entry of that plug-in's own table instead (its `options`),
+ * merged into the same namespace at start-up (mb_keys_build). Everything
+ * else (files, options, sweeps, --help, the JSON echo) follows from the
+ * tables. */
 #include "config.h"
 #include "bench/scenario.h"
 #include "bench/qemu_releases.h"
 #include "bench/units.h"
-#include "probes/counters.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,9 +32,7 @@
 /* The offset of a field, with a compile-time warning ("comparison of
  * distinct pointer types") when the field's type is not `type`: the store
  * writes through a pointer of the type the key's kind implies. */
-#define FIELD(field, type) \
-	.offset = offsetof(struct mb_params, field) + \
-		  0 * sizeof((type *)0 == &((struct mb_params *)0)->field)
+#define FIELD(field, type) MB_FIELD(struct mb_params, field, type)
 
 /* Choice fields are written as int. */
 _Static_assert(sizeof(enum mb_mode) == sizeof(int) && sizeof(enum mb_workload) == sizeof(int) &&
@@ -97,51 +96,6 @@ static int check_qemu_binary(const struct mb_key *key, const char *text, uint64_
 		       "(`migbench qemu list`): a scenario file is a program, and the QEMU it runs "
 		       "must not depend on PATH or the working directory (write e.g. "
 		       "/usr/bin/qemu-system-x86_64, or qemu=7.2)", text);
-}
-
-/* The counters probe would otherwise find a bad list only in the run, and
- * count nothing; the syntax is the probe's own (mb_ctr_events_split). Whether
- * this host's PMU has the events is the probe's business: it says so in the
- * result. */
-static int check_counter_events(const struct mb_key *key, const char *text, uint64_t value,
-				struct mb_err *err)
-{
-	char names[MB_CTR_MAX_HW][MB_CTR_NAME_MAX], why[256];
-
-	if (mb_ctr_events_split(text, names, why, sizeof(why)) < 0)
-		return mb_errf(err, 0, "'%s': %s", text, why);
-	return 0;
-}
-
-_Static_assert(MB_CPU_MAX <= CPU_SETSIZE, "every CPU of a list fits in a cpu_set_t");
-
-/* The CPUs must exist here and be ours to use: the placement probe would
- * otherwise find out only once both QEMUs run. */
-static int check_cpuset(const struct mb_key *key, const char *text, uint64_t value,
-			struct mb_err *err)
-{
-	struct mb_cpu_list want, have = { { 0 } };
-	char why[160], list[512];
-	cpu_set_t mine;
-
-	if (!*text)
-		return 0;       /* unbound */
-	if (mb_parse_cpu_list(text, &want, why, sizeof(why)))
-		return mb_errf(err, 0, "'%s' is not a CPU list: %s", text, why);
-	if (sched_getaffinity(0, sizeof(mine), &mine))
-		return mb_errf(err, errno, "'%s': which CPUs this host offers (sched_getaffinity)",
-			       text);
-	for (unsigned c = 0; c < MB_CPU_MAX; c++)
-		if (CPU_ISSET(c, &mine))
-			mb_cpu_list_add(&have, c);
-	for (unsigned c = 0; c < MB_CPU_MAX; c++) {
-		if (mb_cpu_list_has(&want, c) && !mb_cpu_list_has(&have, c)) {
-			mb_format_cpu_list(&have, list, sizeof(list));
-			return mb_errf(err, 0, "'%s' names CPU %u, which this host does not offer "
-				       "migbench (it may use %s)", text, c, list);
-		}
-	}
-	return 0;
 }
 
 const struct mb_key mb_keys[MB_KEY_COUNT] = {
@@ -325,26 +279,6 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.help = "QEMU machine type (empty: pc, or when qemu and qemu_dst differ the newest "
 			"pc-i440fx both support)",
 	},
-	[MB_KEY_COUNTER_EVENTS] = {
-		.name = "counter_events", .type = MB_TYPE_STRING, FIELD(counter_events, const char *),
-		.def = MB_CTR_DEFAULT_HW, .check = check_counter_events,
-		.help = "hardware events counted per QEMU thread, '+'-separated libpfm4 names; none = only software events",
-	},
-	[MB_KEY_CPUSET_SRC] = {
-		.name = "cpuset_src", .type = MB_TYPE_STRING, FIELD(cpuset_src, const char *),
-		.def = "", .check = check_cpuset,
-		.help = "bind the source QEMU to these CPUs, '+'-separated ranges (0-1+4); empty = unbound",
-	},
-	[MB_KEY_CPUSET_DST] = {
-		.name = "cpuset_dst", .type = MB_TYPE_STRING, FIELD(cpuset_dst, const char *),
-		.def = "", .check = check_cpuset,
-		.help = "bind the destination QEMU to these CPUs (as cpuset_src)",
-	},
-	[MB_KEY_CPUSET_PROBES] = {
-		.name = "cpuset_probes", .type = MB_TYPE_STRING, FIELD(cpuset_probes, const char *),
-		.def = "", .check = check_cpuset,
-		.help = "bind migbench and its probe threads to these CPUs (as cpuset_src)",
-	},
 	[MB_KEY_TLS] = {
 		.name = "tls", .type = MB_TYPE_BOOL, FIELD(tls, bool),
 		.def = "no",
@@ -411,7 +345,38 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	},
 };
 
-/* ---- lookup --------------------------------------------------------------- */
+/* ---- the namespace: global keys, then the plug-ins' ------------------------- */
+
+/* Built once (mb_keys_init) or by a test (mb_keys_build). */
+static struct {
+	const struct mb_key **keys;     /* every key, global ones first */
+	size_t *plugin_of;              /* its plug-in's index; SIZE_MAX = global */
+	size_t n;
+	struct mb_plugin *plugins;
+	size_t nplugins;
+	int built;
+} ns;
+
+/* The global keys only: what is left when a build fails. */
+static int ns_reset(void)
+{
+	free(ns.keys);
+	free(ns.plugin_of);
+	free(ns.plugins);
+	ns.keys = calloc(MB_KEY_COUNT, sizeof(*ns.keys));
+	ns.plugin_of = calloc(MB_KEY_COUNT, sizeof(*ns.plugin_of));
+	ns.plugins = NULL;
+	ns.nplugins = ns.n = 0;
+	ns.built = 1;
+	if (!ns.keys || !ns.plugin_of)
+		return -1;
+	for (size_t i = 0; i < MB_KEY_COUNT; i++) {
+		ns.keys[i] = &mb_keys[i];
+		ns.plugin_of[i] = SIZE_MAX;
+	}
+	ns.n = MB_KEY_COUNT;
+	return 0;
+}
 
 /* Compares a user's spelling with a key name, '-' standing for '_'. */
 static int same_name(const char *typed, const char *name)
@@ -422,11 +387,180 @@ static int same_name(const char *typed, const char *name)
 	return *typed == *name;
 }
 
+/* Who declared key i, for an error: "the global key table" or "probe 'x'". */
+static void owner_name(size_t i, char *buf, size_t size)
+{
+	if (ns.plugin_of[i] == SIZE_MAX)
+		snprintf(buf, size, "the global key table (bench/scenario_keys.c)");
+	else
+		snprintf(buf, size, "%s '%s'", ns.plugins[ns.plugin_of[i]].kind,
+			 ns.plugins[ns.plugin_of[i]].name);
+}
+
+static size_t field_size(enum mb_key_type type)
+{
+	switch (type) {
+	case MB_TYPE_CHOICE: return sizeof(int);
+	case MB_TYPE_BOOL: return sizeof(bool);
+	case MB_TYPE_COUNT: return sizeof(unsigned);
+	case MB_TYPE_STRING: return sizeof(const char *);
+	case MB_TYPE_FRACTION: return sizeof(double);
+	default: return sizeof(uint64_t);
+	}
+}
+
+/* One plug-in key, checked against itself and every key before it. */
+static int add_plugin_key(const struct mb_plugin *pl, size_t pi, const struct mb_key *key,
+			  struct mb_err *err)
+{
+	char other[128];
+
+	if (!key->help || !*key->help)
+		return mb_errf(err, 0, "%s '%s': key '%s' has no help text (`migbench run --help` "
+			       "shows it)", pl->kind, pl->name, key->name);
+	if (key->type == MB_TYPE_CHOICE && !key->choices)
+		return mb_errf(err, 0, "%s '%s': key '%s' is a choice without choices",
+			       pl->kind, pl->name, key->name);
+	if (!key->def)
+		return mb_errf(err, 0, "%s '%s': key '%s' has no default", pl->kind, pl->name,
+			       key->name);
+	if (key->offset + field_size(key->type) > pl->options_size)
+		return mb_errf(err, 0, "%s '%s': key '%s' is stored at offset %zu, past its options "
+			       "struct of %zu bytes (options_size)", pl->kind, pl->name, key->name,
+			       key->offset, pl->options_size);
+	for (size_t i = 0; i < ns.n; i++) {
+		if (!same_name(key->name, ns.keys[i]->name))
+			continue;
+		owner_name(i, other, sizeof(other));
+		return mb_errf(err, 0, "%s '%s': key '%s' clashes with the key of the same name in "
+			       "%s: scenario keys are one namespace, rename one of them",
+			       pl->kind, pl->name, key->name, other);
+	}
+	ns.keys[ns.n] = key;
+	ns.plugin_of[ns.n++] = pi;
+	return 0;
+}
+
+int mb_keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_err *err)
+{
+	size_t total = MB_KEY_COUNT;
+	uint64_t unused;
+
+	for (size_t p = 0; p < nplugins; p++)
+		for (size_t k = 0; plugins[p].keys && plugins[p].keys[k].name; k++)
+			total++;
+	if (ns_reset())
+		return mb_errf(err, ENOMEM, "the scenario keys");
+	ns.keys = realloc(ns.keys, total * sizeof(*ns.keys));
+	ns.plugin_of = realloc(ns.plugin_of, total * sizeof(*ns.plugin_of));
+	ns.plugins = calloc(nplugins ? nplugins : 1, sizeof(*ns.plugins));
+	if (!ns.keys || !ns.plugin_of || !ns.plugins) {
+		ns_reset();
+		return mb_errf(err, ENOMEM, "the scenario keys of %zu plug-ins", nplugins);
+	}
+	for (size_t p = 0; p < nplugins; p++) {
+		const struct mb_plugin *pl = &plugins[p];
+
+		ns.plugins[ns.nplugins++] = *pl;
+		if (pl->keys && pl->keys[0].name && !pl->options_size) {
+			ns_reset();
+			return mb_errf(err, 0, "%s '%s' declares keys but no options_size (the size "
+				       "of the struct its keys are stored in)", pl->kind, pl->name);
+		}
+		for (size_t k = 0; pl->keys && pl->keys[k].name; k++) {
+			if (add_plugin_key(pl, p, &pl->keys[k], err)) {
+				ns_reset();
+				return -1;
+			}
+			if (mb_key_parse(&pl->keys[k], pl->keys[k].def, &unused, err)) {
+				mb_err_prefix(err, "%s '%s': key '%s': its default", pl->kind, pl->name,
+					      pl->keys[k].name);
+				ns_reset();
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static struct mb_err init_err;
+static int init_failed;
+
+int mb_keys_init(struct mb_err *err)
+{
+	static int done;
+	const struct mb_plugin *plugins;
+	size_t n;
+
+	if (!done) {
+		done = 1;
+		init_failed = mb_plugins_list(&plugins, &n, &init_err) ||
+			      mb_keys_build(plugins, n, &init_err);
+		if (init_failed)
+			mb_err_prefix(&init_err, "migbench's plug-ins (probes/registry.c, "
+				      "runners/registry.c)");
+	}
+	if (init_failed && err)
+		*err = init_err;
+	return init_failed ? -1 : 0;
+}
+
+static void ns_ensure(void)
+{
+	if (!ns.built)
+		mb_keys_init(NULL);
+	if (!ns.built)
+		ns_reset();
+}
+
+size_t mb_key_count(void)
+{
+	ns_ensure();
+	return ns.n;
+}
+
+const struct mb_key *mb_key_at(size_t i)
+{
+	ns_ensure();
+	return i < ns.n ? ns.keys[i] : NULL;
+}
+
+size_t mb_key_index(const struct mb_key *key)
+{
+	ns_ensure();
+	if (key >= mb_keys && key < mb_keys + MB_KEY_COUNT)
+		return (size_t)(key - mb_keys);
+	for (size_t i = MB_KEY_COUNT; i < ns.n; i++)
+		if (ns.keys[i] == key)
+			return i;
+	return SIZE_MAX;
+}
+
+const struct mb_plugin *mb_key_plugin(const struct mb_key *key)
+{
+	size_t i = mb_key_index(key);
+
+	return i == SIZE_MAX || ns.plugin_of[i] == SIZE_MAX ? NULL : &ns.plugins[ns.plugin_of[i]];
+}
+
+size_t mb_plugin_count(void)
+{
+	ns_ensure();
+	return ns.nplugins;
+}
+
+const struct mb_plugin *mb_plugin_at(size_t i)
+{
+	ns_ensure();
+	return i < ns.nplugins ? &ns.plugins[i] : NULL;
+}
+
 const struct mb_key *mb_key_find(const char *name)
 {
-	for (size_t i = 0; i < MB_KEY_COUNT; i++)
-		if (same_name(name, mb_keys[i].name))
-			return &mb_keys[i];
+	ns_ensure();
+	for (size_t i = 0; i < ns.n; i++)
+		if (same_name(name, ns.keys[i]->name))
+			return ns.keys[i];
 	return NULL;
 }
 
@@ -467,12 +601,13 @@ const struct mb_key *mb_key_suggest(const char *name)
 
 	if (len > SUGGEST_MAX_LEN)
 		return NULL;
-	for (size_t i = 0; i < MB_KEY_COUNT; i++) {
-		size_t d = edit_distance(name, mb_keys[i].name);
+	ns_ensure();
+	for (size_t i = 0; i < ns.n; i++) {
+		size_t d = edit_distance(name, ns.keys[i]->name);
 
 		if (d < best_distance) {
 			best_distance = d;
-			best = &mb_keys[i];
+			best = ns.keys[i];
 		}
 	}
 	return best_distance <= limit ? best : NULL;
@@ -674,8 +809,7 @@ int mb_key_parse(const struct mb_key *key, const char *text, uint64_t *value,
 
 /* ---- the value in struct mb_params ------------------------------------------ */
 
-void mb_key_store(const struct mb_key *key, struct mb_params *params,
-		  uint64_t value, const char *text)
+void mb_key_store(const struct mb_key *key, void *params, uint64_t value, const char *text)
 {
 	void *field = (char *)params + key->offset;
 
@@ -704,7 +838,7 @@ void mb_key_store(const struct mb_key *key, struct mb_params *params,
 	}
 }
 
-uint64_t mb_key_value(const struct mb_key *key, const struct mb_params *params)
+uint64_t mb_key_value(const struct mb_key *key, const void *params)
 {
 	const void *field = (const char *)params + key->offset;
 
@@ -728,7 +862,7 @@ uint64_t mb_key_value(const struct mb_key *key, const struct mb_params *params)
 	return 0;
 }
 
-json_t *mb_key_to_json(const struct mb_key *key, const struct mb_params *params)
+json_t *mb_key_to_json(const struct mb_key *key, const void *params)
 {
 	uint64_t v = mb_key_value(key, params);
 
@@ -777,19 +911,92 @@ static void format_range(const struct mb_key *key, char *buf, size_t size)
 	}
 }
 
+static void print_key(FILE *out, const struct mb_key *key)
+{
+	char name_def[96], range[300];
+
+	snprintf(name_def, sizeof(name_def), "%s=%s", key->name, key->def);
+	format_range(key, range, sizeof(range));
+	fprintf(out, "  %-28s %s%s\n", name_def, key->help, range);
+}
+
 void mb_scenario_print_keys(FILE *out)
 {
+	ns_ensure();
 	fprintf(out,
 		"Scenario keys: `key=value` in a scenario file, `--key=value` on the command\n"
 		"line (overrides every file). A comma list (`max_bandwidth=64M,1G`) sweeps.\n"
 		"Sizes take binary suffixes (K, M, G, T: 1G = 1 GiB); times take us, ms, s,\n"
 		"min, h.\n\n");
-	for (size_t i = 0; i < MB_KEY_COUNT; i++) {
-		const struct mb_key *key = &mb_keys[i];
-		char name_def[96], range[300];
+	for (size_t i = 0; i < MB_KEY_COUNT; i++)
+		print_key(out, &mb_keys[i]);
+	for (size_t p = 0; p < ns.nplugins; p++) {
+		const struct mb_plugin *pl = &ns.plugins[p];
 
-		snprintf(name_def, sizeof(name_def), "%s=%s", key->name, key->def);
-		format_range(key, range, sizeof(range));
-		fprintf(out, "  %-28s %s%s\n", name_def, key->help, range);
+		if (!pl->keys || !pl->keys[0].name)
+			continue;
+		fprintf(out, "\nThe %s '%s' (%s) has keys of its own:\n", pl->kind, pl->name, pl->summary);
+		for (size_t k = 0; pl->keys[k].name; k++)
+			print_key(out, &pl->keys[k]);
 	}
+}
+
+static const char *type_name(enum mb_key_type type)
+{
+	switch (type) {
+	case MB_TYPE_CHOICE: return "choice";
+	case MB_TYPE_BOOL: return "bool";
+	case MB_TYPE_COUNT: return "count";
+	case MB_TYPE_SIZE: return "size";
+	case MB_TYPE_BANDWIDTH: return "bandwidth";
+	case MB_TYPE_RATE: return "rate";
+	case MB_TYPE_DURATION: return "duration";
+	case MB_TYPE_STRING: return "string";
+	case MB_TYPE_FRACTION: return "fraction";
+	}
+	return "unknown";
+}
+
+/* The unit of the key's value in a result's scenario block (mb_key_to_json). */
+static const char *json_unit(const struct mb_key *key)
+{
+	switch (key->type) {
+	case MB_TYPE_SIZE: return "bytes";
+	case MB_TYPE_BANDWIDTH: return "bytes/s";
+	case MB_TYPE_RATE: return "pages/s";
+	case MB_TYPE_DURATION: return "ms";
+	default: return "";
+	}
+}
+
+json_t *mb_scenario_keys_json(void)
+{
+	json_t *all = json_array();
+
+	ns_ensure();
+	for (size_t i = 0; all && i < ns.n; i++) {
+		const struct mb_key *key = ns.keys[i];
+		const struct mb_plugin *pl = ns.plugin_of[i] == SIZE_MAX ? NULL : &ns.plugins[ns.plugin_of[i]];
+		json_t *choices = json_null(), *o;
+		char lo[32], hi[32];
+
+		if (key->choices) {
+			choices = json_array();
+			for (size_t c = 0; key->choices[c]; c++)
+				json_array_append_new(choices, json_string(key->choices[c]));
+		}
+		format_limit(key, key->min, lo, sizeof(lo));
+		format_limit(key, key->max, hi, sizeof(hi));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:b, s:s}",
+			      "name", key->name, "plugin", pl ? pl->name : "",
+			      "kind", pl ? pl->kind : "global", "type", type_name(key->type),
+			      "default", key->def, "unit", json_unit(key), "min", lo,
+			      "max", key->max ? hi : NULL, "choices", choices,
+			      "sweepable", !key->fixed, "help", key->help);
+		if (!o || json_array_append_new(all, o)) {
+			json_decref(all);
+			return NULL;
+		}
+	}
+	return all;
 }

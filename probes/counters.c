@@ -357,7 +357,8 @@ static int counters_start(void **state, const struct mb_probe_ctx *ctx, struct m
 	snprintf(st->procfs, sizeof(st->procfs), "%s", roots.procfs);
 	st->interval_us = ctx->spec && ctx->spec->params.sample_interval_us
 				  ? ctx->spec->params.sample_interval_us : 50000;
-	mb_ctr_events_resolve(ctx->spec ? ctx->spec->params.counter_events : NULL, &st->ev);
+	mb_ctr_events_resolve(ctx->options ? ((const struct mb_ctr_options *)ctx->options)->counter_events
+					   : NULL, &st->ev);
 	snprintf(st->hw_reason, sizeof(st->hw_reason), "%s", st->ev.hw_reason);
 	st->kernel_too = true;
 	/* A dozen descriptors per thread and side: many vCPUs need more than
@@ -613,9 +614,37 @@ static void counters_free(void *state)
 	free(st);
 }
 
+/* The probe would otherwise find a bad list only in the run, and count
+ * nothing; the syntax is the probe's own (mb_ctr_events_split). Whether
+ * this host's PMU has the events is the probe's business: it says so in
+ * the result. */
+static int check_counter_events(const struct mb_key *key, const char *text, uint64_t value,
+				struct mb_err *err)
+{
+	char names[MB_CTR_MAX_HW][MB_CTR_NAME_MAX], why[256];
+
+	(void)key;
+	(void)value;
+	if (mb_ctr_events_split(text, names, why, sizeof(why)) < 0)
+		return mb_errf(err, 0, "'%s': %s", text, why);
+	return 0;
+}
+
+static const struct mb_key counters_keys[] = {
+	{
+		.name = "counter_events", .type = MB_TYPE_STRING,
+		MB_FIELD(struct mb_ctr_options, counter_events, const char *),
+		.def = MB_CTR_DEFAULT_HW, .check = check_counter_events,
+		.help = "hardware events counted per QEMU thread, '+'-separated libpfm4 names; none = only software events",
+	},
+	{ 0 },
+};
+
 const struct mb_probe_ops mb_probe_counters = {
 	.name = "counters",
 	.summary = "perf counters and CPU time of every QEMU thread, both sides, per phase",
+	.options = counters_keys,
+	.options_size = sizeof(struct mb_ctr_options),
 	.start = counters_start,
 	.stop = counters_stop,
 	.to_json = counters_to_json,

@@ -37,6 +37,11 @@
 #define MB_CTR_MAX_HW 8
 #define MB_CTR_DEFAULT_HW "cycles+instructions+LLC-misses"
 
+/* The probe's own scenario keys (probes/counters.c), parsed for a run. */
+struct mb_ctr_options {
+	const char *counter_events;     /* '+'-separated libpfm4 names; "none" */
+};
+
 #define MB_CTR_NAME_MAX 64
 
 struct mb_ctr_event {

@@ -917,6 +917,7 @@ struct nc_probe {
 	struct mb_nc_opts opts;
 	char netns[PATH_MAX];
 	const char *service;
+	json_t *headline;       /* {metrics, degradation} of to_json, for nc_metrics */
 };
 
 static int64_t mono_us(void)
@@ -1022,6 +1023,10 @@ static json_t *nc_to_json(void *state, const struct mb_mig_times *times)
 	if (!doc)
 		return json_pack("{s:b, s:s}", "available", 0, "reason", "out of memory analysing the client's trace");
 	json_object_set_new(doc, "available", json_true());
+	/* The headline figures for nc_metrics: the result's metrics. */
+	json_decref(s->headline);
+	s->headline = json_pack("{s:O?, s:O?}", "metrics", json_object_get(doc, "metrics"),
+				"degradation", json_object_get(doc, "degradation"));
 	json_object_set_new(doc, "service", json_string(s->service));
 	json_object_set_new(doc, "target", json_pack("{s:s, s:i}", "address", s->opts.addr, "port", (int)s->opts.port));
 	json_object_set_new(doc, "namespace", json_string(s->netns));
@@ -1045,12 +1050,27 @@ static json_t *nc_to_json(void *state, const struct mb_mig_times *times)
 	return doc;
 }
 
+/* client_downtime_ms and its company into the result's metrics, the
+ * degradation under metrics.degradation.client beside the heartbeats' own. */
+static void nc_metrics(void *state, const struct mb_mig_times *times, json_t *metrics)
+{
+	struct nc_probe *s = state;
+	json_t *cm = json_object_get(s->headline, "metrics"), *deg = json_object_get(s->headline, "degradation");
+
+	(void)times;
+	if (json_is_object(cm))
+		json_object_update(metrics, cm);
+	if (deg && !json_is_null(deg))
+		json_object_set_new(metrics, "degradation", json_pack("{s:O}", "client", deg));
+}
+
 static void nc_free(void *state)
 {
 	struct nc_probe *s = state;
 
 	if (!s)
 		return;
+	json_decref(s->headline);
 	mb_netclient_free(s->client);
 	free(s);
 }
@@ -1061,5 +1081,6 @@ const struct mb_probe_ops mb_probe_netclient = {
 	.start = nc_start,
 	.stop = nc_stop,
 	.to_json = nc_to_json,
+	.metrics = nc_metrics,
 	.free = nc_free,
 };

@@ -1,6 +1,7 @@
-/* A probe collects one kind of evidence during a migration. One ops table
- * per probe; the registry is probes/registry.c. A probe that cannot run on
- * this host says why in its JSON and never fails the run. */
+/* A probe collects one kind of evidence during a migration. One file with
+ * its ops table (its own scenario keys, help and headline metrics included),
+ * one line in probes/registry.c. A probe that cannot run on this host says
+ * why in its JSON and never fails the run. */
 #ifndef MB_PROBE_H
 #define MB_PROBE_H
 
@@ -10,6 +11,7 @@
 #include <stddef.h>
 
 #include "bench/error.h"
+#include "bench/scenario.h"   /* struct mb_key: a probe's own scenario keys */
 
 struct mb_run_spec;
 struct mb_mig_times;
@@ -41,11 +43,22 @@ struct mb_probe_ctx {
 	struct mb_probe_side side[MB_SIDES];
 	const char *netns;       /* the run's network namespace (/run/netns/NAME)
 	                          * when the guest runs a network service; else NULL */
+	const void *options;     /* this probe's own options struct, parsed from its
+	                          * keys (ops.options); NULL when it has none */
 };
 
 struct mb_probe_ops {
-	const char *name;        /* key of its output in the result */
-	const char *summary;
+	const char *name;        /* key of its output in the result: no other
+	                          * probe's nor a member migbench writes
+	                          * (bench/plugins.c refuses a clash at start-up) */
+	const char *summary;     /* one line; heads its keys in `run --help` */
+	/* Its own scenario keys (like fio's ioengine .options): a table ended by
+	 * { 0 } whose MB_FIELD offsets point into its options struct of
+	 * options_size bytes, which start() finds parsed in ctx->options.
+	 * The keys are part of the one namespace (files, --KEY, sweeps,
+	 * `run --help` under the probe's name, the result's scenario block). */
+	const struct mb_key *options;
+	size_t options_size;
 	/* Starts collecting once the destination is up, a baseline window
 	 * (the runner's idle wait) before `migrate` is sent. */
 	int (*start)(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err);
@@ -55,6 +68,11 @@ struct mb_probe_ops {
 	 * phases where that means something; `times` may have zeros (a
 	 * migration that did not complete). */
 	json_t *(*to_json)(void *state, const struct mb_mig_times *times);
+	/* Its headline figures, added to the result's `metrics` (which holds
+	 * only its own figures when called; migbench merges them and reports
+	 * a name that clashes under metrics.unavailable). After to_json, before
+	 * free; NULL = none. */
+	void (*metrics)(void *state, const struct mb_mig_times *times, json_t *metrics);
 	void (*free)(void *state);
 };
 
@@ -62,5 +80,21 @@ struct mb_probe_ops {
  * result under each probe's name. Adding a probe: one file with its ops
  * table, one line in probes/registry.c. */
 extern const struct mb_probe_ops *const mb_probes[];
+
+/* The registered probes started around one migration (bench/migration.c
+ * and `migbench host-probes`): each with its own options from ctx->spec. */
+struct mb_probe_set;
+
+/* Starts every probe; one that cannot start is a failure in the output,
+ * never an error. NULL only when out of memory. */
+struct mb_probe_set *mb_probe_set_start(const struct mb_probe_ctx *ctx);
+void mb_probe_set_stop(struct mb_probe_set *ps);
+/* {probe name: {available: false, reason}} of those that failed so far. */
+json_t *mb_probe_set_failures(const struct mb_probe_set *ps);
+/* {probe name: output or {available: false, reason}}; with `metrics`, each
+ * probe's headline metrics merged into it ({} when none). Frees the probes
+ * and the set. */
+json_t *mb_probe_set_collect(struct mb_probe_set *ps, const struct mb_mig_times *times,
+			     json_t **metrics);
 
 #endif

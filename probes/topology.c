@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +166,7 @@ static json_t *bind_one(hwloc_topology_t topo, int who, const char *text, pid_t 
 	struct mb_cpu_list cpus;
 	char syntax[160], why[512] = "";
 	json_t *o;
-	/* The scenario key checked this before the run (scenario_keys.c): the
+	/* The scenario key checked this before the run (check_cpuset): the
 	 * same parser, so the two cannot disagree. */
 	int rc = mb_parse_cpu_list(text, &cpus, syntax, sizeof(syntax));
 
@@ -207,7 +208,7 @@ static json_t *bind_one(hwloc_topology_t topo, int who, const char *text, pid_t 
 
 static int placement_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
 {
-	const struct mb_params *p = ctx->spec ? &ctx->spec->params : NULL;
+	const struct mb_placement_options *p = ctx->options;
 	const char *texts[WHOS] = { p ? p->cpuset_src : NULL, p ? p->cpuset_dst : NULL,
 				    p ? p->cpuset_probes : NULL };
 	/* A side on another host is placed there, not here. */
@@ -276,7 +277,7 @@ struct placement {
 
 static int placement_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
 {
-	const struct mb_params *p = ctx->spec ? &ctx->spec->params : NULL;
+	const struct mb_placement_options *p = ctx->options;
 	struct placement *pl = calloc(1, sizeof(*pl));
 	bool any = p && ((p->cpuset_src && *p->cpuset_src) || (p->cpuset_dst && *p->cpuset_dst) ||
 			 (p->cpuset_probes && *p->cpuset_probes));
@@ -318,9 +319,68 @@ static void placement_free(void *state)
 	free(pl);
 }
 
+/* ---- the probe's scenario keys ------------------------------------------------ */
+
+_Static_assert(MB_CPU_MAX <= CPU_SETSIZE, "every CPU of a list fits in a cpu_set_t");
+
+/* The CPUs must exist here and be ours to use: the probe would otherwise
+ * find out only once both QEMUs run. */
+static int check_cpuset(const struct mb_key *key, const char *text, uint64_t value,
+			struct mb_err *err)
+{
+	struct mb_cpu_list want, have = { { 0 } };
+	char why[160], list[512];
+	cpu_set_t mine;
+
+	(void)key;
+	(void)value;
+	if (!*text)
+		return 0;       /* unbound */
+	if (mb_parse_cpu_list(text, &want, why, sizeof(why)))
+		return mb_errf(err, 0, "'%s' is not a CPU list: %s", text, why);
+	if (sched_getaffinity(0, sizeof(mine), &mine))
+		return mb_errf(err, errno, "'%s': which CPUs this host offers (sched_getaffinity)",
+			       text);
+	for (unsigned c = 0; c < MB_CPU_MAX; c++)
+		if (CPU_ISSET(c, &mine))
+			mb_cpu_list_add(&have, c);
+	for (unsigned c = 0; c < MB_CPU_MAX; c++) {
+		if (mb_cpu_list_has(&want, c) && !mb_cpu_list_has(&have, c)) {
+			mb_format_cpu_list(&have, list, sizeof(list));
+			return mb_errf(err, 0, "'%s' names CPU %u, which this host does not offer "
+				       "migbench (it may use %s)", text, c, list);
+		}
+	}
+	return 0;
+}
+
+static const struct mb_key placement_keys[] = {
+	{
+		.name = "cpuset_src", .type = MB_TYPE_STRING,
+		MB_FIELD(struct mb_placement_options, cpuset_src, const char *),
+		.def = "", .check = check_cpuset,
+		.help = "bind the source QEMU to these CPUs, '+'-separated ranges (0-1+4); empty = unbound",
+	},
+	{
+		.name = "cpuset_dst", .type = MB_TYPE_STRING,
+		MB_FIELD(struct mb_placement_options, cpuset_dst, const char *),
+		.def = "", .check = check_cpuset,
+		.help = "bind the destination QEMU to these CPUs (as cpuset_src)",
+	},
+	{
+		.name = "cpuset_probes", .type = MB_TYPE_STRING,
+		MB_FIELD(struct mb_placement_options, cpuset_probes, const char *),
+		.def = "", .check = check_cpuset,
+		.help = "bind migbench and its probe threads to these CPUs (as cpuset_src)",
+	},
+	{ 0 },
+};
+
 const struct mb_probe_ops mb_probe_placement = {
 	.name = "placement",
 	.summary = "CPU binding of source, destination and probes (cpuset_* keys, hwloc)",
+	.options = placement_keys,
+	.options_size = sizeof(struct mb_placement_options),
 	.start = placement_start,
 	.stop = placement_stop,
 	.to_json = placement_to_json,

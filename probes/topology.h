@@ -26,6 +26,15 @@ json_t *mb_topology_summary(void);
  * 0, or -1 with err. */
 int mb_topology_save_xml(const char *dir, struct mb_err *err);
 
+/* The probe's own scenario keys (probes/topology.c), parsed for a run:
+ * '+'-separated CPU lists, "" = unbound. The libvirt runner reads them
+ * too (its domains' <vcpu cpuset>). */
+struct mb_placement_options {
+	const char *cpuset_src;         /* the source QEMU */
+	const char *cpuset_dst;         /* the destination QEMU */
+	const char *cpuset_probes;      /* migbench itself (its probe threads) */
+};
+
 extern const struct mb_probe_ops mb_probe_placement;
 
 #endif

@@ -53,6 +53,7 @@
 #include "runners/uffd_check.h"
 #include "probes/heartbeat.h"
 #include "probes/migrate_sampler.h"
+#include "probes/topology.h"   /* the placement probe's cpuset_* bind the domains */
 #include "runners/guest.h"
 #include "runners/libvirt_conn.h"
 #include "runners/libvirt_console.h"
@@ -146,10 +147,13 @@ static void set_status(struct mb_runner *r, const char *status)
 
 static struct mb_lv_place place_of(struct mb_runner *r, unsigned incarnation, int daemon)
 {
+	/* The placement probe's keys: the domain's QEMU is bound by libvirt. */
+	const struct mb_placement_options *cpus = mb_run_spec_options(r->spec, &mb_probe_placement);
+
 	return (struct mb_lv_place){
 		.console_log = r->console[incarnation % 2],
 		.hb_socket = r->hb_path[incarnation % 2],
-		.cpuset = daemon == 0 ? r->spec->params.cpuset_src : r->spec->params.cpuset_dst,
+		.cpuset = !cpus ? "" : daemon == 0 ? cpus->cpuset_src : cpus->cpuset_dst,
 		.hb_port = r->d[daemon].remote ? r->d[daemon].hb_port : 0,
 		.console_port = r->d[daemon].remote ? r->d[daemon].console_port : 0,
 	};
@@ -413,18 +417,20 @@ static int lv_prepare(const struct mb_run_spec *spec, volatile const int *interr
 
 static int lv_adopt(struct mb_runner *r, const struct mb_run_spec *next)
 {
-	static const enum mb_key_id guest_keys[] = {
-		MB_KEY_MEMORY, MB_KEY_VCPUS, MB_KEY_WORKLOAD, MB_KEY_WSS, MB_KEY_RATE, MB_KEY_PATTERN,
-		MB_KEY_KV_SIZE, MB_KEY_HEARTBEAT_PERIOD, MB_KEY_ACCEL, MB_KEY_QEMU, MB_KEY_QEMU_DST,
-		MB_KEY_MACHINE, MB_KEY_TLS, MB_KEY_CPUSET_SRC, MB_KEY_CPUSET_DST, MB_KEY_LIBVIRT_SRC,
-		MB_KEY_LIBVIRT_DST, MB_KEY_LIBVIRT_MIGRATE_URI, MB_KEY_LIBVIRT_MIGRATE_URI_BACK,
-		MB_KEY_LIBVIRT_REMOTE, MB_KEY_LIBVIRT_EXEC_SRC, MB_KEY_LIBVIRT_EXEC_DST,
-		MB_KEY_LIBVIRT_HEARTBEAT_PORT,
+	/* By name: some are plug-ins' keys (placement's cpuset_*). */
+	static const char *const guest_keys[] = {
+		"memory", "vcpus", "workload", "wss", "rate", "pattern", "kv_size", "heartbeat_period",
+		"accel", "qemu", "qemu_dst", "machine", "tls", "cpuset_src", "cpuset_dst", "libvirt_src",
+		"libvirt_dst", "libvirt_migrate_uri", "libvirt_migrate_uri_back", "libvirt_remote",
+		"libvirt_exec_src", "libvirt_exec_dst", "libvirt_heartbeat_port",
 	};
 
-	for (size_t i = 0; i < sizeof(guest_keys) / sizeof(guest_keys[0]); i++)
-		if (strcmp(r->spec->text[guest_keys[i]], next->text[guest_keys[i]]))
+	for (size_t i = 0; i < sizeof(guest_keys) / sizeof(guest_keys[0]); i++) {
+		const char *a = mb_run_spec_text(r->spec, guest_keys[i]), *b = mb_run_spec_text(next, guest_keys[i]);
+
+		if (!a || !b || strcmp(a, b))
 			return 1;
+	}
 	if (mb_lv_check_keys(next, &(struct mb_err){0}))
 		return 1;
 	r->spec = next;

@@ -36,6 +36,7 @@ void mb_mig_record_release(struct mb_mig_record *rec)
 	json_decref(rec->hypervisor);
 	json_decref(rec->console);
 	json_decref(rec->probes);
+	json_decref(rec->probe_metrics);
 	json_decref(rec->runner_reported);
 	memset(rec, 0, sizeof(*rec));
 }

@@ -60,6 +60,7 @@ struct mb_mig_record {
 	json_t *hypervisor;         /* {source:{binary,version}, destination:{...}} */
 	json_t *console;            /* guest console lines that failed the health check */
 	json_t *probes;             /* {probe name: its output} */
+	json_t *probe_metrics;      /* {probe name: its headline metrics (ops.metrics)} */
 	json_t *runner_reported;    /* {"NAME_reported": what the runner's own layer reported
 	                             * of the migration}, e.g. libvirt's completed
 	                             * job statistics; NULL = nothing */
@@ -84,6 +85,12 @@ struct mb_runner;
 struct mb_runner_ops {
 	const char *name;
 	const char *summary;
+	/* Its own scenario keys, as a probe's (probes/probe.h): a table ended
+	 * by { 0 } with MB_FIELD offsets into its options struct of
+	 * options_size bytes; read with mb_run_spec_options(spec, &its_ops).
+	 * Accepted whatever runner runs; they apply when this one does. */
+	const struct mb_key *options;
+	size_t options_size;
 	/* Checks, without booting a guest, that the hypervisor offers what the
 	 * scenario asks for (capabilities, parameters, post-copy support). */
 	int (*preflight)(const struct mb_run_spec *spec, struct mb_err *err);

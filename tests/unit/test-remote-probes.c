@@ -85,10 +85,16 @@ static double cpu_ms(pid_t pid)
 
 static void ctx_remote(struct mb_probe_ctx *ctx, struct mb_run_spec *spec, const char *exec, pid_t pid)
 {
+	/* One spec for every test, held to the end (a global: no leak). */
+	static struct mb_run_spec shared;
+	struct mb_err err = { 0 };
+
+	if (!shared.text && (mb_run_spec_defaults(&shared, &err) ||
+			     mb_run_spec_set(&shared, &mb_keys[MB_KEY_SAMPLE_INTERVAL], "20ms", &err) ||
+			     mb_run_spec_set(&shared, mb_key_find("counter_events"), "none", &err)))
+		fail_msg("the test's scenario: %s", err.msg);
 	memset(ctx, 0, sizeof(*ctx));
-	memset(spec, 0, sizeof(*spec));
-	spec->text[MB_KEY_SAMPLE_INTERVAL] = "20ms";
-	spec->text[MB_KEY_COUNTER_EVENTS] = "none";
+	*spec = shared;
 	ctx->spec = spec;
 	ctx->side[MB_SIDE_SOURCE] = (struct mb_probe_side){ .role = "source", .host = "other-host", .local = 0,
 							   .exec = exec, .pid = pid };

@@ -14,6 +14,7 @@
 
 #include "bench/ini.h"
 #include "bench/scenario.h"
+#include "probes/counters.h"   /* MB_CTR_DEFAULT_HW: counter_events's default */
 
 #ifndef MB_TOP_SRCDIR
 #define MB_TOP_SRCDIR "."
@@ -87,8 +88,10 @@ static void expect_file_error(const char *name, const char *suffix)
 
 static void key_table_is_complete(void **state)
 {
-	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
-		const struct mb_key *key = &mb_keys[k];
+	/* The global keys and the registered plug-ins' (counter_events, ...). */
+	assert_true(mb_key_count() > MB_KEY_COUNT);
+	for (size_t k = 0; k < mb_key_count(); k++) {
+		const struct mb_key *key = mb_key_at(k);
 		struct mb_err err = { 0 };
 		uint64_t v;
 
@@ -100,8 +103,9 @@ static void key_table_is_complete(void **state)
 		assert_true(key->type != MB_TYPE_CHOICE || key->choices);
 		assert_true(key->type != MB_TYPE_DURATION || key->unit_us);
 		assert_ptr_equal(mb_key_find(key->name), key);
+		assert_int_equal(mb_key_index(key), k);
 		for (size_t j = 0; j < k; j++)
-			assert_string_not_equal(mb_keys[j].name, key->name);
+			assert_string_not_equal(mb_key_at(j)->name, key->name);
 	}
 }
 
@@ -120,11 +124,25 @@ static void key_lookup_and_suggestions(void **state)
 }
 
 struct value_case {
-	enum mb_key_id key;
+	int key;                /* enum mb_key_id, or KEY_* of a plug-in */
 	const char *text;
 	uint64_t want;          /* when message is NULL */
 	const char *message;    /* the error, or NULL for success */
 };
+
+/* The plug-ins' keys, which have no enum mb_key_id: found by name. */
+enum { KEY_COUNTER_EVENTS = MB_KEY_COUNT + 1, KEY_CPUSET_SRC, KEY_CPUSET_DST, KEY_CPUSET_PROBES };
+
+static const struct mb_key *case_key(int id)
+{
+	switch (id) {
+	case KEY_COUNTER_EVENTS: return mb_key_find("counter_events");
+	case KEY_CPUSET_SRC: return mb_key_find("cpuset_src");
+	case KEY_CPUSET_DST: return mb_key_find("cpuset_dst");
+	case KEY_CPUSET_PROBES: return mb_key_find("cpuset_probes");
+	default: return &mb_keys[id];
+	}
+}
 
 static void values_parse_and_check_ranges(void **state)
 {
@@ -226,32 +244,32 @@ static void values_parse_and_check_ranges(void **state)
 		  "absolute path nor a QEMU version name (`migbench qemu list`): a scenario file is a "
 		  "program, and the QEMU it runs must not depend on PATH or the working directory "
 		  "(write e.g. /usr/bin/qemu-system-x86_64, or qemu=7.2)" },
-		{ MB_KEY_COUNTER_EVENTS, "cycles+instructions", 0, NULL },
-		{ MB_KEY_COUNTER_EVENTS, "none", 0, NULL },
-		{ MB_KEY_COUNTER_EVENTS, "perf::PERF_COUNT_HW_CACHE_LL:MISS + LLC-misses", 0, NULL },
-		{ MB_KEY_COUNTER_EVENTS, "cycles+none", 0, "'cycles+none': 'none' (no hardware "
+		{ KEY_COUNTER_EVENTS, "cycles+instructions", 0, NULL },
+		{ KEY_COUNTER_EVENTS, "none", 0, NULL },
+		{ KEY_COUNTER_EVENTS, "perf::PERF_COUNT_HW_CACHE_LL:MISS + LLC-misses", 0, NULL },
+		{ KEY_COUNTER_EVENTS, "cycles+none", 0, "'cycles+none': 'none' (no hardware "
 		  "events) cannot come with event names" },
-		{ MB_KEY_COUNTER_EVENTS, "none+cycles", 0, "'none+cycles': 'none' (no hardware "
+		{ KEY_COUNTER_EVENTS, "none+cycles", 0, "'none+cycles': 'none' (no hardware "
 		  "events) cannot come with event names" },
-		{ MB_KEY_COUNTER_EVENTS, "cycles+cache/misses", 0, "'cycles+cache/misses': "
+		{ KEY_COUNTER_EVENTS, "cycles+cache/misses", 0, "'cycles+cache/misses': "
 		  "'cache/misses' is not an event name (letters, digits and \"_-.:=\" only)" },
-		{ MB_KEY_COUNTER_EVENTS, "+", 0, "'+': no event names in '+'" },
-		{ MB_KEY_COUNTER_EVENTS, "a+b+c+d+e+f+g+h+i", 0, "'a+b+c+d+e+f+g+h+i': more than 8 "
+		{ KEY_COUNTER_EVENTS, "+", 0, "'+': no event names in '+'" },
+		{ KEY_COUNTER_EVENTS, "a+b+c+d+e+f+g+h+i", 0, "'a+b+c+d+e+f+g+h+i': more than 8 "
 		  "hardware events asked for" },
-		{ MB_KEY_COUNTER_EVENTS, "INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE",
+		{ KEY_COUNTER_EVENTS, "INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE",
 		  0, "'INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE': "
 		  "'INST_RETIRED_AND_THEN_SOME_MORE_LETTERS_THAT_NO_PMU_HAS_IN_ITS_TABLE' is longer than "
 		  "an event name can be (63 characters)" },
-		{ MB_KEY_CPUSET_SRC, "", 0, NULL },            /* unbound */
-		{ MB_KEY_CPUSET_SRC, "0,1", 0, "'0,1' is not a CPU list: ',' where '+' or the end "
+		{ KEY_CPUSET_SRC, "", 0, NULL },            /* unbound */
+		{ KEY_CPUSET_SRC, "0,1", 0, "'0,1' is not a CPU list: ',' where '+' or the end "
 		  "should be (join CPUs and ranges with '+', e.g. 0-1+4)" },
-		{ MB_KEY_CPUSET_DST, "3-1", 0, "'3-1' is not a CPU list: the range 3-1 runs backwards" },
-		{ MB_KEY_CPUSET_DST, "0-", 0, "'0-' is not a CPU list: '0-' ends where a CPU number "
+		{ KEY_CPUSET_DST, "3-1", 0, "'3-1' is not a CPU list: the range 3-1 runs backwards" },
+		{ KEY_CPUSET_DST, "0-", 0, "'0-' is not a CPU list: '0-' ends where a CPU number "
 		  "should be" },
-		{ MB_KEY_CPUSET_PROBES, "core:0", 0, "'core:0' is not a CPU list: 'c' where a CPU "
+		{ KEY_CPUSET_PROBES, "core:0", 0, "'core:0' is not a CPU list: 'c' where a CPU "
 		  "number should be" },
-		{ MB_KEY_CPUSET_PROBES, "1024", 0, "'1024' is not a CPU list: CPU numbers go up to 1023" },
-		{ MB_KEY_CPUSET_PROBES, " + ", 0, "' + ' is not a CPU list: '+' where a CPU number "
+		{ KEY_CPUSET_PROBES, "1024", 0, "'1024' is not a CPU list: CPU numbers go up to 1023" },
+		{ KEY_CPUSET_PROBES, " + ", 0, "' + ' is not a CPU list: '+' where a CPU number "
 		  "should be" },
 	};
 
@@ -259,15 +277,18 @@ static void values_parse_and_check_ranges(void **state)
 		const struct value_case *c = &cases[i];
 		struct mb_err err = { 0 };
 		uint64_t v = 12345;
-		int rc = mb_key_parse(&mb_keys[c->key], c->text, &v, &err);
+		const struct mb_key *key = case_key(c->key);
+		int rc;
 
+		assert_non_null(key);
+		rc = mb_key_parse(key, c->text, &v, &err);
 		if (c->message) {
 			if (rc != -1)
-				fail_msg("%s=%s: accepted", mb_keys[c->key].name, c->text);
+				fail_msg("%s=%s: accepted", key->name, c->text);
 			assert_string_equal(err.msg, c->message);
 		} else {
 			if (rc)
-				fail_msg("%s=%s: %s", mb_keys[c->key].name, c->text, err.msg);
+				fail_msg("%s=%s: %s", key->name, c->text, err.msg);
 			assert_int_equal(v, c->want);
 		}
 	}
@@ -632,7 +653,7 @@ static void working_set_leaves_the_guest_its_share(void **state)
 /* cpuset_* used to be read only by the placement probe, once both QEMUs ran. */
 static void cpusets_name_cpus_of_this_host(void **state)
 {
-	const struct mb_key *key = &mb_keys[MB_KEY_CPUSET_SRC];
+	const struct mb_key *key = mb_key_find("cpuset_src");   /* the placement probe's */
 	struct mb_err err = { 0 };
 	cpu_set_t mine;
 	int have = -1, lack = -1;
@@ -855,9 +876,12 @@ static void json_echo_is_typed(void **state)
 	assert_true(json_is_false(json_object_get(o, "postcopy_preempt")));
 	assert_string_equal(json_string_value(json_object_get(o, "multifd_compression")), "none");
 	assert_string_equal(json_string_value(json_object_get(o, "qemu_dst")), "/q");
-	for (size_t k = 0; k < MB_KEY_COUNT; k++)
-		assert_non_null(json_object_get(o, mb_keys[k].name));
-	assert_int_equal(json_object_size(o), MB_KEY_COUNT + 3);
+	for (size_t k = 0; k < mb_key_count(); k++)
+		assert_non_null(json_object_get(o, mb_key_at(k)->name));
+	assert_int_equal(json_object_size(o), mb_key_count() + 3);
+	/* the plug-ins' keys in the same block, as they always were */
+	assert_string_equal(json_string_value(json_object_get(o, "counter_events")), MB_CTR_DEFAULT_HW);
+	assert_string_equal(json_string_value(json_object_get(o, "cpuset_src")), "");
 	json_decref(o);
 	mb_campaign_free(&c);
 
@@ -911,10 +935,10 @@ static void help_lists_every_key_with_its_default(void **state)
 	assert_non_null(out);
 	mb_scenario_print_keys(out);
 	fclose(out);
-	for (size_t k = 0; k < MB_KEY_COUNT; k++) {
+	for (size_t k = 0; k < mb_key_count(); k++) {
 		char want[128];
 
-		snprintf(want, sizeof(want), "  %s=%s ", mb_keys[k].name, mb_keys[k].def);
+		snprintf(want, sizeof(want), "  %s=%s ", mb_key_at(k)->name, mb_key_at(k)->def);
 		if (!strstr(text, want))
 			fail_msg("--help lacks '%s'", want);
 	}
@@ -922,6 +946,9 @@ static void help_lists_every_key_with_its_default(void **state)
 	assert_non_null(strstr(text, "[72M..1T]"));
 	assert_non_null(strstr(text, "[1..64]"));
 	assert_non_null(strstr(text, "[1ms..2000s]"));
+	/* a plug-in's keys under its name, after the global ones */
+	assert_non_null(strstr(text, "\nThe probe 'counters' ("));
+	assert_true(strstr(text, "  counter_events=") > strstr(text, "The probe 'counters'"));
 	free(text);
 }
 

@@ -84,7 +84,9 @@ static void xml_saved_once(void **state)
 static json_t *place(const char *src, const char *dst, const char *probes, pid_t child)
 {
 	struct mb_run_spec spec = {0};
-	struct mb_probe_ctx ctx = { .spec = &spec };
+	/* The probe's own options, as the scenario parser gives them. */
+	struct mb_placement_options opts = { .cpuset_src = src, .cpuset_dst = dst, .cpuset_probes = probes };
+	struct mb_probe_ctx ctx = { .spec = &spec, .options = &opts };
 	struct mb_mig_times times = {0};
 	struct mb_err err = {0};
 	void *st = NULL;
@@ -93,9 +95,6 @@ static json_t *place(const char *src, const char *dst, const char *probes, pid_t
 	ctx.side[MB_SIDE_SOURCE] = (struct mb_probe_side){ .role = "source", .host = "localhost", .local = 1, .pid = child };
 	ctx.side[MB_SIDE_DESTINATION] = ctx.side[MB_SIDE_SOURCE];
 	ctx.side[MB_SIDE_DESTINATION].role = "destination";
-	spec.params.cpuset_src = src;
-	spec.params.cpuset_dst = dst;
-	spec.params.cpuset_probes = probes;
 	assert_int_equal(mb_probe_placement.start(&st, &ctx, &err), 0);
 	assert_int_equal(mb_probe_placement.stop(st, &err), 0);
 	o = mb_probe_placement.to_json(st, &times);
