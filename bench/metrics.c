@@ -164,15 +164,16 @@ static json_t *phase_json(const struct mb_hb_series *hb, int64_t a, int64_t b,
 			 "ratio", ratio_json(tp, baseline));
 }
 
-/* Time after RESUME until a window of `window_us` runs at >= 95 % of the
- * baseline, scanning in `step_us` steps; -1 when it never does. */
+/* Time after RESUME until a window of `window_us` (key recovery_window)
+ * runs at >= 95 % of the baseline, scanning in `step_us` steps; -1 when it
+ * never does. */
 static int64_t recovery_us(const struct mb_hb_series *hb, int64_t resume, double baseline,
-			   int use_ops)
+			   int use_ops, int64_t window_us)
 {
-	const int64_t window_us = 100000, step_us = 10000;
+	const int64_t step_us = 10000;
 	int64_t last;
 
-	if (!hb->n || isnan(baseline) || baseline <= 0)
+	if (!hb->n || isnan(baseline) || baseline <= 0 || window_us <= 0)
 		return -1;
 	last = hb->points[hb->n - 1].host_us;
 	for (int64_t a = resume; a + window_us <= last; a += step_us)
@@ -181,8 +182,14 @@ static int64_t recovery_us(const struct mb_hb_series *hb, int64_t resume, double
 	return -1;
 }
 
+int64_t mb_metrics_heartbeats_from(int64_t start_us, uint64_t baseline_us, uint64_t margin_us)
+{
+	return start_us - (int64_t)baseline_us - (int64_t)margin_us;
+}
+
 int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_series *hb,
-			  int64_t baseline_us, const char *counter, json_t *metrics)
+			  int64_t baseline_us, int64_t recovery_window_us, const char *counter,
+			  json_t *metrics)
 {
 	int use_ops = counter && !strcmp(counter, "ops");
 	int64_t end = mb_mig_end_us(t), gap = -1, gap_at = 0, rec;
@@ -221,7 +228,7 @@ int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_serie
 	json_object_set_new(phases, "postcopy", phase_json(hb, t->dst_resume_us, end, use_ops, baseline));
 	json_object_set_new(phases, "after", phase_json(hb, end, settle_end, use_ops, baseline));
 
-	rec = recovery_us(hb, t->dst_resume_us, baseline, use_ops);
+	rec = recovery_us(hb, t->dst_resume_us, baseline, use_ops, recovery_window_us);
 	deg = json_pack("{s:s, s:o, s:o, s:o, s:o}",
 			"counter", use_ops ? "ops" : "written",
 			"baseline_per_s", isnan(baseline) ? json_null() : json_real(baseline),

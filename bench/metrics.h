@@ -52,10 +52,18 @@ int mb_metrics_pages(const json_t *final_query_migrate, json_t *metrics);
 
 /* Adds guest_downtime_ms (longest heartbeat gap overlapping the migration)
  * and degradation (throughput per phase relative to the baseline before
- * `start_us`, and time after RESUME until back at >= 95 % of baseline).
- * `counter` selects "written" (dirty workload) or "ops" (compute). */
+ * `start_us`, and time after RESUME until a window of recovery_window_us
+ * is back at >= 95 % of baseline): the windows are the scenario's keys
+ * baseline and recovery_window. `counter` selects "written" (dirty
+ * workload) or "ops" (compute). */
 int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_series *hb,
-			  int64_t baseline_us, const char *counter, json_t *metrics);
+			  int64_t baseline_us, int64_t recovery_window_us, const char *counter,
+			  json_t *metrics);
+
+/* Where a run's heartbeats start: the baseline window before `start_us`
+ * and the margin before it (keys baseline, baseline_margin), so that the
+ * window's first gap has the heartbeat before it. */
+int64_t mb_metrics_heartbeats_from(int64_t start_us, uint64_t baseline_us, uint64_t margin_us);
 
 /* µs -> ms with three decimals, as a JSON real. */
 json_t *mb_json_ms(int64_t us);

@@ -146,9 +146,9 @@ static json_t *metrics_json(const struct mb_result_input *in)
 	}
 	if (o->status == MB_RUN_COMPLETED && in->heartbeats && in->heartbeats->n) {
 		const char *counter = p->workload == MB_WORKLOAD_COMPUTE ? "ops" : "written";
-		int64_t baseline = (int64_t)p->baseline_us;
 
-		if (mb_metrics_heartbeats(&o->rec.times, in->heartbeats, baseline, counter, m))
+		if (mb_metrics_heartbeats(&o->rec.times, in->heartbeats, (int64_t)p->baseline_us,
+					  (int64_t)p->recovery_window_us, counter, m))
 			add_unavailable(m, "guest_downtime_ms", "no heartbeats around the migration");
 	} else {
 		add_unavailable(m, "guest_downtime_ms", "no completed migration with heartbeats");

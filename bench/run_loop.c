@@ -11,6 +11,7 @@
 #include "bench/campaign_dir.h"
 #include "bench/exit.h"
 #include "bench/host_probe.h"
+#include "bench/metrics.h"
 #include "bench/migration.h"
 #include "bench/progress.h"
 #include "bench/result.h"
@@ -257,10 +258,10 @@ int mb_run_loop(struct mb_run_loop *loop)
 		}
 		start = mb_clock_us(CLOCK_REALTIME);
 		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
-		/* The baseline window and a second before it: its first gap
-		 * needs the heartbeat before it. */
-		if (!loop->ops->heartbeat_points(r, out.rec.times.start_us - (int64_t)spec->params.baseline_us -
-						 1000000, &pts, &hb.n, &err))
+		if (!loop->ops->heartbeat_points(r, mb_metrics_heartbeats_from(out.rec.times.start_us,
+									spec->params.baseline_us,
+									spec->params.baseline_margin_us),
+						 &pts, &hb.n, &err))
 			hb.points = pts;
 		mb_progress_clear(&pr);
 		write_result(loop, &dir, spec, start, &out, &hb, host, summary, line, sizeof(line));

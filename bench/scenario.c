@@ -679,6 +679,12 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 			 t[MB_KEY_XBZRLE_CACHE], t[MB_KEY_MEMORY]);
 		return check_failed(spec, err, why);
 	}
+	if (p->baseline_margin_us < p->heartbeat_period_us) {
+		snprintf(why, sizeof(why), "baseline_margin (%s) is shorter than heartbeat_period (%s): "
+			 "the baseline's first gap would miss the heartbeat before it",
+			 t[MB_KEY_BASELINE_MARGIN], t[MB_KEY_HEARTBEAT_PERIOD]);
+		return check_failed(spec, err, why);
+	}
 	return 0;
 }
 

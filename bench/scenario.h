@@ -147,6 +147,9 @@ struct mb_params {
 	uint64_t heartbeat_period_us;
 	uint64_t settle_us;
 	uint64_t baseline_us;           /* idle window before `migrate`: every baseline */
+	uint64_t baseline_margin_us;    /* heartbeats kept from this long before that window */
+	uint64_t recovery_window_us;    /* recovery_to_95pct: the window at >= 95 % of the baseline */
+	uint64_t client_after_us;       /* the network client asks at least this long after migrating */
 	enum mb_accel accel;
 	const char *qemu;               /* point into mb_run_spec.text */
 	const char *qemu_dst;           /* already resolved: never empty */
@@ -199,6 +202,9 @@ enum mb_key_id {
 	MB_KEY_HEARTBEAT_PERIOD,
 	MB_KEY_SETTLE,
 	MB_KEY_BASELINE,
+	MB_KEY_BASELINE_MARGIN,
+	MB_KEY_RECOVERY_WINDOW,
+	MB_KEY_CLIENT_AFTER,
 	MB_KEY_ACCEL,
 	MB_KEY_QEMU,
 	MB_KEY_QEMU_DST,

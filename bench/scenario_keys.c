@@ -258,6 +258,25 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.help = "the guest's undisturbed time before `migrate`: the window of every baseline "
 			"(throughput, client, energy) (s when no unit)",
 	},
+	[MB_KEY_BASELINE_MARGIN] = {
+		.name = "baseline_margin", .type = MB_TYPE_DURATION, FIELD(baseline_margin_us, uint64_t),
+		.def = "1s", .max = 60 * SEC, .unit_us = SEC,
+		.help = "heartbeats kept (and in the result) from this long before the baseline window "
+			"too, so that its first gap has the heartbeat before it; at least heartbeat_period "
+			"(s when no unit)",
+	},
+	[MB_KEY_RECOVERY_WINDOW] = {
+		.name = "recovery_window", .type = MB_TYPE_DURATION, FIELD(recovery_window_us, uint64_t),
+		.def = "100ms", .min = 1 * MS, .max = 60 * SEC, .unit_us = MS,
+		.help = "recovery_to_95pct_ms (heartbeats and client): the first window this long after "
+			"RESUME at >= 95 % of the baseline rate (ms when no unit)",
+	},
+	[MB_KEY_CLIENT_AFTER] = {
+		.name = "client_after", .type = MB_TYPE_DURATION, FIELD(client_after_us, uint64_t),
+		.def = "1s", .max = 15 * SEC, .unit_us = SEC,
+		.help = "echo/kv: the network client asks on at least this long after the migration, "
+			"then until its service is steady (15 s at most): its `after` phase (s when no unit)",
+	},
 	[MB_KEY_ACCEL] = {
 		.name = "accel", .type = MB_TYPE_CHOICE, FIELD(accel, enum mb_accel),
 		.def = "auto", .choices = accel_names,

@@ -283,18 +283,18 @@ static size_t count_below(const int64_t *sorted, size_t n, int64_t us)
 }
 
 /* Time after RESUME until the client is served as before: the first window
- * of MB_NC_RECOVERY_WINDOW_US that overlaps no outage and in which ok
+ * of `window` (key recovery_window) that overlaps no outage and in which ok
  * replies arrive at >= 95 % of the baseline rate. The outage condition
  * keeps the burst of replies that waited through the pause from counting
  * as recovered service. -1 when it never is (before the client stopped). */
 static int64_t recovery_us(const int64_t *arrivals, size_t narrivals, const struct mb_nc_outage *o, size_t no,
-			   int64_t resume, int64_t until, double baseline)
+			   int64_t resume, int64_t until, double baseline, int64_t window)
 {
-	double need = 0.95 * baseline * MB_NC_RECOVERY_WINDOW_US / 1e6;
+	double need = 0.95 * baseline * (double)window / 1e6;
 	size_t k = 0;
 
-	for (int64_t a = resume; a + MB_NC_RECOVERY_WINDOW_US <= until; a += MB_NC_RECOVERY_STEP_US) {
-		int64_t b = a + MB_NC_RECOVERY_WINDOW_US;
+	for (int64_t a = resume; a + window <= until; a += MB_NC_RECOVERY_STEP_US) {
+		int64_t b = a + window;
 		bool clear = true;
 
 		while (k < no && o[k].end_us <= a)
@@ -459,9 +459,10 @@ json_t *mb_nc_analyze(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 	{
 		json_t *recovery = json_null();
 
-		if (times->dst_resume_us && !isnan(baseline) && baseline > 0) {
+		if (times->dst_resume_us && !isnan(baseline) && baseline > 0 && t->recovery_window_us > 0) {
 			int64_t rec = recovery_us(arrivals, narrivals, outages, noutages, times->dst_resume_us,
-						  narrivals ? arrivals[narrivals - 1] : 0, baseline);
+						  narrivals ? arrivals[narrivals - 1] : 0, baseline,
+						  t->recovery_window_us);
 
 			if (rec >= 0) {
 				json_decref(recovery);
@@ -873,6 +874,7 @@ void mb_netclient_trace(struct mb_netclient *c, struct mb_nc_trace *t)
 		.n = c->trace ? c->n : 0,
 		.timeout_us = c->o.timeout_us,
 		.baseline_us = c->o.baseline_us,
+		.recovery_window_us = c->o.recovery_window_us,
 		.end_us = c->end_ns ? c->end_ns / 1000 + c->real_minus_mono_us : 0,
 		.rate = c->o.rate,
 	};
@@ -976,6 +978,8 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 		.rate = p->client_rate,
 		.timeout_us = (int64_t)p->client_timeout_us,
 		.baseline_us = (int64_t)p->baseline_us,
+		.recovery_window_us = (int64_t)p->recovery_window_us,
+		.after_us = (int64_t)p->client_after_us,
 		.kv = p->workload == MB_WORKLOAD_KV,
 		.kv_slots = p->kv_size / MB_SVC_VALUE_SIZE,
 		.write_fraction = p->kv_write_fraction,
@@ -1004,7 +1008,7 @@ static int nc_stop(void *state, struct mb_err *err)
 	/* Keep asking after the migration: the outage may outlast it (the
 	 * bridge learns the new port only from the announce), and the
 	 * `after` phase needs service to compare with the baseline. */
-	wait_healthy_for(s->client, mb_nc_gap_us(s->opts.rate), MB_NC_HEALTHY_US, MB_NC_AFTER_MIN_US,
+	wait_healthy_for(s->client, mb_nc_gap_us(s->opts.rate), MB_NC_HEALTHY_US, s->opts.after_us,
 			 MB_NC_AFTER_MAX_US);
 	mb_netclient_stop(s->client);
 	return 0;

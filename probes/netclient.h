@@ -58,12 +58,11 @@
 /* Client behaviour around one migration (the probe). */
 #define MB_NC_WARMUP_US 500000      /* service answering in time this long ... */
 #define MB_NC_WARMUP_MAX_US 10000000 /* ... (or this long at most) before the baseline */
-#define MB_NC_AFTER_MIN_US 1000000  /* after the migration at least this long ... */
+/* after the migration at least the key client_after long ... */
 #define MB_NC_HEALTHY_US 500000     /* ... and until this long without an outage ... */
 #define MB_NC_AFTER_MAX_US 15000000 /* ... but no longer than this */
 #define MB_NC_MAX_REQUESTS 4000000  /* the trace stops growing here (stated in the result) */
-#define MB_NC_RECOVERY_WINDOW_US 100000
-#define MB_NC_RECOVERY_STEP_US 1000
+#define MB_NC_RECOVERY_STEP_US 1000 /* the recovery window (key recovery_window) moves by this */
 
 enum mb_nc_flag {
 	MB_NC_WRONG_VALUE = 1,     /* GET returned another key's value */
@@ -86,6 +85,7 @@ struct mb_nc_trace {
 	int64_t end_us;            /* the client stopped listening */
 	double rate;               /* requests per second asked for */
 	int64_t baseline_us;       /* the window before `migrate` (key baseline) */
+	int64_t recovery_window_us; /* key recovery_window */
 };
 
 enum mb_nc_fate {
@@ -155,6 +155,8 @@ struct mb_nc_opts {
 	unsigned rate;             /* requests per second */
 	int64_t timeout_us;
 	int64_t baseline_us;       /* key baseline: measured before `migrate` */
+	int64_t recovery_window_us; /* key recovery_window */
+	int64_t after_us;          /* key client_after: asking on after the migration at least */
 	bool kv;                   /* GET/PUT; else echo */
 	uint64_t kv_slots;         /* keys 0 .. kv_slots - 1 */
 	double write_fraction;     /* share of PUTs */

@@ -3,9 +3,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "bench/metrics.h"
+#include "bench/scenario.h"
 
 static double num(const json_t *o, const char *key)
 {
@@ -98,7 +100,7 @@ static void heartbeat_gaps_and_degradation(void **state)
 	struct mb_hb_series hb = make_series();
 	json_t *m = json_object(), *deg, *phases;
 
-	assert_int_equal(mb_metrics_heartbeats(&post, &hb, 1000000, "written", m), 0);
+	assert_int_equal(mb_metrics_heartbeats(&post, &hb, 1000000, 100000, "written", m), 0);
 	/* last beat at 2.999 s, first at 3.050 s */
 	assert_float_equal(num(m, "guest_downtime_ms"), 51.0, 1e-9);
 	deg = json_object_get(m, "degradation");
@@ -112,6 +114,63 @@ static void heartbeat_gaps_and_degradation(void **state)
 	free((void *)hb.points);
 }
 
+/* One scenario of KEY=VALUE pairs (NULL-ended); 0 or -1 with err. */
+static int params_of(struct mb_params *p, struct mb_err *err, ...)
+{
+	struct mb_scenario_set *set = mb_scenario_set_new(err);
+	struct mb_campaign c = { 0 };
+	const char *k, *v;
+	va_list ap;
+	int rc = set ? 0 : -1;
+
+	va_start(ap, err);
+	while (!rc && (k = va_arg(ap, const char *)) && (v = va_arg(ap, const char *)))
+		rc = mb_scenario_apply_option(set, k, v, err);
+	va_end(ap);
+	if (!rc)
+		rc = mb_scenario_expand(set, &c, err);
+	if (!rc)
+		*p = c.runs[0].params;  /* the numbers only: no string is used after the free */
+	mb_campaign_free(&c);
+	mb_scenario_set_free(set);
+	return rc;
+}
+
+/* The measurement windows are scenario keys whose defaults are the values
+ * they replaced, and what a key says is what the consumer uses. */
+static void window_keys_reach_the_consumers(void **state)
+{
+	struct mb_hb_series hb = make_series();
+	struct mb_params p;
+	struct mb_err err = { 0 };
+	json_t *m;
+
+	(void)state;
+	assert_int_equal(params_of(&p, &err, NULL), 0);
+	assert_int_equal(p.baseline_us, 2000000);
+	assert_int_equal(p.baseline_margin_us, 1000000);
+	assert_int_equal(p.recovery_window_us, 100000);
+	assert_int_equal(p.client_after_us, 1000000);
+	/* the heartbeats of a result: the baseline and the margin before it */
+	assert_int_equal(mb_metrics_heartbeats_from(10000000, p.baseline_us, p.baseline_margin_us), 7000000);
+	assert_int_equal(params_of(&p, &err, "baseline", "3s", "baseline_margin", "250ms", NULL), 0);
+	assert_int_equal(mb_metrics_heartbeats_from(10000000, p.baseline_us, p.baseline_margin_us), 6750000);
+	assert_int_equal(params_of(&p, &err, "baseline_margin", "0", NULL), -1);
+	assert_non_null(strstr(err.msg, "heartbeat_period"));
+	assert_int_equal(params_of(&p, &err, "recovery_window", "0", NULL), -1);
+
+	/* a 1 s recovery window forgives more of the 200 ms at a quarter
+	 * speed: >= 95 % from ~134 ms after RESUME (10 ms steps: 140) */
+	assert_int_equal(params_of(&p, &err, "recovery_window", "1s", NULL), 0);
+	assert_int_equal(p.recovery_window_us, 1000000);
+	m = json_object();
+	/* (the series has 1 s of full speed before `migrate`: a 1 s baseline) */
+	assert_int_equal(mb_metrics_heartbeats(&post, &hb, 1000000, (int64_t)p.recovery_window_us, "written", m), 0);
+	assert_float_equal(num(json_object_get(m, "degradation"), "recovery_to_95pct_ms"), 140.0, 5.0);
+	json_decref(m);
+	free((void *)hb.points);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +178,7 @@ int main(void)
 		cmocka_unit_test(times_reject_disorder),
 		cmocka_unit_test(pages_split_by_bytes),
 		cmocka_unit_test(heartbeat_gaps_and_degradation),
+		cmocka_unit_test(window_keys_reach_the_consumers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ static struct mb_nc_trace trace_of(const struct mb_nc_request *r, size_t n)
 		.req = r, .n = n, .timeout_us = 100 * MS,
 		/* listening stopped 200 ms after the last send */
 		.end_us = r[n - 1].send_us + 200 * MS, .rate = 1000,
-		.baseline_us = 1000 * MS,
+		.baseline_us = 1000 * MS, .recovery_window_us = 100 * MS,
 	};
 }
 
@@ -332,6 +332,16 @@ static void analysis_json(void **unused)
 	/* the outage around STOP */
 	assert_true(fabs(ms_of(json_object_get(m, "client_switchover_outage_ms")) - 120.7) < 1e-6);
 	assert_true(fabs(ms_of(json_object_get(m, "client_switchover_outage_end_ms")) - 320.0) < 1e-6);
+	json_decref(doc);
+	/* the window is the key recovery_window's: one of 1 s does not fit in
+	 * the 680 ms of service after the outage */
+	t.recovery_window_us = 1000 * MS;
+	doc = mb_nc_analyze(&t, &times);
+	assert_true(json_is_null(json_object_get(json_object_get(doc, "degradation"), "recovery_to_95pct_ms")));
+	json_decref(doc);
+	t.recovery_window_us = 600 * MS;
+	doc = mb_nc_analyze(&t, &times);
+	assert_true(fabs(ms_of(json_object_get(json_object_get(doc, "degradation"), "recovery_to_95pct_ms")) - 110.0) < 1e-6);
 	json_decref(doc);
 	free(r);
 }
