@@ -286,7 +286,8 @@ struct mb_plugin {
  * earlier one). Refuses, naming both owners, a plug-in key whose name is a
  * global key's or another plug-in's, a key without help or past its
  * options struct, keys without options_size. On error the namespace keeps
- * the global keys only. Returns 0 or -1. */
+ * the global keys only. The namespace built is the one in force (what
+ * mb_keys_init returns). Returns 0 or -1. */
 int mb_keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_err *err);
 
 /* The registered plug-ins with their keys (bench/plugins.c: every probe of

@@ -460,7 +460,7 @@ static int add_plugin_key(const struct mb_plugin *pl, size_t pi, const struct mb
 	return 0;
 }
 
-int mb_keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_err *err)
+static int keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_err *err)
 {
 	size_t total = MB_KEY_COUNT;
 	uint64_t unused;
@@ -502,19 +502,30 @@ int mb_keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_er
 	return 0;
 }
 
+/* The namespace in force: built by mb_keys_init, or by a test. */
 static struct mb_err init_err;
-static int init_failed;
+static int init_done, init_failed;
+
+int mb_keys_build(const struct mb_plugin *plugins, size_t nplugins, struct mb_err *err)
+{
+	int rc = keys_build(plugins, nplugins, err);
+
+	init_done = 1;
+	init_failed = rc != 0;
+	if (rc)
+		init_err = *err;
+	return rc;
+}
 
 int mb_keys_init(struct mb_err *err)
 {
-	static int done;
 	const struct mb_plugin *plugins;
 	size_t n;
 
-	if (!done) {
-		done = 1;
+	if (!init_done) {
+		init_done = 1;
 		init_failed = mb_plugins_list(&plugins, &n, &init_err) ||
-			      mb_keys_build(plugins, n, &init_err);
+			      keys_build(plugins, n, &init_err);
 		if (init_failed)
 			mb_err_prefix(&init_err, "migbench's plug-ins (probes/registry.c, "
 				      "runners/registry.c)");
