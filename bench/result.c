@@ -145,7 +145,8 @@ static json_t *metrics_json(const struct mb_result_input *in)
 		add_unavailable(m, "pages_transferred", why);
 	}
 	if (o->status == MB_RUN_COMPLETED && in->heartbeats && in->heartbeats->n) {
-		const char *counter = p->workload == MB_WORKLOAD_COMPUTE ? "ops" : "written";
+		/* the heartbeat field the workload advances (its counter column) */
+		const char *counter = mb_workload_desc(p->workload) ? mb_workload_desc(p->workload)->counter : "written";
 
 		if (mb_metrics_heartbeats(&o->rec.times, in->heartbeats, (int64_t)p->baseline_us,
 					  (int64_t)p->recovery_window_us, counter, m))

@@ -598,7 +598,7 @@ static int check_guest_memory(const struct mb_run_spec *spec, struct mb_err *err
 {
 	const struct mb_params *p = &spec->params;
 	const char *const *t = (const char *const *)spec->text;
-	bool kv = p->workload == MB_WORKLOAD_KV;
+	bool kv = mb_workload_reads(p->workload, "kv_size");
 	uint64_t reserve = mb_guest_reserve(p->memory, p->vcpus);
 	uint64_t used = p->wss + (kv ? p->kv_size : 0);
 	char need[32], fixed[32], per_vcpu[32], room[32], formula[160], why[MB_ERR_MAX / 2];

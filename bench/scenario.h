@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "bench/error.h"
+#include "workloads/workload_list.h" /* MB_WORKLOADS, MB_PATTERNS and their enums */
 
 /* The guest's page size: a `rate=` given in bytes is converted with it. */
 #define MB_GUEST_PAGE_SIZE 4096
@@ -56,9 +57,12 @@
 
 /* ---- the values of the choice keys ---------------------------------------
  * Each list is an X-macro so the enum and the names in the key table cannot
- * drift apart: adding a workload (echo, kv) is one X(...) line here. */
-#define MB_X_ENUM(id, name) id,
-#define MB_X_NAME(id, name) name,
+ * drift apart. Workloads and patterns (MB_WORKLOADS, MB_PATTERNS) are in
+ * workloads/workload_list.h, which the guest's agent compiles too: adding a
+ * workload is one X(...) line there. An X(...) may have more columns than
+ * id and name. */
+#define MB_X_ENUM(id, name, ...) id,
+#define MB_X_NAME(id, name, ...) name,
 
 #define MB_MODES(X) \
 	X(MB_MODE_PRECOPY, "precopy") \
@@ -66,20 +70,6 @@
 	X(MB_MODE_HYBRID, "hybrid") \
 	X(MB_MODE_COLD, "cold")
 enum mb_mode { MB_MODES(MB_X_ENUM) };
-
-#define MB_WORKLOADS(X) \
-	X(MB_WORKLOAD_DIRTY, "dirty") \
-	X(MB_WORKLOAD_IDLE, "idle") \
-	X(MB_WORKLOAD_COMPUTE, "compute") \
-	X(MB_WORKLOAD_ECHO, "echo") \
-	X(MB_WORKLOAD_KV, "kv")
-enum mb_workload { MB_WORKLOADS(MB_X_ENUM) };
-
-#define MB_PATTERNS(X) \
-	X(MB_PATTERN_SEQUENTIAL, "sequential") \
-	X(MB_PATTERN_RANDOM, "random") \
-	X(MB_PATTERN_HOTCOLD, "hotcold")
-enum mb_pattern { MB_PATTERNS(MB_X_ENUM) };
 
 #define MB_TRANSPORTS(X) \
 	X(MB_TRANSPORT_TCP, "tcp") \

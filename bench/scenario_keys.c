@@ -960,6 +960,9 @@ void mb_scenario_print_keys(FILE *out)
 		"min, h.\n\n");
 	for (size_t i = 0; i < MB_KEY_COUNT; i++)
 		print_key(out, &mb_keys[i]);
+	fprintf(out, "\nWorkloads (workload=; one line each in workloads/workload_list.h):\n");
+	for (size_t w = 0; w < MB_WORKLOAD_COUNT; w++)
+		fprintf(out, "  %-8s %s\n", mb_workload_descs[w].name, mb_workload_descs[w].help);
 	for (size_t p = 0; p < ns.nplugins; p++) {
 		const struct mb_plugin *pl = &ns.plugins[p];
 

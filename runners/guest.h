@@ -55,9 +55,7 @@ struct mb_guest {
 	const char *tls_dir;
 };
 
-/* Whether a workload is a network service (echo, kv): the guest then gets a
- * NIC and the runner a network namespace with a client. */
-bool mb_workload_has_net(enum mb_workload w);
+/* mb_workload_has_net(w): workloads/workload_list.h (the svc column). */
 
 /* The scenario keys' defaults (256M, 1 vCPU, auto, dirty, 64M, 4M/s,
  * sequential, 1 ms); kernel and initrd are left NULL. */

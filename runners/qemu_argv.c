@@ -43,8 +43,6 @@
 /* Kernel parameters that make the guest boot faster or fail louder. */
 static const char *const boot_parameters = "console=ttyS0 panic=-1 cryptomgr.notests";
 
-static const char *const workload_names[] = { MB_WORKLOADS(MB_X_NAME) };
-static const char *const pattern_names[] = { MB_PATTERNS(MB_X_NAME) };
 static const char *const accel_names[] = { MB_ACCELS(MB_X_NAME) };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -67,11 +65,6 @@ void mb_guest_defaults(struct mb_guest *g)
 		.heartbeat_period_us = 1000,
 		.kv_size = 64 * MiB,
 	};
-}
-
-bool mb_workload_has_net(enum mb_workload w)
-{
-	return w == MB_WORKLOAD_ECHO || w == MB_WORKLOAD_KV;
 }
 
 void mb_guest_from_params(struct mb_guest *g, const struct mb_params *p)
@@ -121,21 +114,23 @@ int mb_accel_resolve(enum mb_accel want, enum mb_accel *got, char *why, size_t w
 
 int mb_guest_append(const struct mb_guest *g, char *buf, size_t len, struct mb_err *err)
 {
+	const struct mb_workload_desc *w = mb_workload_desc(g->workload);
 	char svc[160] = "";
 	int n;
 
-	/* The agent runs a service beside one of its workloads: echo and kv
-	 * are the dirty workload plus migbench.svc. */
+	if (!w)
+		return mb_errf(err, 0, "kernel command line: workload %d is not in workloads/workload_list.h",
+			       (int)g->workload);
+	/* The agent runs the workload's loop (echo and kv: dirty's) and, for a
+	 * workload with a service, the service beside it with the store's size
+	 * (which only kv reads) and the guest's address. */
 	if (mb_workload_has_net(g->workload))
 		snprintf(svc, sizeof(svc), " migbench.svc=%s migbench.kv_size=%" PRIu64 " migbench.net=%s/%d",
-			 name_of(workload_names, COUNT(workload_names), g->workload), g->kv_size,
-			 MB_NET_GUEST_ADDR, MB_NET_PREFIX);
+			 w->svc, g->kv_size, MB_NET_GUEST_ADDR, MB_NET_PREFIX);
 	n = snprintf(buf, len,
 		     "%s migbench.workload=%s migbench.wss=%" PRIu64 " migbench.rate=%" PRIu64
 		     " migbench.pattern=%s migbench.period=%" PRIu64 "%s%s%s",
-		     boot_parameters,
-		     mb_workload_has_net(g->workload) ? "dirty" : name_of(workload_names, COUNT(workload_names), g->workload),
-		     g->wss, g->rate, name_of(pattern_names, COUNT(pattern_names), g->pattern),
+		     boot_parameters, w->loop, g->wss, g->rate, mb_pattern_name(g->pattern),
 		     g->heartbeat_period_us, svc, g->extra_append && *g->extra_append ? " " : "",
 		     g->extra_append ? g->extra_append : "");
 

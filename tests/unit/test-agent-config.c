@@ -17,10 +17,10 @@ static void defaults(void **unused)
 	struct agent_config c;
 
 	agent_config_defaults(&c, PAGE);
-	assert_int_equal(c.workload, AGENT_WORKLOAD_DIRTY);
+	assert_int_equal(c.workload, MB_WORKLOAD_DIRTY);
 	assert_int_equal(c.wss_pages, (64u << 20) / PAGE);
 	assert_int_equal(c.rate_pages, 0);
-	assert_int_equal(c.pattern, AGENT_PATTERN_SEQUENTIAL);
+	assert_int_equal(c.pattern, MB_PATTERN_SEQUENTIAL);
 	assert_true(c.hot == 0.2);
 	assert_true(c.hotw == 0.8);
 	assert_int_equal(c.period_us, 1000);
@@ -38,10 +38,10 @@ static void kernel_cmdline(void **unused)
 		"migbench.rate=16M migbench.pattern=hotcold migbench.hot=10% migbench.hotw=0.9 "
 		"migbench.period=5ms migbench.seed=0x2a panic=-1\n", &e), 0);
 	assert_int_equal(e.count, 0);
-	assert_int_equal(c.workload, AGENT_WORKLOAD_COMPUTE);
+	assert_int_equal(c.workload, MB_WORKLOAD_COMPUTE);
 	assert_int_equal(c.wss_pages, 4096);
 	assert_int_equal(c.rate_pages, 4096); /* 16 MiB/s in 4 KiB pages */
-	assert_int_equal(c.pattern, AGENT_PATTERN_HOTCOLD);
+	assert_int_equal(c.pattern, MB_PATTERN_HOTCOLD);
 	assert_true(c.hot > 0.0999 && c.hot < 0.1001);
 	assert_true(c.hotw == 0.9);
 	assert_int_equal(c.period_us, 5000);
@@ -69,7 +69,7 @@ static void quoted_value_and_last_wins(void **unused)
 	agent_config_defaults(&c, PAGE);
 	assert_int_equal(agent_config_parse_cmdline(&c, "migbench.rate=1 \"migbench.pattern=random\" migbench.rate=7",
 						    &e), 0);
-	assert_int_equal(c.pattern, AGENT_PATTERN_RANDOM);
+	assert_int_equal(c.pattern, MB_PATTERN_RANDOM);
 	assert_int_equal(c.rate_pages, 7);
 }
 
@@ -139,8 +139,8 @@ static void every_error_reported(void **unused)
 
 static void names(void **unused)
 {
-	assert_string_equal(agent_workload_name(AGENT_WORKLOAD_IDLE), "idle");
-	assert_string_equal(agent_pattern_name(AGENT_PATTERN_HOTCOLD), "hotcold");
+	assert_string_equal(agent_workload_name(MB_WORKLOAD_IDLE), "idle");
+	assert_string_equal(agent_pattern_name(MB_PATTERN_HOTCOLD), "hotcold");
 }
 
 int main(void)

@@ -15,7 +15,7 @@ static void sequential_wraps(void **unused)
 {
 	struct pattern p;
 
-	pattern_init(&p, AGENT_PATTERN_SEQUENTIAL, 5, 0.2, 0.8, 1);
+	pattern_init(&p, MB_PATTERN_SEQUENTIAL, 5, 0.2, 0.8, 1);
 	for (unsigned round = 0; round < 3; round++)
 		for (uint64_t i = 0; i < 5; i++)
 			assert_int_equal(pattern_next(&p), i);
@@ -29,7 +29,7 @@ static void random_covers_the_set_uniformly(void **unused)
 	struct pattern p;
 
 	assert_non_null(hits);
-	pattern_init(&p, AGENT_PATTERN_RANDOM, N, 0.2, 0.8, 1);
+	pattern_init(&p, MB_PATTERN_RANDOM, N, 0.2, 0.8, 1);
 	for (unsigned i = 0; i < DRAWS; i++) {
 		uint64_t index = pattern_next(&p);
 
@@ -51,9 +51,9 @@ static void random_is_seeded(void **unused)
 	struct pattern a, b, c;
 	unsigned same_as_other_seed = 0;
 
-	pattern_init(&a, AGENT_PATTERN_RANDOM, 1u << 20, 0, 0, 7);
-	pattern_init(&b, AGENT_PATTERN_RANDOM, 1u << 20, 0, 0, 7);
-	pattern_init(&c, AGENT_PATTERN_RANDOM, 1u << 20, 0, 0, 8);
+	pattern_init(&a, MB_PATTERN_RANDOM, 1u << 20, 0, 0, 7);
+	pattern_init(&b, MB_PATTERN_RANDOM, 1u << 20, 0, 0, 7);
+	pattern_init(&c, MB_PATTERN_RANDOM, 1u << 20, 0, 0, 8);
 	for (unsigned i = 0; i < 1000; i++) {
 		uint64_t x = pattern_next(&a);
 
@@ -75,7 +75,7 @@ static void hotcold_distribution(void **unused)
 	double share;
 
 	assert_non_null(hits);
-	pattern_init(&p, AGENT_PATTERN_HOTCOLD, N, 0.2, 0.8, 3);
+	pattern_init(&p, MB_PATTERN_HOTCOLD, N, 0.2, 0.8, 3);
 	for (unsigned i = 0; i < DRAWS; i++) {
 		uint64_t index = pattern_next(&p);
 
@@ -103,7 +103,7 @@ static double hot_share(double hot, double hotw, uint64_t npages, uint64_t *hot_
 	struct pattern p;
 	uint64_t in_hot = 0;
 
-	pattern_init(&p, AGENT_PATTERN_HOTCOLD, npages, hot, hotw, 1);
+	pattern_init(&p, MB_PATTERN_HOTCOLD, npages, hot, hotw, 1);
 	*hot_pages = p.hot_pages;
 	for (unsigned i = 0; i < 100000; i++) {
 		uint64_t index = pattern_next(&p);

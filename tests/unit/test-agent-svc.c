@@ -150,7 +150,7 @@ static void config_parameters(void **unused)
 	assert_int_equal(c.net_prefix, MB_NET_PREFIX);
 	assert_int_equal(c.svc_port, MB_SVC_PORT);
 	assert_int_equal(agent_config_parse_words(&c, 4, good, &e), 0);
-	assert_int_equal(c.svc, AGENT_SVC_KV);
+	assert_int_equal(c.svc, MB_WORKLOAD_KV);
 	assert_int_equal(c.kv_size, 8u << 20);
 	assert_int_equal(c.net_addr, 0x0a010203u);
 	assert_int_equal(c.net_prefix, 16);
@@ -159,7 +159,7 @@ static void config_parameters(void **unused)
 	assert_int_equal(agent_config_parse_words(&c, 5, bad, &e), 5);
 	assert_string_equal(e.items[0].word, "bad_value:migbench.svc");
 	/* nothing changed */
-	assert_int_equal(c.svc, AGENT_SVC_KV);
+	assert_int_equal(c.svc, MB_WORKLOAD_KV);
 	assert_int_equal(c.net_prefix, 16);
 }
 

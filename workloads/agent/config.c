@@ -13,42 +13,73 @@
 
 #define PARAM_PREFIX "migbench."
 
-static const char *const workload_names[] = {
-	[AGENT_WORKLOAD_DIRTY] = "dirty",
-	[AGENT_WORKLOAD_IDLE] = "idle",
-	[AGENT_WORKLOAD_COMPUTE] = "compute",
-};
-
-static const char *const pattern_names[] = {
-	[AGENT_PATTERN_SEQUENTIAL] = "sequential",
-	[AGENT_PATTERN_RANDOM] = "random",
-	[AGENT_PATTERN_HOTCOLD] = "hotcold",
-};
-
-static const char *const svc_names[] = {
-	[AGENT_SVC_NONE] = "none",
-	[AGENT_SVC_ECHO] = "echo",
-	[AGENT_SVC_KV] = "kv",
-};
-
 /* The kv store needs one slot; more than 1 TiB is surely a typo. */
 #define KV_SIZE_MAX (UINT64_C(1) << 40)
 
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-
-const char *agent_workload_name(enum agent_workload workload)
+const char *agent_workload_name(enum mb_workload workload)
 {
-	return (size_t)workload < COUNT_OF(workload_names) ? workload_names[workload] : "?";
+	return mb_workload_name(workload);
 }
 
-const char *agent_pattern_name(enum agent_pattern pattern)
+const char *agent_pattern_name(enum mb_pattern pattern)
 {
-	return (size_t)pattern < COUNT_OF(pattern_names) ? pattern_names[pattern] : "?";
+	return mb_pattern_name(pattern);
 }
 
-const char *agent_svc_name(enum agent_svc svc)
+const char *agent_svc_name(int svc)
 {
-	return (size_t)svc < COUNT_OF(svc_names) ? svc_names[svc] : "?";
+	return svc == AGENT_SVC_NONE ? "none" : mb_workload_desc(svc) ? mb_workload_descs[svc].svc : "?";
+}
+
+/* migbench.workload=: the workload called `value` if it is a loop of its own. */
+static int find_loop(const char *value)
+{
+	int w = mb_workload_find(value);
+
+	return mb_workload_is_loop(w) ? w : -1;
+}
+
+/* migbench.svc=: the first workload that runs the service `value`. */
+static int find_svc(const char *value)
+{
+	if (!strcmp(value, "none"))
+		return AGENT_SVC_NONE;
+	for (size_t i = 0; i < MB_WORKLOAD_COUNT; i++)
+		if (mb_workload_has_net((int)i) && !strcmp(mb_workload_descs[i].svc, value))
+			return (int)i;
+	return -2;
+}
+
+static int find_pattern(const char *value)
+{
+	for (size_t i = 0; i < MB_PATTERN_COUNT; i++)
+		if (!strcmp(mb_pattern_names[i], value))
+			return (int)i;
+	return -1;
+}
+
+/* The values a choice parameter accepts, for a message: "dirty, idle or compute". */
+enum choice { CHOICE_LOOP, CHOICE_SVC, CHOICE_PATTERN };
+
+static const char *list_values(enum choice kind, char *buf, size_t size)
+{
+	const char *names[MB_WORKLOAD_COUNT + MB_PATTERN_COUNT + 1];
+	size_t n = 0, used = 0;
+
+	if (kind == CHOICE_SVC)
+		names[n++] = "none";
+	for (size_t i = 0; kind == CHOICE_PATTERN && i < MB_PATTERN_COUNT; i++)
+		names[n++] = mb_pattern_names[i];
+	for (size_t i = 0; kind != CHOICE_PATTERN && i < MB_WORKLOAD_COUNT; i++)
+		if (kind == CHOICE_LOOP && mb_workload_is_loop((int)i))
+			names[n++] = mb_workload_descs[i].name;
+		else if (kind == CHOICE_SVC && find_svc(mb_workload_descs[i].svc) == (int)i)
+			names[n++] = mb_workload_descs[i].svc;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+					 names[i]);
+	return buf;
 }
 
 int agent_parse_net(const char *value, uint32_t *addr, unsigned *prefix)
@@ -78,11 +109,11 @@ int agent_parse_net(const char *value, uint32_t *addr, unsigned *prefix)
 void agent_config_defaults(struct agent_config *config, uint64_t page_size)
 {
 	*config = (struct agent_config){
-		.workload = AGENT_WORKLOAD_DIRTY,
+		.workload = MB_WORKLOAD_DIRTY,
 		.page_size = page_size,
 		.wss_pages = (64ull << 20) / page_size,
 		.rate_pages = 0,
-		.pattern = AGENT_PATTERN_SEQUENTIAL,
+		.pattern = MB_PATTERN_SEQUENTIAL,
 		.hot = 0.2,
 		.hotw = 0.8,
 		.period_us = 1000,
@@ -116,14 +147,6 @@ static int reject(struct agent_config_error *error, const char *word_kind, const
 				*c = '_';
 	}
 	error->count++;
-	return -1;
-}
-
-static int lookup_name(const char *const *names, size_t count, const char *value)
-{
-	for (size_t i = 0; i < count; i++)
-		if (!strcmp(names[i], value))
-			return (int)i;
 	return -1;
 }
 
@@ -163,19 +186,20 @@ int agent_config_set(struct agent_config *config, const char *key, const char *v
 	uint64_t n;
 	double fraction;
 	int index;
+	char names[256];
 
 	if (!strcmp(key, "workload")) {
-		index = lookup_name(workload_names, COUNT_OF(workload_names), value);
+		index = find_loop(value);
 		if (index < 0)
-			return reject(error, "bad_value", key,
-				      PARAM_PREFIX "workload=%s: unknown workload (dirty, idle or compute)", value);
-		config->workload = (enum agent_workload)index;
+			return reject(error, "bad_value", key, PARAM_PREFIX "workload=%s: unknown workload (%s)", value,
+				      list_values(CHOICE_LOOP, names, sizeof(names)));
+		config->workload = (enum mb_workload)index;
 	} else if (!strcmp(key, "pattern")) {
-		index = lookup_name(pattern_names, COUNT_OF(pattern_names), value);
+		index = find_pattern(value);
 		if (index < 0)
-			return reject(error, "bad_value", key,
-				      PARAM_PREFIX "pattern=%s: unknown pattern (sequential, random or hotcold)", value);
-		config->pattern = (enum agent_pattern)index;
+			return reject(error, "bad_value", key, PARAM_PREFIX "pattern=%s: unknown pattern (%s)", value,
+				      list_values(CHOICE_PATTERN, names, sizeof(names)));
+		config->pattern = (enum mb_pattern)index;
 	} else if (!strcmp(key, "wss")) {
 		if (mb_parse_size(value, &n) || n == 0)
 			return reject(error, "bad_value", key,
@@ -212,11 +236,11 @@ int agent_config_set(struct agent_config *config, const char *key, const char *v
 				      PARAM_PREFIX "seed=%s: not an unsigned 64-bit integer", value);
 		config->seed = n;
 	} else if (!strcmp(key, "svc")) {
-		index = lookup_name(svc_names, COUNT_OF(svc_names), value);
-		if (index < 0)
-			return reject(error, "bad_value", key,
-				      PARAM_PREFIX "svc=%s: unknown service (none, echo or kv)", value);
-		config->svc = (enum agent_svc)index;
+		index = find_svc(value);
+		if (index < AGENT_SVC_NONE)
+			return reject(error, "bad_value", key, PARAM_PREFIX "svc=%s: unknown service (%s)", value,
+				      list_values(CHOICE_SVC, names, sizeof(names)));
+		config->svc = index;
 	} else if (!strcmp(key, "kv_size")) {
 		if (mb_parse_size(value, &n) || n < MB_SVC_VALUE_SIZE || n > KV_SIZE_MAX)
 			return reject(error, "bad_value", key,

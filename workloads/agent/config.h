@@ -6,25 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum agent_workload {
-	AGENT_WORKLOAD_DIRTY,
-	AGENT_WORKLOAD_IDLE,
-	AGENT_WORKLOAD_COMPUTE,
-};
+#include "workloads/workload_list.h"
 
-/* A network service beside the workload (migbench.svc): UDP on the
- * address migbench.net, see ../svc_proto.h. */
-enum agent_svc {
-	AGENT_SVC_NONE,
-	AGENT_SVC_ECHO,
-	AGENT_SVC_KV,
-};
-
-enum agent_pattern {
-	AGENT_PATTERN_SEQUENTIAL,
-	AGENT_PATTERN_RANDOM,
-	AGENT_PATTERN_HOTCOLD,
-};
+/* migbench.workload= names the loop the agent runs: a workload of
+ * ../workload_list.h whose loop is its own (dirty, idle, compute).
+ * migbench.svc= names a network service beside it (UDP on the address
+ * migbench.net, see ../svc_proto.h): the first workload whose svc column it
+ * is (echo, kv), stored as that workload, or AGENT_SVC_NONE for "none". */
+#define AGENT_SVC_NONE (-1)
 
 /* Heartbeat periods outside this range are refused: below it the heartbeat
  * thread would eat the guest's CPU under TCG, above it the host could not
@@ -36,16 +25,16 @@ enum agent_pattern {
 #define AGENT_WSS_MAX_PAGES 0xffffffffu
 
 struct agent_config {
-	enum agent_workload workload;
+	enum mb_workload workload; /* a loop: mb_workload_is_loop */
 	uint64_t page_size;
 	uint64_t wss_pages;
 	uint64_t rate_pages; /* pages per second; 0 = as fast as possible */
-	enum agent_pattern pattern;
+	enum mb_pattern pattern;
 	double hot;          /* fraction of the working set that is hot */
 	double hotw;         /* fraction of writes that go to the hot part */
 	uint64_t period_us;
 	uint64_t seed;
-	enum agent_svc svc;
+	int svc;             /* enum mb_workload with a service, or AGENT_SVC_NONE */
 	uint64_t kv_size;    /* bytes of the kv store */
 	uint32_t net_addr;   /* the guest's IPv4 address, host byte order */
 	unsigned net_prefix; /* its prefix length */
@@ -90,9 +79,9 @@ int agent_parse_rate(const char *value, uint64_t page_size, uint64_t *pages_per_
 /* Parses a heartbeat period exactly as migbench.period= does (and PERIOD). */
 int agent_parse_period(const char *value, uint64_t *period_us);
 
-const char *agent_workload_name(enum agent_workload workload);
-const char *agent_pattern_name(enum agent_pattern pattern);
-const char *agent_svc_name(enum agent_svc svc);
+const char *agent_workload_name(enum mb_workload workload);
+const char *agent_pattern_name(enum mb_pattern pattern);
+const char *agent_svc_name(int svc); /* "none", "echo", "kv" */
 
 /* Parses "a.b.c.d/n" (migbench.net). Returns 0 or -1. */
 int agent_parse_net(const char *value, uint32_t *addr, unsigned *prefix);

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 		if (config_error.count > AGENT_CONFIG_MAX_ERRORS)
 			agent_log("(%u more bad migbench.* parameters)", config_error.count - AGENT_CONFIG_MAX_ERRORS);
 		agent_log("bad parameters: running the idle workload instead");
-		config.workload = AGENT_WORKLOAD_IDLE;
+		config.workload = MB_WORKLOAD_IDLE;
 	}
 
 	if (state_init(&state, &config)) {
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 		agent_log("cannot allocate the working set of %" PRIu64 " pages (%" PRIu64 " MiB): %s; idling",
 			  config.wss_pages, config.wss_pages * config.page_size >> 20, strerror(errno));
 		snprintf(errors + strlen(errors), sizeof(errors) - strlen(errors), "wss_alloc_failed ");
-		state.config.workload = AGENT_WORKLOAD_IDLE;
+		state.config.workload = MB_WORKLOAD_IDLE;
 	} else {
 		working_set_stamp_all(&state.ws);
 		state.have_working_set = true;

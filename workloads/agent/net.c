@@ -21,6 +21,7 @@
 
 #include "workloads/agent/clock.h"
 #include "workloads/agent/log.h"
+#include "workloads/agent/workload.h"
 #include "workloads/svc_proto.h"
 
 /* ---- the interface ----------------------------------------------------------- */
@@ -154,7 +155,7 @@ fail:
 /* ---- the service thread ------------------------------------------------------ */
 
 struct service {
-	enum agent_svc svc;
+	const struct agent_svc_ops *ops;
 	int fd;
 	bool realtime;
 	struct svc_kv kv;
@@ -194,8 +195,7 @@ static void *serve(void *arg)
 		}
 		if ((size_t)n > MB_SVC_MAX_DATAGRAM)
 			continue; /* truncated: not one of ours */
-		len = s->svc == AGENT_SVC_KV ? svc_kv_handle(&s->kv, req, (size_t)n, reply)
-					     : svc_echo_handle(req, (size_t)n, reply);
+		len = s->ops->handle(&s->kv, req, (size_t)n, reply);
 		if (!len)
 			continue;
 		/* A full socket buffer drops the reply: the client counts it lost. */
@@ -213,14 +213,14 @@ int svc_start(const struct agent_config *config, bool guest, bool realtime, char
 	pthread_t thread;
 	int buf = 1 << 20, err;
 
-	if (config->svc == AGENT_SVC_NONE)
+	if (config->svc == AGENT_SVC_NONE || !agent_workload_impls[config->svc].svc->handle)
 		return 0;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(word, word_len, "svc_out_of_memory");
 		return -1;
 	}
-	s->svc = config->svc;
+	s->ops = agent_workload_impls[config->svc].svc;
 	s->realtime = realtime;
 	s->fd = -1;
 	if (guest) {
@@ -233,7 +233,7 @@ int svc_start(const struct agent_config *config, bool guest, bool realtime, char
 	} else {
 		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	}
-	if (config->svc == AGENT_SVC_KV && svc_kv_init(&s->kv, config->kv_size)) {
+	if (s->ops->store && svc_kv_init(&s->kv, config->kv_size)) {
 		agent_log("cannot allocate the kv store of %llu MiB: %s", (unsigned long long)(config->kv_size >> 20),
 			  strerror(errno));
 		snprintf(word, word_len, "kv_alloc_failed");

@@ -11,7 +11,7 @@ uint64_t pattern_splitmix64(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-void pattern_init(struct pattern *pattern, enum agent_pattern kind, uint64_t npages,
+void pattern_init(struct pattern *pattern, enum mb_pattern kind, uint64_t npages,
 		  double hot, double hotw, uint64_t seed)
 {
 	double hot_pages = nearbyint(hot * (double)npages);
@@ -33,9 +33,9 @@ uint64_t pattern_next(struct pattern *pattern)
 	bool hot;
 
 	switch (pattern->kind) {
-	case AGENT_PATTERN_RANDOM:
+	case MB_PATTERN_RANDOM:
 		return pattern_bounded(pattern_splitmix64(&pattern->rng_state), pattern->npages);
-	case AGENT_PATTERN_HOTCOLD:
+	case MB_PATTERN_HOTCOLD:
 		random_word = pattern_splitmix64(&pattern->rng_state);
 		hot = pattern->hot_always || random_word < pattern->hot_threshold;
 		if (pattern->hot_pages == 0)
@@ -48,7 +48,7 @@ uint64_t pattern_next(struct pattern *pattern)
 		if (hot)
 			return pattern_bounded(random_word, pattern->hot_pages);
 		return pattern->hot_pages + pattern_bounded(random_word, pattern->npages - pattern->hot_pages);
-	case AGENT_PATTERN_SEQUENTIAL:
+	case MB_PATTERN_SEQUENTIAL:
 	default:
 		index = pattern->next_sequential;
 		pattern->next_sequential = index + 1 == pattern->npages ? 0 : index + 1;

@@ -1,7 +1,7 @@
 /* Which page the dirty workload writes next. Pure arithmetic, no memory
  * access, so the distribution can be tested without a working set. */
-#ifndef MB_AGENT_PATTERN_H
-#define MB_AGENT_PATTERN_H
+#ifndef MB_MB_PATTERN_H
+#define MB_MB_PATTERN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include "workloads/agent/config.h"
 
 struct pattern {
-	enum agent_pattern kind;
+	enum mb_pattern kind;
 	uint64_t npages;
 	uint64_t next_sequential;
 	uint64_t rng_state;
@@ -33,7 +33,7 @@ static inline uint64_t pattern_bounded(uint64_t random_word, uint64_t range)
 /* `hot` and `hotw` only matter for hotcold. The hot part is
  * round(hot × npages) pages at the start of the set; when it is empty every
  * write goes to the cold part, when it is the whole set every write is hot. */
-void pattern_init(struct pattern *pattern, enum agent_pattern kind, uint64_t npages,
+void pattern_init(struct pattern *pattern, enum mb_pattern kind, uint64_t npages,
 		  double hot, double hotw, uint64_t seed);
 
 uint64_t pattern_next(struct pattern *pattern);

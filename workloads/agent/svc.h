@@ -29,6 +29,18 @@ void svc_kv_free(struct svc_kv *kv);
 size_t svc_kv_handle(struct svc_kv *kv, const unsigned char *req, size_t len, unsigned char *reply);
 size_t svc_echo_handle(const unsigned char *req, size_t len, unsigned char *reply);
 
+/* A service as the agent runs it: agent_svc_<svc> for each svc of
+ * ../workload_list.h (svc_<svc>.c; agent_svc_none in workload.c). `store`:
+ * it keeps a kv store of migbench.kv_size, initialised before it starts
+ * and passed to every call of `handle`. */
+struct agent_svc_ops {
+	bool store;
+	size_t (*handle)(struct svc_kv *kv, const unsigned char *req, size_t len, unsigned char *reply);
+};
+#define X(id, name, loop, svc, ...) extern const struct agent_svc_ops agent_svc_##svc;
+MB_WORKLOADS(X)
+#undef X
+
 /* Brings up the service of `config->svc` in its own thread. As a guest
  * (`guest`), first configures the network interface with config->net_addr
  * (net.c); in --stdio mode it listens on 127.0.0.1 instead. `realtime`

@@ -24,3 +24,10 @@ size_t svc_echo_handle(const unsigned char *req, size_t len, unsigned char *repl
 	memcpy(reply, req, len);
 	return len;
 }
+
+static size_t handle(struct svc_kv *unused, const unsigned char *req, size_t len, unsigned char *reply)
+{
+	return svc_echo_handle(req, len, reply);
+}
+
+const struct agent_svc_ops agent_svc_echo = { .store = false, .handle = handle };

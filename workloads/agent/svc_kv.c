@@ -92,3 +92,5 @@ size_t svc_kv_handle(struct svc_kv *kv, const unsigned char *req, size_t len, un
 		return answer(reply, &h, MB_SVC_BAD_REQUEST);
 	}
 }
+
+const struct agent_svc_ops agent_svc_kv = { .store = true, .handle = svc_kv_handle };
