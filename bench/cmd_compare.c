@@ -85,12 +85,8 @@ static int compare_run(int argc, char **argv)
 		.cmd = "compare", .opts = options, .usage = usage, .min_args = 2, .max_args = 2,
 		.args_wrong = "two campaign folders, please (baseline A, candidate B)",
 	};
-	int first, rc;
 
-	for (int i = 0; i < NOPTS; i++)
-		r_opts[i].value = NULL;
-	rc = mb_opts_command(&spec, argc, argv, &first);
-	return rc >= 0 ? rc : mb_analysis_exec("compare", "compare.R", r_opts, NOPTS, argv + first, 2);
+	return mb_analysis_command(&spec, "compare.R", r_opts, NOPTS, argc, argv);
 }
 
 const struct mb_command mb_cmd_compare = {

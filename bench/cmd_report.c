@@ -101,6 +101,17 @@ int mb_analysis_exec(const char *cmd, const char *script, const struct mb_analys
 	return MB_EXIT_NO_RESOURCE;
 }
 
+int mb_analysis_command(const struct mb_opt_spec *spec, const char *script, struct mb_analysis_opt *opts,
+			int nopts, int argc, char **argv)
+{
+	int first, rc;
+
+	for (int i = 0; i < nopts; i++)
+		opts[i].value = NULL;
+	rc = mb_opts_command(spec, argc, argv, &first);
+	return rc >= 0 ? rc : mb_analysis_exec(spec->cmd, script, opts, nopts, argv + first, spec->max_args);
+}
+
 /* What goes on to report.R: the table below fills in the values. */
 enum { OUT, BOOTSTRAP, SEED, QUIET, NOPTS };
 static struct mb_analysis_opt r_opts[NOPTS] = {
@@ -152,12 +163,8 @@ static int report_run(int argc, char **argv)
 		.cmd = "report", .opts = options, .usage = usage,
 		.min_args = 1, .max_args = 1, .args_wrong = "one campaign folder, please",
 	};
-	int first, rc;
 
-	for (int i = 0; i < NOPTS; i++)
-		r_opts[i].value = NULL;
-	rc = mb_opts_command(&spec, argc, argv, &first);
-	return rc >= 0 ? rc : mb_analysis_exec("report", "report.R", r_opts, NOPTS, argv + first, 1);
+	return mb_analysis_command(&spec, "report.R", r_opts, NOPTS, argc, argv);
 }
 
 const struct mb_command mb_cmd_report = {

@@ -28,4 +28,11 @@ struct mb_analysis_opt {
 int mb_analysis_exec(const char *cmd, const char *script, const struct mb_analysis_opt *opts, int nopts,
 		     char *const *pos, int npos);
 
+/* The whole of such a command: clears OPTS, parses argv with SPEC (whose
+ * table writes the values into OPTS, bench/options.h), then
+ * mb_analysis_exec with SPEC's max_args positionals. */
+struct mb_opt_spec;
+int mb_analysis_command(const struct mb_opt_spec *spec, const char *script, struct mb_analysis_opt *opts,
+			int nopts, int argc, char **argv);
+
 #endif
