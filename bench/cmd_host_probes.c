@@ -14,6 +14,7 @@
 
 #include "bench/clock.h"
 #include "bench/command.h"
+#include "bench/options.h"
 #include "bench/remote_probes.h"
 #include "bench/scenario.h"
 #include "probes/probe.h"
@@ -232,17 +233,14 @@ static int cmd_host_probes(int argc, char **argv)
 {
 	struct host_probes hp = { 0 };
 	char host[256] = "";
+	static const struct mb_opt none[] = { { 0 } };
+	static const struct mb_opt_spec spec = { .cmd = "host-probes", .opts = none, .usage = usage };
 	json_t *first, *params;
-	int fd, status;
+	int fd, status, pos;
 
-	if (argc > 1) {
-		int help = !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help");
-
-		if (!help)
-			fprintf(stderr, "migbench host-probes: takes no arguments ('%s'; see --help)\n", argv[1]);
-		usage(help ? stdout : stderr);
-		return help ? MB_EXIT_OK : MB_EXIT_USAGE;
-	}
+	status = mb_opts_command(&spec, argc, argv, &pos);
+	if (status >= 0)
+		return status;
 	/* stdout is the protocol's: whatever a library prints goes to stderr. */
 	fd = dup(STDOUT_FILENO);
 	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || !(hp.out = fdopen(fd, "w"))) {

@@ -7,7 +7,16 @@
 #include <string.h>
 
 #include "bench/command.h"
+#include "bench/options.h"
 #include "runners/qemu_versions.h"
+
+static int force, json;
+
+static const struct mb_opt options[] = {
+	{ "force", 0, MB_OPT_FLAG, NULL, "install: install again what is installed", .flag = &force, .set = 1 },
+	{ "json", 0, MB_OPT_FLAG, NULL, "list: one JSON array", .flag = &json, .set = 1 },
+	{ 0 },
+};
 
 static void usage(FILE *out)
 {
@@ -26,6 +35,8 @@ static void usage(FILE *out)
 		"NAME is a version or its Debian suite:\n");
 	for (const struct mb_qemu_release *r = mb_qemu_releases; r->name; r++)
 		fprintf(out, "  %-8s %-19s %s\n", r->name, r->extra_suite ? r->extra_suite : r->suite, r->note);
+	fprintf(out, "\n");
+	mb_opts_print(out, options);
 	fprintf(out,
 		"\n"
 		"exit status: 0 done; 1 an install or removal failed; 2 bad command line;\n"
@@ -69,7 +80,8 @@ static int list(int json)
 
 static int cmd_qemu(int argc, char **argv)
 {
-	int force = 0, json = 0, status = MB_EXIT_OK, first = 2;
+	static const struct mb_opt_spec spec = { .cmd = "qemu", .opts = options, .usage = usage, .max_args = -1 };
+	int status = MB_EXIT_OK, first, rc;
 	struct mb_err err = { 0 };
 	const char *verb;
 
@@ -78,19 +90,12 @@ static int cmd_qemu(int argc, char **argv)
 		return argc < 2 ? MB_EXIT_USAGE : MB_EXIT_OK;
 	}
 	verb = argv[1];
-	for (int i = 2; i < argc && argv[i][0] == '-'; i++, first++) {
-		if (!strcmp(argv[i], "--force"))
-			force = 1;
-		else if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return MB_EXIT_OK;
-		} else {
-			fprintf(stderr, "migbench qemu: unknown option '%s' (see migbench qemu --help)\n", argv[i]);
-			return MB_EXIT_USAGE;
-		}
-	}
+	force = json = 0;
+	/* the options after the action: parsed as if it were the command */
+	rc = mb_opts_command(&spec, argc - 1, argv + 1, &first);
+	if (rc >= 0)
+		return rc;
+	first++;        /* argv[first]: the first name */
 	if (!strcmp(verb, "list"))
 		return first < argc ? (fprintf(stderr, "migbench qemu list: takes no names\n"), MB_EXIT_USAGE)
 				    : list(json);

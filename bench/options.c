@@ -186,7 +186,7 @@ void mb_opts_print(FILE *out, const struct mb_opt *opts)
 {
 	static const struct mb_opt help = { .name = "help", .short_name = 'h', .kind = MB_OPT_FLAG, .help = "this text" };
 	char left[128];
-	int width = 0;
+	int width = left_column(&help, left, sizeof(left));
 
 	for (const struct mb_opt *o = opts; o->name; o++) {
 		int w = left_column(o, left, sizeof(left));
