@@ -101,6 +101,25 @@ unsigned long long mb_lv_max_downtime_ms(const struct mb_params *p)
 	return (p->downtime_limit_us + 999) / 1000;
 }
 
+json_t *mb_lv_wanted_params(const struct mb_params *p)
+{
+	json_t *want = json_pack("{s:I, s:I}", "max-bandwidth", (json_int_t)p->max_bandwidth,
+				 "downtime-limit", (json_int_t)mb_lv_max_downtime_ms(p));
+
+	if (p->multifd)
+		json_object_set_new(want, "multifd-channels", json_integer(p->multifd));
+	if (p->xbzrle_cache)
+		json_object_set_new(want, "xbzrle-cache-size", json_integer((json_int_t)p->xbzrle_cache));
+	return want;
+}
+
+json_t *mb_lv_wanted_caps(const struct mb_params *p)
+{
+	return json_pack("{s:b, s:b, s:b, s:b}", "postcopy-ram",
+			 p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID, "multifd", p->multifd != 0,
+			 "xbzrle", p->xbzrle_cache != 0, "auto-converge", p->auto_converge);
+}
+
 json_t *mb_lv_flags_json(unsigned flags)
 {
 	static const struct { unsigned flag; const char *name; } names[] = {

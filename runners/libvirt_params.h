@@ -24,6 +24,12 @@ int mb_lv_migrate_params(const struct mb_params *p, const char *migrate_uri, con
  * the QMP runner's downtime-limit). */
 unsigned long long mb_lv_max_downtime_ms(const struct mb_params *p);
 
+/* What the source QEMU must hold once libvirt started the migration, in
+ * QEMU's terms (query-migrate-parameters / -capabilities), for
+ * mb_qmp_compare_applied: what the flags and parameters above ask. */
+json_t *mb_lv_wanted_params(const struct mb_params *p);
+json_t *mb_lv_wanted_caps(const struct mb_params *p);
+
 /* The flags by name (["live", "postcopy", ...]) for the result. */
 json_t *mb_lv_flags_json(unsigned flags);
 

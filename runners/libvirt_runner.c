@@ -63,6 +63,7 @@
 #include "runners/libvirt_remote.h"
 #include "runners/libvirt_stats.h"
 #include "runners/qemu_emulator.h"
+#include "runners/qmp.h"
 #include "runners/qemu_versions.h"
 #include "runners/runner.h"
 #include "workloads/image/image.h"
@@ -136,6 +137,10 @@ struct mb_runner {
 	size_t src_seen;             /* source events processed by poll */
 	int64_t call_real_us, suspend_real_us;
 	struct mb_migrate_sampler *sampler;
+	/* What the source QEMU held once migrating (check_applied). */
+	int qemu_migrating, applied_read;
+	json_t *applied, *applied_caps;
+	char applied_error[MB_ERR_MAX / 2];
 };
 
 static void set_status(struct mb_runner *r, const char *status)
@@ -667,6 +672,61 @@ static int fetch_job_stats(void *arg, json_t **reply, struct mb_stats_timing *ti
 	return 0;
 }
 
+static void forget_applied(struct mb_runner *r)
+{
+	json_decref(r->applied);
+	json_decref(r->applied_caps);
+	r->applied = r->applied_caps = NULL;
+	r->qemu_migrating = r->applied_read = 0;
+	r->applied_error[0] = '\0';
+}
+
+/* `command`'s return through libvirt's QEMU monitor (*out: new reference). */
+static int monitor_return(virDomainPtr dom, const char *command, json_t **out, struct mb_err *err)
+{
+	char cmd[128], *reply = NULL;
+	json_t *doc;
+
+	*out = NULL;
+	snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\"}", command);
+	if (virDomainQemuMonitorCommand(dom, cmd, &reply, 0) < 0)
+		return mb_lv_errf(err, "%s through virDomainQemuMonitorCommand", command);
+	doc = json_loads(reply, 0, NULL);
+	*out = json_incref(json_object_get(doc, "return"));
+	json_decref(doc);
+	if (!*out)
+		mb_errf(err, 0, "%s through virDomainQemuMonitorCommand: no return in '%.64s'", command, reply);
+	free(reply);
+	return *out ? 0 : -1;
+}
+
+/* A value sent is not a value applied: libvirt sets QEMU's migration
+ * capabilities and parameters inside virDomainMigrate3, so once the
+ * source QEMU says it migrates, ask it what it holds (for the result) and
+ * fail when that is not what the scenario asked. A migration over before
+ * the question (the source is gone) leaves the reason in the result. */
+static int check_applied(struct mb_runner *r, struct mb_err *err)
+{
+	const struct mb_params *p = &r->spec->params;
+	json_t *want = mb_lv_wanted_params(p), *want_caps = mb_lv_wanted_caps(p), *list = NULL;
+	struct mb_err why = { 0 };
+	int rc = 0;
+
+	r->applied_read = 1;
+	if (monitor_return(r->dom, "query-migrate-parameters", &r->applied, &why) ||
+	    monitor_return(r->dom, "query-migrate-capabilities", &list, &why) ||
+	    mb_qmp_capabilities_object(list, &r->applied_caps, &why))
+		snprintf(r->applied_error, sizeof(r->applied_error), "not read: %s", why.msg);
+	else if (mb_qmp_compare_applied(r->applied_caps, want_caps, "migration capability", err) ||
+		 mb_qmp_compare_applied(r->applied, want, "migration parameter", err))
+		rc = mb_err_prefix(err, "the source QEMU (on %s) does not hold what the scenario asked",
+				   r->d[r->cur].uri);
+	json_decref(list);
+	json_decref(want);
+	json_decref(want_caps);
+	return rc;
+}
+
 static int lv_migrate(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
@@ -684,8 +744,10 @@ static int lv_migrate(struct mb_runner *r, struct mb_err *err)
 	atomic_store(&r->attach_stop, 0);
 	atomic_store(&r->attach_ok, 0);
 	r->call_real_us = r->suspend_real_us = 0;
+	forget_applied(r);
 
-	/* A value sent is not a value applied: read it back. */
+	/* A value sent is not a value applied: read it back (and the rest
+	 * once libvirt set it, check_applied). */
 	r->downtime_ms = mb_lv_max_downtime_ms(p);
 	if (virDomainMigrateSetMaxDowntime(r->dom, r->downtime_ms, 0) < 0)
 		return mb_lv_errf(err, "starting the migration: virDomainMigrateSetMaxDowntime(%llu ms) on %s",
@@ -749,6 +811,7 @@ static void take_source_events(struct mb_runner *r)
 
 			if (st)
 				set_status(r, st);
+			r->qemu_migrating = 1;
 		} else if (!strcmp(name, "MIGRATION_PASS")) {
 			json_int_t pass = json_integer_value(json_object_get(data, "pass"));
 
@@ -765,6 +828,8 @@ static int lv_poll(struct mb_runner *r, struct mb_mig_progress *p, int timeout_m
 
 	mb_lv_watch_wait_more(r->d[r->cur].watch, r->src_seen, timeout_ms);
 	take_source_events(r);
+	if (r->qemu_migrating && !r->applied_read && !atomic_load(&r->mig_done) && check_applied(r, err))
+		return -1;
 	if (atomic_load(&r->mig_done)) {
 		if (!r->dst_dom)
 			return migration_failed(r, err);
@@ -919,6 +984,23 @@ static json_t *params_as_sent(const struct mb_runner *r)
 			 "max_downtime_ms", (json_int_t)r->downtime_ms);
 }
 
+/* As the QMP runner's: what each QEMU held (query-migrate-parameters), the
+ * source's asked while it migrated, the destination's afterwards; beside
+ * them the source's capabilities and what migbench asked of libvirt. */
+static json_t *applied_json(struct mb_runner *r)
+{
+	json_t *dst = NULL, *doc;
+	struct mb_err why = { 0 };
+
+	if (r->dst_dom && monitor_return(r->dst_dom, "query-migrate-parameters", &dst, &why))
+		dst = json_pack("{s:s}", "error", why.msg);
+	doc = json_pack("{s:O?, s:O?, s:o?, s:o}", "source", r->applied, "source_capabilities", r->applied_caps,
+			"destination", dst, "libvirt_request", params_as_sent(r));
+	if (r->applied_error[0])
+		json_object_set_new(doc, "source_error", json_string(r->applied_error));
+	return doc;
+}
+
 /* The completed job's statistics. The source's JOB_COMPLETED event carries
  * them (the transient source domain is gone by now, so it cannot be asked);
  * the destination keeps them too, but after post-copy not always
@@ -998,7 +1080,7 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 		if (completed)
 			rec->runner_reported = json_pack("{s:{s:s}}", "libvirt_reported", "error", stats_err.msg);
 	}
-	rec->migration_parameters = json_pack("{s:o, s:n}", "source", params_as_sent(r), "destination");
+	rec->migration_parameters = applied_json(r);
 	if (r->dst_dom)
 		learn_qemu_version(dst, r->dst_dom);
 	rec->hypervisor = json_pack("{s:{s:s, s:s}, s:o, s:o}",
@@ -1212,22 +1294,13 @@ static int lv_check_alive(struct mb_runner *r, struct mb_err *err)
 
 static int lv_guest_status(struct mb_runner *r, struct mb_guest_status *st, struct mb_err *err)
 {
-	struct mb_hb_hello hello;
-
 	memset(st, 0, sizeof(*st));
 	if (!r->dom)
 		return mb_errf(err, ESRCH, "no guest is running");
-	st->launch_mono_us = r->boot_launch_mono_us;
-	st->first_heartbeat_mono_us = r->boot_first_hb_mono_us;
-	if (mb_hb_wait_hello(r->hb, &hello, 0, NULL) == 0) {
-		st->agent_boot_us = hello.boot_us;
-		st->page_size = hello.page_size;
-	}
+	mb_guest_status_from_hb(st, r->hb, r->boot_launch_mono_us, r->boot_first_hb_mono_us, &r->image);
 	snprintf(st->accel, sizeof(st->accel), "%s", mb_accel_name(r->accel));
 	snprintf(st->accel_why, sizeof(st->accel_why), "%s", r->accel_why);
 	snprintf(st->host, sizeof(st->host), "%s (%s)", r->d[r->cur].hostname, r->d[r->cur].uri);
-	snprintf(st->image, sizeof(st->image), "%s (kernel %s)", r->image.id, r->image.kernel_version);
-	mb_hb_guest_errors(r->hb, st->guest_errors, sizeof(st->guest_errors));
 	return 0;
 }
 
@@ -1245,8 +1318,7 @@ static size_t lv_heartbeat_count(struct mb_runner *r)
 static int lv_heartbeat_points(struct mb_runner *r, int64_t from_real_us, struct mb_hb_point **points,
 			       size_t *n, struct mb_err *err)
 {
-	mb_hb_release_before(r->hb, from_real_us);
-	return mb_hb_points(r->hb, from_real_us, points, n, err);
+	return mb_hb_points_for_run(r->hb, from_real_us, points, n, err);
 }
 
 /* Nothing of this run stays defined or running on either daemon. */
@@ -1294,6 +1366,7 @@ static void lv_teardown(struct mb_runner *r)
 		json_decref(r->d[i].image);
 	}
 	free_params(r);
+	forget_applied(r);
 	free(r->dest_xml);
 	remove_run_dir(r);
 	pthread_mutex_destroy(&r->status_lock);

@@ -683,21 +683,16 @@ int mb_qmp_copy_events(struct mb_qmp *c, struct mb_qmp_event_list *out, struct m
 
 /* ---- migration configuration ------------------------------------------------------------ */
 
-int mb_qmp_query_migrate_capabilities(struct mb_qmp *c, json_t **out, int timeout_ms,
-				      struct mb_err *err)
+int mb_qmp_capabilities_object(const json_t *list, json_t **out, struct mb_err *err)
 {
-	json_t *list, *item, *caps;
+	json_t *item, *caps = json_object();
 	size_t i;
 
 	*out = NULL;
-	if (mb_qmp_execute(c, "query-migrate-capabilities", NULL, &list, timeout_ms, err) != 0)
-		return -1;
-	caps = json_object();
 	if (!caps || !json_is_array(list)) {
 		json_decref(caps);
-		json_decref(list);
 		return mb_errf(err, caps ? 0 : ENOMEM,
-			       "QMP query-migrate-capabilities: expected a list of capabilities");
+			       "query-migrate-capabilities: expected a list of capabilities");
 	}
 	json_array_foreach(list, i, item) {
 		const char *name = json_string_value(json_object_get(item, "capability"));
@@ -705,15 +700,27 @@ int mb_qmp_query_migrate_capabilities(struct mb_qmp *c, json_t **out, int timeou
 
 		if (!name || !json_is_boolean(state)) {
 			json_decref(caps);
-			json_decref(list);
-			return mb_errf(err, 0, "QMP query-migrate-capabilities: entry %zu is not "
+			return mb_errf(err, 0, "query-migrate-capabilities: entry %zu is not "
 				       "{\"capability\": name, \"state\": bool}", i);
 		}
 		json_object_set(caps, name, state);
 	}
-	json_decref(list);
 	*out = caps;
 	return 0;
+}
+
+int mb_qmp_query_migrate_capabilities(struct mb_qmp *c, json_t **out, int timeout_ms,
+				      struct mb_err *err)
+{
+	json_t *list;
+	int rc;
+
+	*out = NULL;
+	if (mb_qmp_execute(c, "query-migrate-capabilities", NULL, &list, timeout_ms, err) != 0)
+		return -1;
+	rc = mb_qmp_capabilities_object(list, out, err);
+	json_decref(list);
+	return rc ? mb_err_prefix(err, "QMP") : 0;
 }
 
 int mb_qmp_query_migrate_parameters(struct mb_qmp *c, json_t **out, int timeout_ms,

@@ -180,6 +180,11 @@ int mb_qmp_event_log_copy(struct mb_qmp_event_log *log, struct mb_qmp_event_list
 
 /* ---- migration configuration ------------------------------------------------- */
 
+/* query-migrate-capabilities' reply (a list of {capability, state}) as
+ * {"xbzrle": false, "events": true, ...} in QEMU's order (*out: new
+ * reference); for replies that came another way (libvirt's monitor). */
+int mb_qmp_capabilities_object(const json_t *list, json_t **out, struct mb_err *err);
+
 /* query-migrate-capabilities as {"xbzrle": false, "events": true, ...}
  * (*out: new reference, in QEMU's order). */
 int mb_qmp_query_migrate_capabilities(struct mb_qmp *conn, json_t **out, int timeout_ms,

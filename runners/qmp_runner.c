@@ -927,22 +927,13 @@ static int qmp_check_alive(struct mb_runner *r, struct mb_err *err)
 
 static int qmp_guest_status(struct mb_runner *r, struct mb_guest_status *st, struct mb_err *err)
 {
-	struct mb_hb_hello hello;
-
 	memset(st, 0, sizeof(*st));
 	if (!r->src)
 		return mb_errf(err, ESRCH, "no guest is running");
-	st->launch_mono_us = r->boot_launch_mono_us;
-	st->first_heartbeat_mono_us = r->boot_first_hb_mono_us;
-	if (mb_hb_wait_hello(r->hb, &hello, 0, NULL) == 0) {
-		st->agent_boot_us = hello.boot_us;
-		st->page_size = hello.page_size;
-	}
+	mb_guest_status_from_hb(st, r->hb, r->boot_launch_mono_us, r->boot_first_hb_mono_us, &r->image);
 	snprintf(st->accel, sizeof(st->accel), "%s", mb_accel_name(r->src->accel));
 	snprintf(st->accel_why, sizeof(st->accel_why), "%s", r->src->accel_why);
 	snprintf(st->host, sizeof(st->host), "%s", mb_host_name());
-	snprintf(st->image, sizeof(st->image), "%s (kernel %s)", r->image.id, r->image.kernel_version);
-	mb_hb_guest_errors(r->hb, st->guest_errors, sizeof(st->guest_errors));
 	return 0;
 }
 
@@ -960,10 +951,7 @@ static size_t qmp_heartbeat_count(struct mb_runner *r)
 static int qmp_heartbeat_points(struct mb_runner *r, int64_t from_real_us,
 				struct mb_hb_point **points, size_t *n, struct mb_err *err)
 {
-	/* The run loop asks once per run, for that run's window: what came
-	 * before it is of no use to any later run. */
-	mb_hb_release_before(r->hb, from_real_us);
-	return mb_hb_points(r->hb, from_real_us, points, n, err);
+	return mb_hb_points_for_run(r->hb, from_real_us, points, n, err);
 }
 
 static void qmp_teardown(struct mb_runner *r)

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "runners/runner.h"
+#include "workloads/image/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,28 @@ const struct mb_runner_ops *mb_runner_find(const char *name)
 		if (!strcmp(mb_runners[i]->name, name))
 			return mb_runners[i];
 	return NULL;
+}
+
+void mb_guest_status_from_hb(struct mb_guest_status *st, struct mb_hb_reader *hb, int64_t launch_mono_us,
+			     int64_t first_hb_mono_us, const struct mb_image *image)
+{
+	struct mb_hb_hello hello;
+
+	st->launch_mono_us = launch_mono_us;
+	st->first_heartbeat_mono_us = first_hb_mono_us;
+	if (mb_hb_wait_hello(hb, &hello, 0, NULL) == 0) {
+		st->agent_boot_us = hello.boot_us;
+		st->page_size = hello.page_size;
+	}
+	snprintf(st->image, sizeof(st->image), "%s (kernel %s)", image->id, image->kernel_version);
+	mb_hb_guest_errors(hb, st->guest_errors, sizeof(st->guest_errors));
+}
+
+int mb_hb_points_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_point **points,
+			 size_t *n, struct mb_err *err)
+{
+	mb_hb_release_before(hb, from_real_us);
+	return mb_hb_points(hb, from_real_us, points, n, err);
 }
 
 void mb_mig_record_release(struct mb_mig_record *rec)

@@ -165,6 +165,19 @@ const struct mb_runner_ops *mb_runner_find(const char *name);
 
 void mb_mig_record_release(struct mb_mig_record *rec);
 
+/* What every runner's guest_status says alike, from the guest's heartbeat
+ * reader: the boot instants, the agent's HELLO (boot time, page size), the
+ * image and the ERR records the agent sent; the runner adds accel, host. */
+struct mb_image;
+void mb_guest_status_from_hb(struct mb_guest_status *st, struct mb_hb_reader *hb, int64_t launch_mono_us,
+			     int64_t first_hb_mono_us, const struct mb_image *image);
+
+/* heartbeat_points for a runner whose guest has one heartbeat reader: the
+ * run loop asks once per run, for that run's window, so what came before
+ * it is released (of no use to any later run). */
+int mb_hb_points_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_point **points,
+			 size_t *n, struct mb_err *err);
+
 /* A poll's progress from the runner's status (from its events), the passes
  * it counted and the sampler's latest statistics: the larger pass count
  * wins (the events may run ahead of the samples, or the other way). */

@@ -289,6 +289,23 @@ static void check_run(const json_t *doc, const char *key)
 			fail_msg("hypervisor.%s.version is '%s', not QEMU's version", side ? "destination" : "source", v);
 	}
 	assert_true(json_array_size(mbt_get(doc, "samples")) > 0);
+	/* What the source QEMU held while it migrated, asked through libvirt
+	 * (the run fails when it is not what the scenario asked) */
+	{
+		const json_t *mp = mbt_get(doc, "qemu_reported.migration_parameters");
+
+		if (json_object_get(mp, "source_error"))
+			fail_msg("%s: the source's parameters were %s", key, mbt_str(mp, "source_error"));
+		assert_true(mbt_int(mp, "source.downtime-limit") > 0);
+		assert_true(mbt_int(mp, "source.max-bandwidth") > 0);
+		assert_true(json_is_boolean(mbt_get(mp, "source_capabilities.postcopy-ram")));
+		assert_true(json_is_object(mbt_get(mp, "destination")));
+		mbt_get(mp, "libvirt_request.max_downtime_ms");
+		print_message("# %s: the source QEMU held downtime-limit %" JSON_INTEGER_FORMAT " ms, max-bandwidth %"
+			      JSON_INTEGER_FORMAT " B/s, postcopy-ram %s\n", key, mbt_int(mp, "source.downtime-limit"),
+			      mbt_int(mp, "source.max-bandwidth"),
+			      json_is_true(mbt_get(mp, "source_capabilities.postcopy-ram")) ? "on" : "off");
+	}
 	print_message("# %s: %s, downtime %.3f ms (libvirt: downtime %.0f ms, downtime_net %s ms), "
 		      "preparation %.3f ms, resume %.3f ms, guest gap %.3f ms, %.0f pages; verify %" JSON_INTEGER_FORMAT
 		      " pages, 0 corrupted; %s -> %s\n", key, mbt_str(doc, "run.completed_as"),
