@@ -22,6 +22,8 @@
 
 #include "bench/clock.h"
 #include "runners/libvirt_console.h"
+#include "runners/libvirt_params.h"
+#include "runners/qmp.h"
 #include "runners/libvirt_remote.h"
 
 #include <arpa/inet.h>
@@ -222,6 +224,38 @@ static void console_over_tcp(void **state)
 	mb_lv_console_stop(c);
 }
 
+/* What the source QEMU must hold under libvirt, in QEMU's terms: what the
+ * scenario asked, so that a QEMU (or libvirt) holding something else is
+ * caught by mb_qmp_compare_applied, naming the key. */
+static void applied_wanted_in_qemu_terms(void **state)
+{
+	struct mb_params p = { .mode = MB_MODE_HYBRID, .max_bandwidth = 64 << 20, .downtime_limit_us = 250500,
+			       .multifd = 4, .auto_converge = true };
+	json_t *want = mb_lv_wanted_params(&p), *caps = mb_lv_wanted_caps(&p);
+	json_t *held = json_pack("{s:I, s:I, s:i, s:I}", "max-bandwidth", (json_int_t)(64 << 20), "downtime-limit",
+				 (json_int_t)251, "multifd-channels", 4, "xbzrle-cache-size", (json_int_t)67108864);
+	json_t *held_caps = json_pack("{s:b, s:b, s:b, s:b, s:b}", "events", 1, "postcopy-ram", 1, "multifd", 1,
+				      "xbzrle", 0, "auto-converge", 1);
+	struct mb_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(json_integer_value(json_object_get(want, "downtime-limit")), 251); /* rounded up */
+	assert_null(json_object_get(want, "xbzrle-cache-size"));                          /* not asked */
+	assert_int_equal(mb_qmp_compare_applied(held, want, "migration parameter", &err), 0);
+	assert_int_equal(mb_qmp_compare_applied(held_caps, caps, "migration capability", &err), 0);
+	/* a bandwidth libvirt did not pass on, post-copy left off */
+	json_object_set_new(held, "max-bandwidth", json_integer(134217728));
+	assert_int_equal(mb_qmp_compare_applied(held, want, "migration parameter", &err), -1);
+	assert_non_null(strstr(err.msg, "'max-bandwidth': asked 67108864, QEMU holds 134217728"));
+	json_object_set_new(held_caps, "postcopy-ram", json_false());
+	assert_int_equal(mb_qmp_compare_applied(held_caps, caps, "migration capability", &err), -1);
+	assert_non_null(strstr(err.msg, "'postcopy-ram'"));
+	json_decref(want);
+	json_decref(caps);
+	json_decref(held);
+	json_decref(held_caps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +266,7 @@ int main(void)
 		cmocka_unit_test(upload_when_missing),
 		cmocka_unit_test(qemu_not_there),
 		cmocka_unit_test(console_over_tcp),
+		cmocka_unit_test(applied_wanted_in_qemu_terms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1032,6 +1032,31 @@ static void applied_values_are_compared(void **state)
 	json_decref(missing);
 }
 
+/* query-migrate-capabilities' list as an object, however the reply came
+ * (QMP, or libvirt's monitor for the libvirt runner); a malformed entry is
+ * refused, naming it. */
+static void capabilities_list_as_object(void **state)
+{
+	json_t *list = json_loads("[{\"capability\": \"xbzrle\", \"state\": false},"
+				  " {\"capability\": \"postcopy-ram\", \"state\": true}]", 0, NULL);
+	json_t *bad = json_loads("[{\"capability\": \"xbzrle\", \"state\": \"on\"}]", 0, NULL);
+	json_t *caps = NULL;
+	struct mb_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(mb_qmp_capabilities_object(list, &caps, &err), 0);
+	assert_true(json_is_false(json_object_get(caps, "xbzrle")));
+	assert_true(json_is_true(json_object_get(caps, "postcopy-ram")));
+	assert_int_equal(json_object_size(caps), 2);
+	json_decref(caps);
+	assert_int_equal(mb_qmp_capabilities_object(bad, &caps, &err), -1);
+	assert_null(caps);
+	assert_non_null(strstr(err.msg, "entry 0"));
+	assert_int_equal(mb_qmp_capabilities_object(json_object_get(bad, "nothing"), &caps, &err), -1);
+	json_decref(list);
+	json_decref(bad);
+}
+
 /* Off capabilities are set too (a QEMU that was a post-copy destination
  * keeps postcopy-ram on otherwise), except those a QEMU does not offer. */
 static void capabilities_off_are_explicit(void **state)
@@ -1077,6 +1102,7 @@ int main(void)
 		FAKE_TEST(garbage_from_qemu_breaks_the_connection),
 		FAKE_TEST(migration_capabilities_and_parameters),
 		cmocka_unit_test(applied_values_are_compared),
+		cmocka_unit_test(capabilities_list_as_object),
 		cmocka_unit_test(capabilities_off_are_explicit),
 		cmocka_unit_test_setup_teardown(real_qemu_status_and_capabilities, real_qemu_setup,
 						real_qemu_teardown),
