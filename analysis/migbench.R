@@ -371,22 +371,39 @@ mb_id_columns <- c("campaign", "scenario", "repetition", "status", "completed_as
 		   "healthy", "error", "start_time", "run_id", "file", "accelerator", "qemu_version",
 		   "tool_version")
 
+# The scenario keys as migbench itself lists them (`migbench run --list-keys
+# --json`: the global keys and every plug-in's, with plug-in, kind, type,
+# default, unit and help): one source of truth, read once per session. The
+# binary is $MIGBENCH_BIN (`migbench report` and `compare` set it to
+# themselves), else migbench on the PATH.
+mb_scenario_keys <- local({
+	keys <- NULL
+	function() {
+		if (!is.null(keys)) return(keys)
+		bin <- Sys.getenv("MIGBENCH_BIN", "migbench")
+		if (!nzchar(bin)) bin <- "migbench"
+		out <- tryCatch(suppressWarnings(system2(bin, c("run", "--list-keys", "--json"),
+							 stdout = TRUE, stderr = FALSE)),
+				error = function(e) structure(conditionMessage(e), status = 127L))
+		status <- attr(out, "status")
+		parsed <- if (is.null(status)) tryCatch(jsonlite::fromJSON(paste(out, collapse = "\n")),
+							error = function(e) NULL)
+		if (!is.data.frame(parsed) || !"name" %in% names(parsed))
+			mb_fail(sprintf(paste0("the scenario keys: `%s run --list-keys --json` %s (the analysis ",
+					       "reads the keys from migbench; set MIGBENCH_BIN to its binary)"), bin,
+					if (!is.null(status)) sprintf("failed (status %s)", status)
+					else "did not print a JSON list of keys"), mb_exit[["no_resource"]])
+		keys <<- parsed
+		keys
+	}
+})
+
 # Scenario parameters: everything between the run columns and the metrics,
-# i.e. what mb_run_row took from doc$scenario. A key missing here is read as
-# a metric when numeric (the report listed client_rate among the metrics) and
-# is no parameter to plot against (machine); issue 12 plans to generate this
-# list from bench/scenario_keys.c.
+# i.e. what mb_run_row took from doc$scenario. A key missing here would be
+# read as a metric when numeric (the report once listed client_rate among the
+# metrics) and be no parameter to plot against; hence migbench's own list.
 mb_param_columns <- function(df) {
-	known <- c("section", "scenario_file", "mode", "memory", "vcpus", "workload", "wss", "rate",
-		   "pattern", "client_rate", "client_timeout", "kv_size", "kv_write_fraction",
-		   "max_bandwidth", "downtime_limit", "transport", "repetitions", "timeout",
-		   "max_passes", "hybrid_passes", "hybrid_time", "multifd", "multifd_compression",
-		   "xbzrle_cache", "auto_converge", "postcopy_preempt", "postcopy_pause",
-		   "postcopy_recover", "baseline", "sample_interval", "heartbeat_period", "settle", "accel",
-		   "qemu", "qemu_dst", "machine", "counter_events", "cpuset_src", "cpuset_dst",
-		   "cpuset_probes", "tls", "libvirt_src", "libvirt_dst", "libvirt_migrate_uri",
-		   "libvirt_migrate_uri_back", "libvirt_remote", "libvirt_exec_src", "libvirt_exec_dst",
-		   "libvirt_heartbeat_port", "libvirt_clock")
+	known <- c("section", "scenario_file", mb_scenario_keys()$name)
 	intersect(names(df), known)
 }
 

@@ -67,6 +67,17 @@ int mb_analysis_exec(const char *cmd, const char *script, const struct mb_analys
 				cmd, script);
 		return MB_EXIT_NO_RESOURCE;
 	}
+	/* The analysis reads the scenario keys from this migbench (run
+	 * --list-keys --json): every plug-in's keys, one source of truth. */
+	if (!getenv("MIGBENCH_BIN")) {
+		char self[PATH_MAX];
+		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (len > 0) {
+			self[len] = '\0';
+			setenv("MIGBENCH_BIN", self, 1);
+		}
+	}
 	/* Rscript --vanilla SCRIPT, two per option, "--", the positionals, NULL */
 	argv = calloc(3 + 2 * (size_t)nopts + 1 + (size_t)npos + 1, sizeof(*argv));
 	if (!argv) {

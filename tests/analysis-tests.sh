@@ -2,7 +2,7 @@
 # The R analysis's testthat tests (analysis/tests/test-*.R) as TAP for
 # automake's driver: one "ok N - file: test" / "not ok N - ..." per
 # test_that() block, with the failures' messages as "#" lines. Skips (exit
-# 77, "1..0 # SKIP") when Rscript or an R package is missing.
+# 77, "1..0 # SKIP") when Rscript, an R package or migbench is missing.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 tests=${MIGBENCH_ANALYSIS_DIR:-$here/../analysis}/tests
@@ -17,6 +17,14 @@ if [ -n "$missing" ]; then
 	echo "1..0 # SKIP R packages missing: $missing(r-cran-*: sudo bash .ci/setup)"
 	exit 77
 fi
+
+# The analysis reads the scenario keys from migbench (run --list-keys --json).
+MIGBENCH_BIN=${MIGBENCH_BIN:-$PWD/migbench}
+if [ ! -x "$MIGBENCH_BIN" ]; then
+	echo "1..0 # SKIP no migbench binary at $MIGBENCH_BIN (set MIGBENCH_BIN): the analysis reads the scenario keys from it"
+	exit 77
+fi
+export MIGBENCH_BIN
 
 # testthat writes (an empty _snaps/) beside the tests: run a copy, so that a
 # read-only source tree (make distcheck) works and stays clean.

@@ -67,3 +67,16 @@ test_that("swept parameters: a sweep, not per-mode settings", {
 	expect_equal(mb_swept_params(sw), c("max_bandwidth", "mode"))
 	expect_equal(mb_swept_params(mb_read_campaign(fixture("real-a1"))), character())
 })
+
+test_that("scenario keys come from migbench: every key, plug-ins' too, is a parameter, not a metric", {
+	keys <- mb_scenario_keys()
+	# global keys and those a probe declares in its own file
+	expect_true(all(c("mode", "max_bandwidth", "counter_events", "cpuset_src", "client_rate") %in% keys$name))
+	expect_equal(keys$plugin[keys$name == "counter_events"], "counters")
+	expect_equal(keys$plugin[keys$name == "mode"], "")
+	expect_equal(keys$unit[keys$name == "downtime_limit"], "ms")
+	df <- data.frame(mode = "precopy", counter_events = "none", client_rate = 1000, cpuset_src = "",
+			 downtime_ms = 3, stringsAsFactors = FALSE)
+	expect_equal(mb_param_columns(df), c("mode", "counter_events", "client_rate", "cpuset_src"))
+	expect_equal(mb_metric_columns(df), "downtime_ms")
+})
