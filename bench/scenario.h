@@ -113,8 +113,6 @@ struct mb_params {
 	uint64_t wss;                   /* bytes */
 	uint64_t rate;                  /* pages/s dirtied; 0 = as fast as possible */
 	enum mb_pattern pattern;
-	unsigned client_rate;           /* echo/kv: the network client's requests/s */
-	uint64_t client_timeout_us;     /* ... and how long it waits for a reply */
 	uint64_t kv_size;               /* kv: bytes of the store in the guest */
 	double kv_write_fraction;       /* kv: share of the client's requests that are PUTs */
 	uint64_t max_bandwidth;         /* bytes/s */
@@ -169,8 +167,6 @@ enum mb_key_id {
 	MB_KEY_WSS,
 	MB_KEY_RATE,
 	MB_KEY_PATTERN,
-	MB_KEY_CLIENT_RATE,
-	MB_KEY_CLIENT_TIMEOUT,
 	MB_KEY_KV_SIZE,
 	MB_KEY_KV_WRITE_FRACTION,
 	MB_KEY_MAX_BANDWIDTH,

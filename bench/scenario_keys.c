@@ -138,16 +138,6 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "sequential", .choices = pattern_names,
 		.help = "order in which the dirty workload writes its working set",
 	},
-	[MB_KEY_CLIENT_RATE] = {
-		.name = "client_rate", .type = MB_TYPE_COUNT, FIELD(client_rate, unsigned),
-		.def = "1000", .min = 1, .max = 100000,
-		.help = "echo/kv: requests per second of the network client (open loop)",
-	},
-	[MB_KEY_CLIENT_TIMEOUT] = {
-		.name = "client_timeout", .type = MB_TYPE_DURATION, FIELD(client_timeout_us, uint64_t),
-		.def = "100ms", .min = 1 * MS, .max = 60 * SEC, .unit_us = MS,
-		.help = "echo/kv: a reply later than this counts as lost (ms when no unit)",
-	},
 	[MB_KEY_KV_SIZE] = {
 		.name = "kv_size", .type = MB_TYPE_SIZE, FIELD(kv_size, uint64_t),
 		.def = "64M", .min = 64 * KiB, .max = 1 * TiB,

@@ -957,6 +957,7 @@ static void wait_healthy(struct mb_netclient *c, int64_t gap, int64_t healthy_us
 static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err *err)
 {
 	const struct mb_params *p = &ctx->spec->params;
+	const struct mb_nc_options *mine = ctx->options;     /* client_rate, client_timeout */
 	struct nc_probe *s;
 	int64_t t0;
 
@@ -975,8 +976,8 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 		.netns_path = s->netns,
 		.addr = MB_NET_GUEST_ADDR,
 		.port = MB_SVC_PORT,
-		.rate = p->client_rate,
-		.timeout_us = (int64_t)p->client_timeout_us,
+		.rate = mine->rate,
+		.timeout_us = (int64_t)mine->timeout_us,
 		.baseline_us = (int64_t)p->baseline_us,
 		.recovery_window_us = (int64_t)p->recovery_window_us,
 		.after_us = (int64_t)p->client_after_us,
@@ -1079,9 +1080,29 @@ static void nc_free(void *state)
 	free(s);
 }
 
+/* The probe's own scenario keys (the client's rate and patience; the
+ * windows it shares with the heartbeats, baseline and client_after, are
+ * global keys). */
+static const struct mb_key nc_keys[] = {
+	{
+		.name = "client_rate", .type = MB_TYPE_COUNT, MB_FIELD(struct mb_nc_options, rate, unsigned),
+		.def = "1000", .min = 1, .max = 100000,
+		.help = "echo/kv: requests per second of the network client (open loop)",
+	},
+	{
+		.name = "client_timeout", .type = MB_TYPE_DURATION,
+		MB_FIELD(struct mb_nc_options, timeout_us, uint64_t),
+		.def = "100ms", .min = 1000, .max = 60000000, .unit_us = 1000,
+		.help = "echo/kv: a reply later than this counts as lost (ms when no unit)",
+	},
+	{ 0 },
+};
+
 const struct mb_probe_ops mb_probe_netclient = {
 	.name = "netclient",
 	.summary = "open-loop UDP client of the guest's echo/kv service: outages, latency per phase",
+	.options = nc_keys,
+	.options_size = sizeof(struct mb_nc_options),
 	.start = nc_start,
 	.stop = nc_stop,
 	.to_json = nc_to_json,

@@ -148,6 +148,12 @@ char *mb_nc_trace_csv(const struct mb_nc_trace *t, const struct mb_mig_times *ti
 
 /* ---- the live client ---------------------------------------------------- */
 
+/* The probe's own scenario keys (probes/netclient.c), parsed for a run. */
+struct mb_nc_options {
+	unsigned rate;             /* client_rate: requests/s */
+	uint64_t timeout_us;       /* client_timeout */
+};
+
 struct mb_nc_opts {
 	const char *netns_path;    /* /run/netns/NAME to join; NULL = stay */
 	const char *addr;          /* the guest: MB_NET_GUEST_ADDR */
