@@ -44,7 +44,7 @@ int mb_plugins_list(const struct mb_plugin **plugins, size_t *n, struct mb_err *
 {
 	static struct mb_plugin *list;
 	static size_t count;
-	size_t np = 0, nr = 0;
+	size_t np = 0, nr = 0, nu = 0;
 
 	if (list) {
 		*plugins = list;
@@ -57,7 +57,9 @@ int mb_plugins_list(const struct mb_plugin **plugins, size_t *n, struct mb_err *
 		np++;
 	while (mb_runners[nr])
 		nr++;
-	list = calloc(np + nr + 1, sizeof(*list));
+	while (mb_runners_not_built[nu])
+		nu++;
+	list = calloc(np + nr + nu + 1, sizeof(*list));
 	if (!list)
 		return mb_errf(err, ENOMEM, "the list of plug-ins");
 	for (size_t i = 0; i < np; i++)
@@ -71,6 +73,13 @@ int mb_plugins_list(const struct mb_plugin **plugins, size_t *n, struct mb_err *
 			.kind = "runner", .name = mb_runners[i]->name, .summary = mb_runners[i]->summary,
 			.owner = mb_runners[i], .keys = mb_runners[i]->options,
 			.options_size = mb_runners[i]->options_size,
+		};
+	for (size_t i = 0; i < nu; i++)
+		list[count++] = (struct mb_plugin){
+			.kind = "runner", .name = mb_runners_not_built[i]->name,
+			.summary = mb_runners_not_built[i]->summary, .owner = mb_runners_not_built[i],
+			.keys = mb_runners_not_built[i]->options,
+			.options_size = mb_runners_not_built[i]->options_size,
 		};
 	*plugins = list;
 	*n = count;

@@ -88,22 +88,6 @@ enum mb_compression { MB_COMPRESSIONS(MB_X_ENUM) };
 	X(MB_ACCEL_TCG, "tcg")
 enum mb_accel { MB_ACCELS(MB_X_ENUM) };
 
-/* --runner libvirt: whether a daemon's host is another machine (auto: its
- * URI names a host that is not this one). */
-#define MB_LV_REMOTES(X) \
-	X(MB_LV_REMOTE_AUTO, "auto") \
-	X(MB_LV_REMOTE_YES, "yes") \
-	X(MB_LV_REMOTE_NO, "no")
-enum mb_lv_remote { MB_LV_REMOTES(MB_X_ENUM) };
-
-/* --runner libvirt: the clock of the migration's instants (auto: QEMU's
- * when both sides run on one host, migbench's arrival times otherwise). */
-#define MB_LV_CLOCKS(X) \
-	X(MB_LV_CLOCK_AUTO, "auto") \
-	X(MB_LV_CLOCK_QEMU, "qemu") \
-	X(MB_LV_CLOCK_ARRIVAL, "arrival")
-enum mb_lv_clock { MB_LV_CLOCKS(MB_X_ENUM) };
-
 /* ---- the typed parameters of one expanded scenario ------------------------ */
 struct mb_params {
 	enum mb_mode mode;
@@ -143,15 +127,6 @@ struct mb_params {
 	const char *qemu_dst;           /* already resolved: never empty */
 	const char *machine;            /* QEMU machine type; "" = "pc", or across
 	                                 * versions the newest both support */
-	const char *libvirt_src;        /* --runner libvirt: the source daemon's URI */
-	const char *libvirt_dst;        /* ... the destination daemon's URI */
-	const char *libvirt_migrate_uri; /* ... the migration data URI to it; "" = libvirt's choice */
-	const char *libvirt_migrate_uri_back; /* ... and back to the source's host */
-	enum mb_lv_remote libvirt_remote; /* ... whether the daemons' hosts are other machines */
-	const char *libvirt_exec_src;   /* ... how to run a program on libvirt_src's host; "" = default */
-	const char *libvirt_exec_dst;   /* ... on libvirt_dst's host */
-	unsigned libvirt_heartbeat_port; /* ... remote sides: first of the 4 TCP ports (heartbeat, console) */
-	enum mb_lv_clock libvirt_clock; /* ... the clock of the instants */
 };
 
 /* ---- the key table ---------------------------------------------------------
@@ -196,15 +171,6 @@ enum mb_key_id {
 	MB_KEY_QEMU_DST,
 	MB_KEY_MACHINE,
 	MB_KEY_TLS,
-	MB_KEY_LIBVIRT_SRC,
-	MB_KEY_LIBVIRT_DST,
-	MB_KEY_LIBVIRT_MIGRATE_URI,
-	MB_KEY_LIBVIRT_MIGRATE_URI_BACK,
-	MB_KEY_LIBVIRT_REMOTE,
-	MB_KEY_LIBVIRT_EXEC_SRC,
-	MB_KEY_LIBVIRT_EXEC_DST,
-	MB_KEY_LIBVIRT_HEARTBEAT_PORT,
-	MB_KEY_LIBVIRT_CLOCK,
 	MB_KEY_COUNT
 };
 

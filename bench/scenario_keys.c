@@ -37,8 +37,7 @@
 /* Choice fields are written as int. */
 _Static_assert(sizeof(enum mb_mode) == sizeof(int) && sizeof(enum mb_workload) == sizeof(int) &&
 	       sizeof(enum mb_pattern) == sizeof(int) && sizeof(enum mb_transport) == sizeof(int) &&
-	       sizeof(enum mb_compression) == sizeof(int) && sizeof(enum mb_accel) == sizeof(int) &&
-	       sizeof(enum mb_lv_remote) == sizeof(int) && sizeof(enum mb_lv_clock) == sizeof(int),
+	       sizeof(enum mb_compression) == sizeof(int) && sizeof(enum mb_accel) == sizeof(int),
 	       "choice fields are stored as int");
 
 static const char *const mode_names[] = { MB_MODES(MB_X_NAME) NULL };
@@ -47,8 +46,6 @@ static const char *const pattern_names[] = { MB_PATTERNS(MB_X_NAME) NULL };
 static const char *const transport_names[] = { MB_TRANSPORTS(MB_X_NAME) NULL };
 static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL };
 static const char *const accel_names[] = { MB_ACCELS(MB_X_NAME) NULL };
-static const char *const lv_remote_names[] = { MB_LV_REMOTES(MB_X_NAME) NULL };
-static const char *const lv_clock_names[] = { MB_LV_CLOCKS(MB_X_NAME) NULL };
 
 /* ---- what type and range cannot say (mb_key.check) ------------------------ */
 
@@ -292,65 +289,6 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.name = "tls", .type = MB_TYPE_BOOL, FIELD(tls, bool),
 		.def = "no",
 		.help = "migrate over TLS with throwaway certificates (needs certtool: gnutls-bin)",
-	},
-	/* Only --runner libvirt reads these (runners/libvirt_runner.c); the
-	 * QMP runner starts its QEMUs itself. */
-	[MB_KEY_LIBVIRT_SRC] = {
-		.name = "libvirt_src", .type = MB_TYPE_STRING, FIELD(libvirt_src, const char *),
-		.def = "qemu:///system",
-		.help = "--runner libvirt: URI of the daemon that runs the guest first "
-			"(qemu+ssh://host/system, qemu+unix:///system?socket=PATH)",
-	},
-	[MB_KEY_LIBVIRT_DST] = {
-		.name = "libvirt_dst", .type = MB_TYPE_STRING, FIELD(libvirt_dst, const char *),
-		.def = "",
-		.help = "--runner libvirt: URI of the daemon it migrates to (another host, or a second "
-			"daemon with its own host_uuid); each repetition migrates back",
-	},
-	[MB_KEY_LIBVIRT_MIGRATE_URI] = {
-		.name = "libvirt_migrate_uri", .type = MB_TYPE_STRING, FIELD(libvirt_migrate_uri, const char *),
-		.def = "",
-		.help = "--runner libvirt: where the migration stream to libvirt_dst goes "
-			"(tcp://10.0.0.2); empty = libvirt's choice (the destination's hostname)",
-	},
-	[MB_KEY_LIBVIRT_MIGRATE_URI_BACK] = {
-		.name = "libvirt_migrate_uri_back", .type = MB_TYPE_STRING,
-		FIELD(libvirt_migrate_uri_back, const char *),
-		.def = "",
-		.help = "--runner libvirt: the same for the migrations back to libvirt_src (every "
-			"second repetition); empty = libvirt's choice",
-	},
-	[MB_KEY_LIBVIRT_REMOTE] = {
-		.name = "libvirt_remote", .type = MB_TYPE_CHOICE, FIELD(libvirt_remote, enum mb_lv_remote),
-		.def = "auto", .choices = lv_remote_names,
-		.help = "--runner libvirt: whether the daemons run on other hosts (heartbeat and console "
-			"over TCP, image uploaded, probes through libvirt_exec_*); auto = a URI naming a "
-			"host that is not this one",
-	},
-	[MB_KEY_LIBVIRT_EXEC_SRC] = {
-		.name = "libvirt_exec_src", .type = MB_TYPE_STRING, FIELD(libvirt_exec_src, const char *),
-		.def = "",
-		.help = "--runner libvirt: command prefix that runs a program on libvirt_src's host when "
-			"remote; empty = `ssh -o BatchMode=yes [USER@]HOST` for qemu+ssh://, none otherwise",
-	},
-	[MB_KEY_LIBVIRT_EXEC_DST] = {
-		.name = "libvirt_exec_dst", .type = MB_TYPE_STRING, FIELD(libvirt_exec_dst, const char *),
-		.def = "",
-		.help = "--runner libvirt: the same for libvirt_dst's host",
-	},
-	[MB_KEY_LIBVIRT_HEARTBEAT_PORT] = {
-		.name = "libvirt_heartbeat_port", .type = MB_TYPE_COUNT,
-		FIELD(libvirt_heartbeat_port, unsigned),
-		.def = "47100", .min = 1024, .max = 65532,
-		.help = "--runner libvirt, remote hosts: the guest's heartbeat port on libvirt_src's host; "
-			"PORT+1 on libvirt_dst's, consoles on PORT+2 and PORT+3 (open them to migbench)",
-	},
-	[MB_KEY_LIBVIRT_CLOCK] = {
-		.name = "libvirt_clock", .type = MB_TYPE_CHOICE, FIELD(libvirt_clock, enum mb_lv_clock),
-		.def = "auto", .choices = lv_clock_names,
-		.help = "--runner libvirt: the clock of the migration's instants: qemu (QEMU's event "
-			"timestamps, exact on one host), arrival (migbench's, one clock across hosts); "
-			"auto = arrival when the sides run on different hosts",
 	},
 };
 

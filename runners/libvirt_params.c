@@ -11,12 +11,16 @@
 #include <string.h>
 
 #include "runners/guest.h"
+#include "runners/libvirt_options.h"
+#include "runners/runner.h"
 
 #define MiB (UINT64_C(1) << 20)
 
 int mb_lv_check_keys(const struct mb_run_spec *spec, struct mb_err *err)
 {
 	const struct mb_params *p = &spec->params;
+	/* its own keys (runners/libvirt_options.c) */
+	const struct mb_lv_options *lv = mb_run_spec_options(spec, &mb_runner_libvirt);
 
 	if (p->transport != MB_TRANSPORT_TCP)
 		return mb_errf(err, 0, "transport=%s: the libvirt runner migrates over the data URI "
@@ -36,14 +40,17 @@ int mb_lv_check_keys(const struct mb_run_spec *spec, struct mb_err *err)
 	if (p->max_bandwidth % MiB)
 		return mb_errf(err, 0, "max_bandwidth=%s: libvirt takes the bandwidth in whole MiB/s: "
 			       "write a multiple of 1M", spec->text[MB_KEY_MAX_BANDWIDTH]);
-	if (!p->libvirt_dst || !*p->libvirt_dst)
+	if (!lv)
+		return mb_errf(err, 0, "the libvirt runner's keys were not parsed for this run (is it "
+			       "in runners/registry.c?)");
+	if (!lv->libvirt_dst || !*lv->libvirt_dst)
 		return mb_errf(err, 0, "libvirt_dst is empty: the libvirt runner migrates from the "
 			       "daemon of libvirt_src= to that of libvirt_dst= (e.g. "
 			       "libvirt_dst=qemu+ssh://otherhost/system)");
-	if (!strcmp(p->libvirt_src, p->libvirt_dst))
+	if (!strcmp(lv->libvirt_src, lv->libvirt_dst))
 		return mb_errf(err, 0, "libvirt_src and libvirt_dst are both %s: libvirt refuses to "
 			       "migrate a domain to the daemon it runs on; name two daemons (two hosts, "
-			       "or two daemons with distinct host_uuid)", p->libvirt_src);
+			       "or two daemons with distinct host_uuid)", lv->libvirt_src);
 	return 0;
 }
 

@@ -54,6 +54,7 @@
 #include "probes/heartbeat.h"
 #include "probes/migrate_sampler.h"
 #include "probes/topology.h"   /* the placement probe's cpuset_* bind the domains */
+#include "runners/libvirt_options.h"
 #include "runners/guest.h"
 #include "runners/libvirt_conn.h"
 #include "runners/libvirt_console.h"
@@ -185,7 +186,7 @@ static void name_files(struct mb_runner *r, unsigned incarnation, int daemon)
 
 /* Where a daemon runs, from its URI and libvirt_remote=; its exec prefix
  * and ports. */
-static int locate_daemon(struct daemon *d, int index, const struct mb_params *p, const char *exec,
+static int locate_daemon(struct daemon *d, int index, const struct mb_lv_options *p, const char *exec,
 			 struct mb_err *err)
 {
 	if (mb_lv_uri_parse(d->uri ? d->uri : "", &d->u, err))
@@ -228,6 +229,7 @@ static int resolve_qemu(const char *text, const char *key, struct mb_qemu_ref *r
 static int prepare_guest(struct mb_runner *r, struct mb_err *err)
 {
 	const struct mb_params *p = &r->spec->params;
+	const struct mb_lv_options *lv = mb_run_spec_options(r->spec, &mb_runner_libvirt);
 	struct mb_image_opts opts = {0};
 	const char *src = p->qemu && *p->qemu ? p->qemu : MB_DEFAULT_QEMU;
 
@@ -246,13 +248,13 @@ static int prepare_guest(struct mb_runner *r, struct mb_err *err)
 	if (mb_accel_resolve(p->accel, &r->accel, r->accel_why, sizeof(r->accel_why), err))
 		return -1;
 	r->d[0].role = "libvirt_src";
-	r->d[0].uri = p->libvirt_src;
-	r->d[0].data_uri = p->libvirt_migrate_uri_back;
+	r->d[0].uri = lv->libvirt_src;
+	r->d[0].data_uri = lv->libvirt_migrate_uri_back;
 	r->d[1].role = "libvirt_dst";
-	r->d[1].uri = p->libvirt_dst;
-	r->d[1].data_uri = p->libvirt_migrate_uri;
-	if (locate_daemon(&r->d[0], 0, p, p->libvirt_exec_src, err) ||
-	    locate_daemon(&r->d[1], 1, p, p->libvirt_exec_dst, err))
+	r->d[1].uri = lv->libvirt_dst;
+	r->d[1].data_uri = lv->libvirt_migrate_uri;
+	if (locate_daemon(&r->d[0], 0, lv, lv->libvirt_exec_src, err) ||
+	    locate_daemon(&r->d[1], 1, lv, lv->libvirt_exec_dst, err))
 		return -1;
 	return 0;
 }
@@ -925,11 +927,11 @@ static json_t *daemon_json(const struct mb_runner *r, const struct daemon *d)
 static enum mb_event_clock timing_clock(const struct mb_runner *r, const struct daemon *src,
 					const struct daemon *dst, char *why, size_t len)
 {
-	const struct mb_params *p = &r->spec->params;
+	const struct mb_lv_options *p = mb_run_spec_options(r->spec, &mb_runner_libvirt);
 	const char *sh = src->remote ? src->u.host : "this host", *dh = dst->remote ? dst->u.host : "this host";
 
 	if (p->libvirt_clock == MB_LV_CLOCK_QEMU || p->libvirt_clock == MB_LV_CLOCK_ARRIVAL) {
-		snprintf(why, len, "libvirt_clock=%s", r->spec->text[MB_KEY_LIBVIRT_CLOCK]);
+		snprintf(why, len, "libvirt_clock=%s", mb_run_spec_text(r->spec, "libvirt_clock"));
 		return p->libvirt_clock == MB_LV_CLOCK_QEMU ? MB_EVENT_CLOCK_QEMU : MB_EVENT_CLOCK_ARRIVAL;
 	}
 	if (src->remote == dst->remote && (!src->remote || !strcasecmp(sh, dh))) {
@@ -1376,6 +1378,8 @@ static void lv_teardown(struct mb_runner *r)
 const struct mb_runner_ops mb_runner_libvirt = {
 	.name = "libvirt",
 	.summary = "a transient libvirt domain migrated between two daemons (libvirt_src=, libvirt_dst=)",
+	.options = mb_lv_keys,          /* libvirt_*: runners/libvirt_options.c */
+	.options_size = sizeof(struct mb_lv_options),
 	.preflight = lv_preflight,
 	.prepare = lv_prepare,
 	.adopt = lv_adopt,

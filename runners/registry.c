@@ -1,5 +1,6 @@
 #include "config.h"
 #include "runners/runner.h"
+#include "runners/libvirt_options.h"
 #include "workloads/image/image.h"
 
 #include <stdio.h>
@@ -15,6 +16,22 @@ const struct mb_runner_ops *const mb_runners[] = {
 	&mb_runner_qmp,
 #ifdef HAVE_LIBVIRT
 	&mb_runner_libvirt,
+#endif
+	NULL,
+};
+
+#ifndef HAVE_LIBVIRT
+static const struct mb_runner_ops libvirt_keys_only = {
+	.name = "libvirt",
+	.summary = "not in this build: configure found no libvirt; its keys are still accepted",
+	.options = mb_lv_keys,
+	.options_size = sizeof(struct mb_lv_options),
+};
+#endif
+
+const struct mb_runner_ops *const mb_runners_not_built[] = {
+#ifndef HAVE_LIBVIRT
+	&libvirt_keys_only,
 #endif
 	NULL,
 };
