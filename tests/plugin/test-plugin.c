@@ -29,7 +29,7 @@
 
 #include <jansson.h>
 
-#include "workloads/image/image.h"
+#include "bench/error.h"
 
 #include "harness.h"
 
@@ -176,36 +176,20 @@ static void result_has_its_key_output_and_metric(void **state)
 
 static int group_setup(void **state)
 {
-	struct mb_image_opts opts = { 0 };
-	struct mb_image image;
-	struct mb_err err = { 0 };
-
-	if (mbt_runtime_dir_init(WORK_PREFIX "XXXXXX"))
-		return -1;
 	/* not in the runtime dir, where anything is a leftover */
 	snprintf(work, sizeof(work), WORK_PREFIX "logs-XXXXXX");
 	if (!mkdtemp(work))
 		return -1;
 	/* The harness runs $MIGBENCH_BIN: here, the binary with the extra probe. */
 	setenv("MIGBENCH_BIN", MB_PLUGIN_BIN, 1);
-	if (mbt_check_migbench(skip_reason, sizeof(skip_reason)))
-		;
-	else if (mb_image_ensure(&opts, &image, &err))
-		snprintf(skip_reason, sizeof(skip_reason), "no guest image: %s", err.msg);
-	return 0;
+	return mbt_group_setup(WORK_PREFIX "XXXXXX", skip_reason, sizeof(skip_reason), NULL, 0);
 }
 
 static int group_teardown(void **state)
 {
-	char why[PATH_MAX + 8192] = "";
-
-	mbt_leftovers(0, NULL, NULL, why, sizeof(why));
 	mbt_campaign_free(&run_c, WORK_PREFIX);
 	mbt_remove_tree(work, WORK_PREFIX);
-	mbt_remove_tree(mbt_runtime_dir, WORK_PREFIX);
-	if (why[0])
-		print_error("%s\n", why);
-	return why[0] ? -1 : 0;
+	return mbt_group_teardown(0);
 }
 
 int main(void)
