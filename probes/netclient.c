@@ -981,7 +981,8 @@ static int nc_start(void **state, const struct mb_probe_ctx *ctx, struct mb_err 
 		.baseline_us = (int64_t)p->baseline_us,
 		.recovery_window_us = (int64_t)p->recovery_window_us,
 		.after_us = (int64_t)p->client_after_us,
-		.kv = p->workload == MB_WORKLOAD_KV,
+		/* what the guest serves, from the one workload description */
+		.kv = mb_workload_desc(p->workload) && !strcmp(mb_workload_desc(p->workload)->svc, "kv"),
 		.kv_slots = p->kv_size / MB_SVC_VALUE_SIZE,
 		.write_fraction = p->kv_write_fraction,
 		.seed = 0x6d6967626e636821ull ^ ((uint64_t)ctx->spec->repetition << 32),

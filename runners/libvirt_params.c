@@ -33,10 +33,18 @@ int mb_lv_check_keys(const struct mb_run_spec *spec, struct mb_err *err)
 	if (p->postcopy_preempt)
 		return mb_errf(err, 0, "postcopy_preempt=yes: libvirt 9.0's migration API has no "
 			       "post-copy preempt flag: leave it at no, or use --runner qmp");
-	if (mb_workload_has_net(p->workload))
+	if (mb_workload_has_net(p->workload)) {
+		char without[256] = "";
+
+		/* the workloads without a network service, from their description */
+		for (int w = 0; mb_workload_desc(w); w++)
+			if (!mb_workload_has_net(w))
+				snprintf(without + strlen(without), sizeof(without) - strlen(without), "%s%s",
+					 without[0] ? ", " : "", mb_workload_desc(w)->name);
 		return mb_errf(err, 0, "workload=%s: the libvirt runner gives the guest no network "
 			       "(the network client needs the QMP runner's namespace and taps): use "
-			       "workload=dirty, idle or compute, or --runner qmp", spec->text[MB_KEY_WORKLOAD]);
+			       "workload=%s, or --runner qmp", spec->text[MB_KEY_WORKLOAD], without);
+	}
 	if (p->max_bandwidth % MiB)
 		return mb_errf(err, 0, "max_bandwidth=%s: libvirt takes the bandwidth in whole MiB/s: "
 			       "write a multiple of 1M", spec->text[MB_KEY_MAX_BANDWIDTH]);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench/clock.h"
+#include "bench/scenario.h"
 #include "runners/libvirt_console.h"
 #include "runners/libvirt_params.h"
 #include "runners/qmp.h"
@@ -256,6 +257,33 @@ static void applied_wanted_in_qemu_terms(void **state)
 	json_decref(held_caps);
 }
 
+/* workload=echo/kv is refused naming the workloads the runner can run, as
+ * the one workload description lists them (none hard-coded). */
+static void network_workloads_refused_from_the_description(void **state)
+{
+	struct mb_scenario_set *set;
+	struct mb_campaign c = {0};
+	struct mb_err err = {0};
+	char want[256] = "";
+
+	(void)state;
+	assert_int_equal(mb_keys_init(&err), 0);
+	set = mb_scenario_set_new(&err);
+	assert_non_null(set);
+	assert_int_equal(mb_scenario_apply_option(set, "workload", "kv", &err), 0);
+	assert_int_equal(mb_scenario_expand(set, &c, &err), 0);
+	assert_int_equal(mb_lv_check_keys(&c.runs[0], &err), -1);
+	for (int w = 0; mb_workload_desc(w); w++)
+		if (!mb_workload_has_net(w))
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", want[0] ? ", " : "",
+				 mb_workload_desc(w)->name);
+	assert_non_null(strstr(err.msg, "workload=kv"));
+	if (!strstr(err.msg, want) || !strstr(want, "dirty"))
+		fail_msg("the refusal does not offer %s: %s", want, err.msg);
+	mb_campaign_free(&c);
+	mb_scenario_set_free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +295,7 @@ int main(void)
 		cmocka_unit_test(qemu_not_there),
 		cmocka_unit_test(console_over_tcp),
 		cmocka_unit_test(applied_wanted_in_qemu_terms),
+		cmocka_unit_test(network_workloads_refused_from_the_description),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
