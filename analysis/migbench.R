@@ -115,7 +115,30 @@ mb_derived <- function(doc) {
 	d[["derived.ram_mbps"]] <- num(ram$mbps)
 	d[["derived.ram_dirty_sync_count"]] <- num(ram$`dirty-sync-count`)
 	d[["derived.guest_dirty_rate_pages_s"]] <- mb_guest_dirty_rate(doc)
+	setup <- doc$qemu_reported$`setup-time`
+	d[["derived.setup_ms"]] <- if (is.numeric(setup)) as.numeric(setup) else NA_real_
+	d[["derived.precopy_bytes_s"]] <- mb_precopy_bandwidth(doc)
 	d
+}
+
+# Bandwidth pre-copy achieved (bytes/s): the slope of QEMU's transferred
+# bytes between the first and the last sample that saw the migration active
+# before the guest stopped. QEMU lifts max_bandwidth once the guest is
+# stopped, so the whole migration's average (ram.mbps) mixes two rates.
+mb_precopy_bandwidth <- function(doc) {
+	t <- mb_run_instants(doc)
+	end <- if (is.finite(t$stop)) t$stop else if (is.finite(t$cancelled)) t$cancelled else Inf
+	pts <- lapply(doc$samples, function(s) {
+		r <- s$reply
+		if (!identical(r$status, "active") || is.null(r$ram$transferred) || is.null(s$host_real_us))
+			return(NULL)
+		c(as.numeric(s$host_real_us), as.numeric(r$ram$transferred))
+	})
+	pts <- do.call(rbind, pts[!vapply(pts, is.null, TRUE)])
+	if (is.null(pts)) return(NA_real_)
+	pts <- pts[pts[, 1] < end, , drop = FALSE]
+	if (nrow(pts) < 2 || pts[nrow(pts), 1] <= pts[1, 1]) return(NA_real_)
+	(pts[nrow(pts), 2] - pts[1, 2]) / ((pts[nrow(pts), 1] - pts[1, 1]) / 1e6)
 }
 
 # Instants of a run on the host's realtime clock (µs): migration start (from

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The classic migration results, reproduced with migbench on this host, in
+# one command: runs every campaign in bench/scenarios/classic/ (each file's
+# header says the question it answers), writes `migbench report` for each,
+# then the classic report (analysis/classic.R): each question with
+# migbench's numbers, the pre-copy model's error on total time, data and
+# downtime, and the environment the figures come from.
+#
+#   bash bench/reference.sh [OUT_DIR [migbench run options...]]
+#
+# OUT_DIR (default results/classic-<date-time>) gets one campaign folder per
+# scenario file (OUT_DIR/dirty-rate, OUT_DIR/pattern, ...) and report.md.
+# The shipped reference is regenerated with
+#   git rm -rq results/reference/classic && bash bench/reference.sh results/reference/classic
+# Options after OUT_DIR go to every `migbench run` (--repetitions=1 for a
+# quick look). A campaign already complete in OUT_DIR is kept, one left
+# interrupted is finished (--resume), so the command can be run again after
+# a stop. Builds in $MIGBENCH_BUILD_DIR (default build/) when needed. The
+# R analysis checks the checked-in result's shapes in
+# analysis/tests/test-reference.R.
+#
+# Exit status: 0 when every campaign and report was made (runs that fail or
+# do not converge are findings: pre-copy at lambda >= 1 must not converge);
+# 1 when something could not be made; 2 bad command line; 3 this host cannot
+# run it (as migbench).
+set -euo pipefail
+# No silent exits: a failing step names its line, command and status.
+trap 'echo "reference.sh: failed at line $LINENO (exit $?): $BASH_COMMAND" >&2' ERR
+
+say() { echo "reference.sh: $*" >&2; }
+
+cd "$(dirname "$0")/.."
+top=$PWD
+build=${MIGBENCH_BUILD_DIR:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+
+out=${1:-results/classic-$(date +%Y%m%d-%H%M%S)}
+if [ $# -gt 0 ]; then shift; fi
+case $out in -*)
+	say "the first argument is the folder to write, not an option ('$out'); usage: bash bench/reference.sh [OUT_DIR [migbench run options...]]"
+	exit 2 ;;
+esac
+case $out in /*) ;; *) out=$top/$out ;; esac
+
+if [ "$(id -u)" -ne 0 ]; then
+	say "needs root (QEMU's post-copy needs userfaultfd; .ci/setup installs packages); run it with sudo"
+	exit 3
+fi
+echo "== set-up (.ci/setup)"
+bash .ci/setup
+
+echo "== build (in $build)"
+bash bench/build.sh "$build"
+export MIGBENCH_AGENT=$build/workloads/migbench-agent
+migbench=$build/migbench
+
+status=0
+"$migbench" doctor >/dev/null || status=$?
+if [ "$status" -ne 0 ]; then
+	say "migbench cannot run on this host (migbench doctor exit $status; run it for the reason)"
+	exit "$status"
+fi
+"$migbench" image
+mkdir -p "$out"
+
+rc=0
+start=$(date +%s)
+for ini in bench/scenarios/classic/*.ini; do
+	name=$(basename "$ini" .ini)
+	dir=$out/$name
+	echo "== $name ($ini)"
+	s=$(date +%s)
+	st=0
+	if [ -f "$dir/campaign.json" ] && grep -Eq '"state": *"finished"' "$dir/campaign.json"; then
+		echo "   finished already: kept"
+		continue
+	elif [ -d "$dir" ]; then
+		"$migbench" run --resume "$dir" "$@" || st=$?
+	else
+		"$migbench" run "$ini" -o "$out" -n "$name" "$@" || st=$?
+	fi
+	# 1 = a run failed or did not converge: a finding, reported.
+	if [ "$st" -ne 0 ] && [ "$st" -ne 1 ]; then
+		say "$name: migbench run stopped with exit $st; its report is left out"
+		rc=1
+		continue
+	fi
+	echo "   $name: $(( $(date +%s) - s )) s, migbench run exit $st"
+	"$migbench" report "$dir" -q || { say "$name: migbench report failed (exit $?)"; rc=1; }
+done
+end=$(date +%s)
+echo "== campaigns: $(( (end - start) / 60 )) min $(( (end - start) % 60 )) s"
+
+echo "== classic report (analysis/classic.R $out)"
+Rscript analysis/classic.R "$out" --wall-s "$(( end - start ))" ||
+	{ say "analysis/classic.R failed (exit $?)"; rc=1; }
+echo "== done: $out/report.md"
+exit "$rc"
