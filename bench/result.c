@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bench/atomic_file.h"
+#include "bench/postcopy_faults.h"
 
 json_t *mb_iso_time(int64_t real_us)
 {
@@ -122,6 +123,26 @@ static void add_probe_metrics(json_t *m, const json_t *by_probe)
 		merge_metrics(m, m, mine, probe, "");
 }
 
+/* metrics.postcopy_faults: QEMU's figures, or null and why. */
+static void add_postcopy_faults(const struct mb_mig_outcome *o, const struct mb_params *p, json_t *m)
+{
+	struct mb_pf_why why = {0};
+	const struct mb_pf_input in = {
+		.completed = o->status == MB_RUN_COMPLETED,
+		.mode = mb_keys[MB_KEY_MODE].choices[p->mode],
+		.postcopy_mode = p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID,
+		.postcopy = o->rec.times.postcopy_us != 0,
+		.reply = o->rec.final_destination,
+		.destination = json_object_get(o->rec.hypervisor, "destination"),
+	};
+
+	json_object_set_new(m, "postcopy_faults", mb_postcopy_faults(&in, &why));
+	if (why.none[0])
+		add_unavailable(m, "postcopy_faults", why.none);
+	if (why.latency[0])
+		add_unavailable(m, "postcopy_faults.latency", why.latency);
+}
+
 static json_t *metrics_json(const struct mb_result_input *in)
 {
 	const struct mb_mig_outcome *o = in->outcome;
@@ -154,6 +175,7 @@ static json_t *metrics_json(const struct mb_result_input *in)
 	} else {
 		add_unavailable(m, "guest_downtime_ms", "no completed migration with heartbeats");
 	}
+	add_postcopy_faults(o, p, m);
 	if (o->verify)
 		json_object_set(m, "memory_verify", o->verify);
 	add_probe_metrics(m, o->rec.probe_metrics);

@@ -3,10 +3,25 @@
 #include "config.h"
 #include "runners/qmp_config.h"
 
+#include <string.h>
+
 #include "bench/scenario.h"
 #include "runners/tls.h"
 
 static const char *const compression_names[] = { MB_COMPRESSIONS(MB_X_NAME) NULL };
+
+/* Capabilities that only measure: on where the QEMU offers them, left out
+ * where it does not (a run is not refused for what it cannot measure;
+ * the result says why the figures are missing). */
+static const char *const measurement_caps[] = { "postcopy-blocktime", NULL };
+
+static int is_measurement_cap(const char *name)
+{
+	for (const char *const *m = measurement_caps; *m; m++)
+		if (!strcmp(*m, name))
+			return 1;
+	return 0;
+}
 
 json_t *mb_qmp_caps_for(const struct mb_params *p)
 {
@@ -16,9 +31,24 @@ json_t *mb_qmp_caps_for(const struct mb_params *p)
 	 * was the destination of another scenario's post-copy run still has
 	 * postcopy-ram on when it becomes the source of a pre-copy run.
 	 * mb_qmp_drop_unoffered removes the off ones a QEMU does not have. */
-	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "events", 1, "postcopy-ram", postcopy,
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "events", 1, "postcopy-ram", postcopy,
 			 "postcopy-preempt", p->postcopy_preempt, "multifd", p->multifd != 0,
-			 "xbzrle", p->xbzrle_cache != 0, "auto-converge", p->auto_converge);
+			 "xbzrle", p->xbzrle_cache != 0, "auto-converge", p->auto_converge,
+			 /* the source has nothing to measure; off, as it may have
+			  * been the destination of the previous repetition */
+			 "postcopy-blocktime", 0);
+}
+
+json_t *mb_qmp_destination_caps_for(const struct mb_params *p)
+{
+	json_t *caps = mb_qmp_caps_for(p);
+
+	/* Post-copy fault latency is measured where the faults happen: on the
+	 * destination (QEMU's postcopy-blocktime; query-migrate there reports
+	 * it once the migration completed). */
+	json_object_set_new(caps, "postcopy-blocktime",
+			    json_boolean(p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID));
+	return caps;
 }
 
 void mb_qmp_drop_unoffered(json_t *caps, const json_t *offered)
@@ -27,7 +57,7 @@ void mb_qmp_drop_unoffered(json_t *caps, const json_t *offered)
 	json_t *state, *tmp;
 
 	json_object_foreach_safe(caps, tmp, name, state)
-		if (json_is_false(state) && !json_object_get(offered, name))
+		if ((json_is_false(state) || is_measurement_cap(name)) && !json_object_get(offered, name))
 			json_object_del(caps, name);
 }
 

@@ -154,15 +154,17 @@ static void stop_qemu(struct mb_qemu **q, struct mb_qmp **qmp)
 	*q = NULL;
 }
 
-/* The scenario's capabilities for this QEMU (the off ones it lacks left
- * out); NULL with err when it cannot say what it offers. */
-static json_t *caps_for_qemu(struct mb_qmp *qmp, const struct mb_params *p, struct mb_err *err)
+/* `caps` (mb_qmp_caps_for or mb_qmp_destination_caps_for, taken over) for
+ * this QEMU: the off and measurement ones it lacks left out; NULL with err
+ * when it cannot say what it offers. */
+static json_t *caps_for_qemu(struct mb_qmp *qmp, json_t *caps, struct mb_err *err)
 {
-	json_t *offered = NULL, *caps;
+	json_t *offered = NULL;
 
-	if (mb_qmp_query_migrate_capabilities(qmp, &offered, QMP_TIMEOUT_MS, err))
+	if (mb_qmp_query_migrate_capabilities(qmp, &offered, QMP_TIMEOUT_MS, err)) {
+		json_decref(caps);
 		return NULL;
-	caps = mb_qmp_caps_for(p);
+	}
 	mb_qmp_drop_unoffered(caps, offered);
 	json_decref(offered);
 	return caps;
@@ -172,7 +174,9 @@ static json_t *caps_for_qemu(struct mb_qmp *qmp, const struct mb_params *p, stru
 
 static int check_offers(struct mb_qmp *qmp, const struct mb_params *p, struct mb_err *err)
 {
-	json_t *caps = NULL, *params = NULL, *want_caps = mb_qmp_caps_for(p);
+	/* The destination's set, a superset of the source's (postcopy-blocktime
+	 * on): a combination QEMU refuses shows here, before a guest boots. */
+	json_t *caps = NULL, *params = NULL, *want_caps = mb_qmp_destination_caps_for(p);
 	json_t *want_params = mb_qmp_source_params_for(p);
 	int rc = -1;
 
@@ -377,7 +381,7 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 			goto out;
 	}
 	if (start_qemu(r, label, "defer", &r->dst, &r->dst_qmp, err) ||
-	    !(caps = caps_for_qemu(r->dst_qmp, p, err)))
+	    !(caps = caps_for_qemu(r->dst_qmp, mb_qmp_destination_caps_for(p), err)))
 		goto out;
 	if (mb_qmp_set_migrate_capabilities(r->dst_qmp, caps, QMP_TIMEOUT_MS, err) ||
 	    (json_object_size(params) &&
@@ -447,7 +451,7 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 		mb_qmp_take_events(r->src_qmp, &old);
 		mb_qmp_event_list_free(&old);
 	}
-	if (!(caps = caps_for_qemu(r->src_qmp, p, err)) ||
+	if (!(caps = caps_for_qemu(r->src_qmp, mb_qmp_caps_for(p), err)) ||
 	    mb_qmp_set_migrate_capabilities(r->src_qmp, caps, QMP_TIMEOUT_MS, err) ||
 	    mb_qmp_set_migrate_parameters(r->src_qmp, params, QMP_TIMEOUT_MS, err) ||
 	    mb_qmp_check_applied(r->src_qmp, caps, params, QMP_TIMEOUT_MS, err))
