@@ -118,7 +118,26 @@ mb_derived <- function(doc) {
 	setup <- doc$qemu_reported$`setup-time`
 	d[["derived.setup_ms"]] <- if (is.numeric(setup)) as.numeric(setup) else NA_real_
 	d[["derived.precopy_bytes_s"]] <- mb_precopy_bandwidth(doc)
+	d[["derived.first_pass_layout"]] <- mb_first_pass_layout(doc)
 	d
+}
+
+# Where the guest's data lies in RAM, as QEMU's first pass met it: for each
+# sample of the first pass (dirty-sync-count 1), the pages it had sent with
+# data (ram.normal) and the pages it had scanned (normal + zero), as
+# "normal:scanned;..." (a string, so that it fits a column). The pre-copy
+# model needs it: QEMU's "remaining" counts zero pages too, and a guest's
+# zero pages sit in blocks, not evenly among the others.
+mb_first_pass_layout <- function(doc) {
+	pts <- vapply(doc$samples, function(s) {
+		r <- s$reply$ram
+		if (!identical(s$reply$status, "active") || is.null(r$normal) || is.null(r$duplicate) ||
+		    !identical(as.numeric(r$`dirty-sync-count`), 1))
+			return(NA_character_)
+		sprintf("%.0f:%.0f", as.numeric(r$normal), as.numeric(r$normal) + as.numeric(r$duplicate))
+	}, "")
+	pts <- unique(pts[!is.na(pts)])
+	if (length(pts)) paste(pts, collapse = ";") else NA_character_
 }
 
 # Bandwidth pre-copy achieved (bytes/s): the slope of QEMU's transferred

@@ -1,0 +1,352 @@
+# migbench classic: the classic migration results from the campaigns of
+# bench/scenarios/classic/ (bash bench/reference.sh runs them), each with
+# its question, migbench's numbers, whether the classic shape holds, and the
+# pre-copy model's error on total time, data and downtime.
+#
+#   Rscript analysis/classic.R DIR [--wall-s S]
+#
+# DIR holds one campaign folder per scenario file (DIR/dirty-rate, ...).
+# Writes DIR/report.md, DIR/shapes.csv, DIR/model.{csv,md,png,pdf} (every
+# pre-copy run of every campaign) and DIR/classic-*.{png,pdf}.
+# analysis/tests/test-reference.R asserts the same shapes on the checked-in
+# reference (results/reference/classic) through mb_classic_shapes.
+
+if (!exists("mb_read_campaign")) {
+	local({
+		args <- commandArgs(trailingOnly = FALSE)
+		f <- sub("^--file=", "", args[grepl("^--file=", args)])
+		dir <- if (length(f)) dirname(normalizePath(f[1])) else "analysis"
+		source(file.path(dir, "migbench.R"))
+		source(file.path(dir, "model.R"))
+	})
+}
+
+mb_classic_campaigns <- c("dirty-rate", "pattern", "bandwidth", "optimizations", "memory")
+
+# Every classic campaign found in dir, read (a list by name).
+mb_classic_read <- function(dir) {
+	out <- list()
+	for (n in mb_classic_campaigns) {
+		d <- file.path(dir, n)
+		if (file.exists(file.path(d, "campaign.json")))
+			out[[n]] <- suppressWarnings(mb_read_campaign(d))
+	}
+	if (!length(out)) mb_fail(sprintf("'%s': none of the classic campaigns (%s)", dir,
+					  paste(mb_classic_campaigns, collapse = ", ")))
+	out
+}
+
+# Medians of the completed runs per scenario (with the scenario's keys), and
+# the completed/total count.
+mb_classic_points <- function(df, keys) {
+	g <- function(col) if (col %in% names(df)) df[[col]] else rep(NA_real_, nrow(df))
+	sc <- unique(df$scenario)
+	rows <- lapply(sc, function(s) {
+		d <- df[df$scenario == s, , drop = FALSE]
+		ok <- d$status == "completed"
+		med <- function(col) { v <- if (col %in% names(d)) d[[col]][ok] else NA; if (any(is.finite(v))) median(v, na.rm = TRUE) else NA_real_ }
+		r <- data.frame(scenario = s, runs = nrow(d), completed = sum(ok), stringsAsFactors = FALSE)
+		for (k in keys) r[[k]] <- if (k %in% names(d)) d[[k]][1] else NA
+		r$total_time_ms <- med("total_time_ms")
+		r$downtime_ms <- med("downtime_ms")
+		r$guest_downtime_ms <- med("guest_downtime_ms")
+		r$data_MiB <- med("pages_transferred.bytes.total") / 2^20
+		r$postcopy_MiB <- med("pages_transferred.bytes.postcopy") / 2^20
+		r$nonzero_MiB <- med("derived.ram_total") / 2^20 - med("derived.ram_duplicate") * 4096 / 2^20
+		r$throughput_ratio <- med("degradation.phases.precopy.ratio")
+		r$lambda <- med("derived.guest_dirty_rate_pages_s") * 4096 / (if ("max_bandwidth" %in% names(d)) d$max_bandwidth[1] else NA)
+		r
+	})
+	do.call(rbind, rows)
+}
+
+# Is x non-decreasing along its order, allowing each step to fall by `slack`
+# (a share of the previous value)?
+mb_rises <- function(x, slack = 0.05) {
+	x <- x[is.finite(x)]
+	length(x) >= 2 && all(diff(x) >= -slack * abs(head(x, -1))) && tail(x, 1) > x[1]
+}
+
+# The classic shapes, checked on the campaigns (a list from
+# mb_classic_read): one row per shape with holds (TRUE/FALSE/NA when its
+# campaign is missing) and the numbers behind it.
+mb_classic_shapes <- function(cs, model = NULL, bound = 15) {
+	rows <- list()
+	add <- function(campaign, shape, holds, detail)
+		rows[[length(rows) + 1]] <<- data.frame(campaign = campaign, shape = shape, holds = holds,
+							detail = detail, stringsAsFactors = FALSE)
+	num <- function(x) paste(mb_fmt(x), collapse = ", ")
+	if (!is.null(d <- cs[["dirty-rate"]])) {
+		p <- mb_classic_points(d, c("mode", "rate", "max_bandwidth"))
+		p <- p[order(p$mode, p$rate), ]
+		pre <- p[p$mode == "precopy", ]
+		conv <- pre[pre$rate < pre$max_bandwidth, ]
+		add("dirty-rate", "pre-copy data and total time rise with the dirty rate (lambda < 1)",
+		    mb_rises(conv$data_MiB) && mb_rises(conv$total_time_ms),
+		    sprintf("rate %s MiB/s: data %s MiB, total %s ms", num(conv$rate * 4096 / 2^20),
+			    num(conv$data_MiB), num(conv$total_time_ms)))
+		over <- pre[pre$rate > pre$max_bandwidth, ]
+		add("dirty-rate", "pre-copy does not converge once the guest dirties faster than the link (lambda > 1)",
+		    nrow(over) > 0 && all(over$completed == 0),
+		    sprintf("rate %s MiB/s: completed %s of %s", num(over$rate * 4096 / 2^20),
+			    paste(over$completed, collapse = ", "), paste(over$runs, collapse = ", ")))
+		post <- p[p$mode == "postcopy", ]
+		ratio <- post$data_MiB / post$nonzero_MiB
+		add("dirty-rate", "post-copy sends each page about once whatever the rate (data within 1.25x the guest's non-zero memory)",
+		    nrow(post) > 0 && all(post$completed == post$runs) && all(is.finite(ratio) & ratio <= 1.25),
+		    sprintf("data / non-zero memory at rate %s MiB/s: %s", num(post$rate * 4096 / 2^20), num(ratio)))
+	}
+	if (!is.null(d <- cs[["bandwidth"]])) {
+		p <- mb_classic_points(d, c("section", "max_bandwidth", "downtime_limit"))
+		bw <- p[p$section == "bandwidth", ]
+		bw <- bw[order(bw$max_bandwidth), ]
+		add("bandwidth", "total time falls as the bandwidth cap rises",
+		    mb_rises(-bw$total_time_ms, 0) || all(diff(bw$total_time_ms) < 0),
+		    sprintf("cap %s MiB/s: total %s ms", num(bw$max_bandwidth / 2^20), num(bw$total_time_ms)))
+		lo <- bw[bw$max_bandwidth <= 64 * 2^20, ]
+		r <- lo$total_time_ms / 1000 / (lo$nonzero_MiB / (lo$max_bandwidth / 2^20))
+		add("bandwidth", "where the cap binds (32, 64 MiB/s), total time follows memory / bandwidth (within 1.5x)",
+		    nrow(lo) > 0 && all(is.finite(r) & r >= 1 & r <= 1.5),
+		    sprintf("total time / (non-zero memory / cap): %s", num(r)))
+		dl <- p[p$section == "downtime_limit", ]
+		dl <- dl[order(dl$downtime_limit), ]
+		runs <- d[d$section %in% "downtime_limit" & d$status == "completed", , drop = FALSE]
+		add("bandwidth", "downtime stays under the limit wherever pre-copy converges",
+		    nrow(runs) > 0 && all(runs$downtime_ms <= runs$downtime_limit),
+		    sprintf("%d runs; largest downtime / limit %s", nrow(runs),
+			    mb_fmt(max(runs$downtime_ms / runs$downtime_limit))))
+		add("bandwidth", "downtime grows with the limit",
+		    mb_rises(dl$downtime_ms, 0.25),
+		    sprintf("limit %s ms: downtime %s ms", num(dl$downtime_limit), num(dl$downtime_ms)))
+	}
+	if (!is.null(d <- cs[["pattern"]])) {
+		p <- mb_classic_points(d, c("section", "wss", "rate", "pattern"))
+		w <- p[p$section == "pattern" & p$rate == max(p$rate[p$section == "pattern"]), ]
+		get <- function(pat) w$data_MiB[w$pattern == pat]
+		add("pattern", "at the same write rate, random and hot/cold writes send less than sequential ones",
+		    length(get("sequential")) == 1 && get("random") < get("sequential") && get("hotcold") < get("sequential"),
+		    sprintf("rate %s MiB/s, data MiB: sequential %s, random %s, hotcold %s",
+			    mb_fmt(w$rate[1] * 4096 / 2^20), mb_fmt(get("sequential")), mb_fmt(get("random")), mb_fmt(get("hotcold"))))
+	}
+	if (!is.null(d <- cs[["optimizations"]])) {
+		p <- mb_classic_points(d, c("scenario"))
+		cnt <- function(s) p$completed[p$scenario == s]
+		tot <- function(s) p$runs[p$scenario == s]
+		add("optimizations", "at lambda 1.25 plain pre-copy does not converge, auto-converge does, post-copy completes",
+		    cnt("baseline") == 0 && cnt("auto_converge") == tot("auto_converge") &&
+		    cnt("postcopy") == tot("postcopy"),
+		    sprintf("completed: %s", paste(sprintf("%s %d/%d", p$scenario, p$completed, p$runs), collapse = ", ")))
+	}
+	if (!is.null(d <- cs[["memory"]])) {
+		ok <- d[d$status == "completed", , drop = FALSE]
+		f <- stats::lm(total_time_ms ~ I(memory / 2^30), data = ok)
+		r2 <- summary(f)$r.squared
+		add("memory", "an idle guest's total time grows linearly with its memory (R^2 >= 0.9)",
+		    is.finite(r2) && r2 >= 0.9 && coef(f)[2] > 0,
+		    sprintf("%s ms + %s ms per GiB, R^2 = %s over %d runs", mb_fmt(coef(f)[1]), mb_fmt(coef(f)[2]),
+			    mb_fmt(r2, 3), nrow(ok)))
+	}
+	if (!is.null(model)) {
+		pts <- mb_model_points(model)
+		low <- pts[is.finite(pts$lambda) & pts$lambda < 0.8, ]
+		for (pat in unique(low$pattern)) {
+			m <- low[low$pattern == pat, ]
+			e <- abs(as.matrix(m[, c("err_time_pct", "err_bytes_pct", "err_downtime_pct")]))
+			add("model", sprintf("the QEMU-loop model within %g %% of the scenario medians (lambda < 0.8, %s writes)", bound, pat),
+			    all(is.finite(e) & e <= bound),
+			    sprintf("%d scenarios; largest error: total time %s %%, data %s %%, downtime %s %%", nrow(m),
+				    mb_fmt(max(e[, 1])), mb_fmt(max(e[, 2])), mb_fmt(max(e[, 3]))))
+		}
+	}
+	do.call(rbind, rows)
+}
+
+# The model's predictions against the scenario medians: per campaign and
+# scenario (dirty rate from the guest), the median prediction and the
+# median measurement of the completed runs, and their errors. The model
+# predicts what a scenario costs; a single run adds where QEMU's 100 ms
+# windows happen to fall, which no input of the model carries.
+mb_model_points <- function(mod) {
+	g <- mod[mod$D_source == "guest" & mod$status == "completed", , drop = FALSE]
+	if (!nrow(g)) return(NULL)
+	key <- paste(g$campaign, g$scenario, sep = "/")
+	rows <- lapply(unique(key), function(k) {
+		m <- g[key == k, , drop = FALSE]
+		med <- function(x) if (any(is.finite(x))) median(x, na.rm = TRUE) else NA_real_
+		err <- function(p, q) if (is.finite(p) && is.finite(q) && q != 0) 100 * (p - q) / q else NA_real_
+		data.frame(campaign = m$campaign[1], scenario = m$scenario[1], pattern = m$pattern[1], runs = nrow(m),
+			   lambda = med(m$lambda),
+			   p_time_s = med(m$p_time_s), m_time_s = med(m$m_time_s),
+			   p_bytes = med(m$p_bytes), m_bytes = med(m$m_bytes),
+			   p_downtime_s = med(m$p_downtime_s), m_downtime_s = med(m$m_downtime_s),
+			   c_downtime_s = med(m$c_downtime_s),
+			   err_time_pct = err(med(m$p_time_s), med(m$m_time_s)),
+			   err_bytes_pct = err(med(m$p_bytes), med(m$m_bytes)),
+			   err_downtime_pct = err(med(m$p_downtime_s), med(m$m_downtime_s)),
+			   c_err_downtime_pct = err(med(m$c_downtime_s), med(m$m_downtime_s)),
+			   stringsAsFactors = FALSE)
+	})
+	do.call(rbind, rows)
+}
+
+# The question a scenario file answers: its header's "Question:" paragraph
+# and the "Expected" one after it.
+mb_classic_question <- function(name) {
+	f <- file.path(mb_classic_scenario_dir(), paste0(name, ".ini"))
+	if (!file.exists(f)) return(character())
+	l <- readLines(f)
+	l <- l[seq_len(match(FALSE, grepl("^#", l), nomatch = length(l) + 1) - 1)]
+	l <- sub("^# ?", "", l)
+	end <- match(TRUE, grepl("^\\s*bash |^\\s*$", l), nomatch = length(l) + 1)
+	paste(l[seq_len(end - 1)], collapse = " ")
+}
+
+mb_classic_scenario_dir <- function() {
+	args <- commandArgs(trailingOnly = FALSE)
+	f <- sub("^--file=", "", args[grepl("^--file=", args)])
+	top <- if (length(f)) dirname(dirname(normalizePath(f[1]))) else "."
+	file.path(top, "bench", "scenarios", "classic")
+}
+
+# The environment the figures come from, from the first run's result.
+mb_classic_environment <- function(cs) {
+	d <- cs[[1]]
+	dir <- attr(d, "dir")
+	f <- mb_result_files(dir)[1]
+	doc <- mb_read_json(f)
+	h <- doc$host$host
+	q <- doc$hypervisor$source
+	sprintf(paste("These are **TCG figures from a %d-core machine** (%s, %s), not KVM: QEMU %s (%s), accelerator %s,",
+		      "guest kernel and agent built by `migbench image`; migbench %s (%s). First run %s."),
+		h$cores_online, h$cpu_model, h$kernel, q$version, q$binary, q$accelerator,
+		doc$tool$version, doc$tool$git_describe, doc$run$start_time)
+}
+
+mb_classic_plots <- function(cs, out) {
+	suppressPackageStartupMessages(library(ggplot2))
+	if (!is.null(d <- cs[["dirty-rate"]])) {
+		p <- mb_classic_points(d, c("mode", "rate", "max_bandwidth"))
+		p$lambda_nominal <- p$rate * 4096 / p$max_bandwidth
+		long <- rbind(data.frame(p[, c("mode", "lambda_nominal", "completed", "runs")], q = "Data transferred (MiB)", v = p$data_MiB),
+			      data.frame(p[, c("mode", "lambda_nominal", "completed", "runs")], q = "Total time (ms)", v = p$total_time_ms),
+			      data.frame(p[, c("mode", "lambda_nominal", "completed", "runs")], q = "Downtime (ms)", v = p$downtime_ms))
+		g <- ggplot(long[is.finite(long$v), ], aes(lambda_nominal, v, colour = mode)) +
+			geom_vline(xintercept = 1, colour = "grey60", linetype = "dashed") +
+			geom_line() + geom_point() + facet_wrap(~q, scales = "free_y") +
+			labs(x = "lambda = dirty rate / bandwidth cap", y = NULL,
+			     title = "Dirty rate against migration mode (medians of completed runs)",
+			     subtitle = "pre-copy past lambda = 1: no completed run (timeout)") +
+			theme_bw(base_size = 10) + theme(legend.position = "bottom")
+		mb_save_plot(g, file.path(out, "classic-dirty-rate"), width = 9, height = 3.8)
+	}
+	if (!is.null(d <- cs[["bandwidth"]])) {
+		p <- mb_classic_points(d, c("section", "max_bandwidth", "downtime_limit"))
+		bw <- p[p$section == "bandwidth", ]
+		dl <- p[p$section == "downtime_limit", ]
+		long <- rbind(data.frame(x = bw$max_bandwidth / 2^20, v = bw$total_time_ms, q = "Total time (ms) vs cap (MiB/s)", what = "measured"),
+			      data.frame(x = bw$max_bandwidth / 2^20, v = 1000 * bw$nonzero_MiB / (bw$max_bandwidth / 2^20),
+					 q = "Total time (ms) vs cap (MiB/s)", what = "non-zero memory / cap"),
+			      data.frame(x = dl$downtime_limit, v = dl$downtime_ms, q = "Downtime (ms) vs limit (ms)", what = "measured"),
+			      data.frame(x = dl$downtime_limit, v = dl$downtime_limit, q = "Downtime (ms) vs limit (ms)", what = "the limit"))
+		g <- ggplot(long[is.finite(long$v), ], aes(x, v, linetype = what)) + geom_line() + geom_point() +
+			scale_x_log10() + scale_y_log10() + facet_wrap(~q, scales = "free") +
+			labs(x = NULL, y = NULL, linetype = NULL, title = "Bandwidth cap and downtime limit (pre-copy, medians)") +
+			theme_bw(base_size = 10) + theme(legend.position = "bottom")
+		mb_save_plot(g, file.path(out, "classic-bandwidth"), width = 9, height = 3.8)
+	}
+	if (!is.null(d <- cs[["pattern"]])) {
+		p <- mb_classic_points(d, c("section", "wss", "rate", "pattern"))
+		p$wss_MiB <- p$wss / 2^20
+		g <- ggplot(p, aes(lambda, data_MiB, colour = pattern, shape = factor(wss_MiB))) +
+			geom_point(size = 2.2) +
+			labs(x = "lambda (measured dirty rate / cap)", y = "Data transferred (MiB)", shape = "wss (MiB)",
+			     title = "Writable working set and write pattern (pre-copy, medians)") +
+			theme_bw(base_size = 10) + theme(legend.position = "bottom")
+		mb_save_plot(g, file.path(out, "classic-pattern"), width = 7, height = 4.2)
+	}
+	if (!is.null(d <- cs[["memory"]])) {
+		ok <- d[d$status == "completed", , drop = FALSE]
+		g <- ggplot(ok, aes(memory / 2^30, total_time_ms)) + geom_point() +
+			geom_smooth(method = "lm", formula = y ~ x, se = FALSE, colour = "grey40", linewidth = 0.5) +
+			labs(x = "guest memory (GiB)", y = "Total time (ms)", title = "Idle guest: memory size") +
+			theme_bw(base_size = 10)
+		mb_save_plot(g, file.path(out, "classic-memory"), width = 5, height = 3.6)
+	}
+}
+
+mb_classic_write <- function(dir, wall_s = NA) {
+	cs <- mb_classic_read(dir)
+	all <- do.call(rbind, lapply(cs, function(d) {
+		m <- mb_model_campaign(d)
+		if (is.null(m)) NULL else m
+	}))
+	shapes <- mb_classic_shapes(cs, all)
+	write.csv(shapes, file.path(dir, "shapes.csv"), row.names = FALSE)
+	md <- c("# Classic migration results on this host", "",
+		mb_classic_environment(cs), "",
+		sprintf("Made by `bash bench/reference.sh` from `bench/scenarios/classic/`%s. Each campaign has its own",
+			if (is.finite(wall_s)) sprintf(" in %d min %d s of campaign time", wall_s %/% 60, wall_s %% 60) else ""),
+		"`migbench report` in CAMPAIGN/report/ (every metric with BCa CIs, timelines); this page gathers the classic results.", "",
+		"## Shapes", "",
+		mb_markdown_table(data.frame(check.names = FALSE, campaign = shapes$campaign, shape = shapes$shape,
+					     holds = ifelse(shapes$holds, "yes", "**no**"), numbers = shapes$detail)), "")
+	for (n in names(cs)) {
+		d <- cs[[n]]
+		keys <- setdiff(mb_swept_params(d), "scenario")
+		p <- mb_classic_points(d, unique(c("mode", keys)))
+		tab <- data.frame(check.names = FALSE, scenario = p$scenario, completed = sprintf("%d/%d", p$completed, p$runs),
+				  lambda = mb_fmt(p$lambda, 2),
+				  `data (MiB)` = mb_fmt(p$data_MiB), `total (ms)` = mb_fmt(p$total_time_ms),
+				  `downtime (ms)` = mb_fmt(p$downtime_ms), `guest gap (ms)` = mb_fmt(p$guest_downtime_ms),
+				  `guest throughput in pre-copy` = mb_fmt(p$throughput_ratio, 2))
+		md <- c(md, sprintf("## %s", n), "", mb_classic_question(n), "",
+			mb_markdown_table(tab), "",
+			sprintf("Medians of completed runs; every metric with its CI: [%s/report/report.md](%s/report/report.md).", n, n))
+		if (file.exists(file.path(dir, paste0("classic-", n, ".png"))) || n != "optimizations")
+			md <- c(md, "", sprintf("![%s](classic-%s.png)", n, n))
+		md <- c(md, "")
+	}
+	if (!is.null(all)) {
+		write.csv(all, file.path(dir, "model.csv"), row.names = FALSE, na = "")
+		pts <- mb_model_points(all)
+		write.csv(pts, file.path(dir, "model-points.csv"), row.names = FALSE, na = "")
+		pct <- function(p) ifelse(is.finite(p), sprintf("%+.0f %%", p), "–")
+		ptab <- data.frame(check.names = FALSE, campaign = pts$campaign, scenario = pts$scenario, runs = pts$runs,
+				   lambda = mb_fmt(pts$lambda, 2),
+				   `total pred/meas (ms)` = sprintf("%s/%s", mb_fmt(pts$p_time_s * 1000), mb_fmt(pts$m_time_s * 1000)),
+				   `total err` = pct(pts$err_time_pct),
+				   `data pred/meas (MiB)` = sprintf("%s/%s", mb_fmt(pts$p_bytes / 2^20), mb_fmt(pts$m_bytes / 2^20)),
+				   `data err` = pct(pts$err_bytes_pct),
+				   `downtime pred/meas (ms)` = sprintf("%s/%s", mb_fmt(pts$p_downtime_s * 1000), mb_fmt(pts$m_downtime_s * 1000)),
+				   `downtime err` = pct(pts$err_downtime_pct), `classic downtime err` = pct(pts$c_err_downtime_pct))
+		md <- c(md, "## The pre-copy model", "",
+			"Every completed pre-copy run of the campaigns above, predicted from its measured inputs (analysis/model.R).",
+			"Per scenario: the median prediction against the median measurement.", "",
+			mb_markdown_table(ptab), "",
+			"Per run:", "", mb_model_summary_md(all), "",
+			"![model](model.png)", "")
+		tryCatch(mb_model_plot(all, file.path(dir, "model")),
+			 error = function(e) message("model plot: ", conditionMessage(e)))
+	}
+	tryCatch(mb_classic_plots(cs, dir), error = function(e) message("classic plots: ", conditionMessage(e)))
+	writeLines(md, file.path(dir, "report.md"))
+	invisible(shapes)
+}
+
+mb_classic_main <- function() {
+	a <- mb_parse_args(commandArgs(trailingOnly = TRUE),
+			   list(`--wall-s` = "wall", `-h` = "help", `--help` = "help"), flags = "help")
+	if (isTRUE(a$opts$help)) {
+		cat("usage: Rscript classic.R DIR [--wall-s S]\n",
+		    "The classic results from the campaigns of bench/scenarios/classic/ in DIR; writes DIR/report.md.\n")
+		return(0L)
+	}
+	if (length(a$pos) != 1) mb_fail("usage: Rscript classic.R DIR [--wall-s S]")
+	wall <- if (!is.null(a$opts$wall)) mb_num_opt(a$opts$wall, "wall-s", 0) else NA
+	shapes <- mb_classic_write(a$pos[1], wall)
+	cat(sprintf("%s: %s\n", ifelse(shapes$holds, "holds", "DOES NOT HOLD"), shapes$shape), sep = "")
+	cat(sprintf("written: %s\n", file.path(a$pos[1], "report.md")))
+	0L
+}
+
+if (sys.nframe() == 0L && !interactive()) mb_main("classic", mb_classic_main)
