@@ -25,11 +25,17 @@
 #     writes hit, which for random and hot/cold writes grow slower than the
 #     writes (mb_unique_pages), less those still waiting to be sent;
 #   - when what remains after the sync is below the threshold the guest
-#     stops, and the rest goes at the stop-and-copy bandwidth:
+#     stops, and the rest goes without a bandwidth cap:
 #       downtime = c + remaining / R_stop,
-#     with c and R_stop the straight line through the campaign's other
-#     pre-copy runs' (stop-and-copy bytes, downtime): each run's downtime is
-#     predicted from lines fitted without it.
+#     c (final sync, device state, the destination's start) from the line
+#     through the campaign's other runs' (stop-and-copy bytes, downtime),
+#     R_stop the run's own stop-and-copy bandwidth (its bytes over its
+#     downtime less c): what the issue of a model is, given the bandwidth
+#     of each phase, is how much is left when the guest stops. The same line
+#     also predicts each run's downtime out of sample (p_line_downtime_s):
+#     it misses where the stop-and-copy carries pages the destination never
+#     held (bench/prealloc.sh: the host's first touch of the destination's
+#     memory makes them about 4x slower here).
 #   total time = QEMU's setup time + the windows + the downtime.
 #
 # Measured inputs per run:
@@ -132,9 +138,9 @@ mb_unique_pages <- function(n, W, pattern = "sequential", hot = mb_hotcold[["hot
 # time_s, stop_bytes, downtime_s.
 mb_model_qemu_loop <- function(V, D, R, T_s, W = Inf, pattern = "sequential", page = 4096,
 			       setup_s = 0, stop = c(NA_real_, NA_real_), window_s = 0.1,
-			       max_syncs = 0, timeout_s = Inf, ram = V) {
+			       max_syncs = 0, timeout_s = Inf, ram = V, layout = NULL) {
 	nc <- list(converges = FALSE, lambda = D / R, syncs = NA_real_, bytes = NA_real_,
-		   time_s = NA_real_, stop_bytes = NA_real_, stop_fresh_bytes = NA_real_, downtime_s = NA_real_)
+		   time_s = NA_real_, stop_bytes = NA_real_, downtime_s = NA_real_)
 	if (!all(is.finite(c(V, D, R, T_s))) || R <= 0 || V < 0 || D < 0) {
 		nc$converges <- NA
 		return(nc)
@@ -146,10 +152,14 @@ mb_model_qemu_loop <- function(V, D, R, T_s, W = Inf, pattern = "sequential", pa
 	Wp <- W / page
 	# QEMU's "remaining" counts dirty pages, zero or not. The first pass
 	# starts with every page of RAM dirty; its zero pages (ram - V) cost
-	# scanning, not bandwidth, and are taken as spread evenly among the
-	# others. Later rounds carry only pages the guest wrote.
+	# scanning, not bandwidth. `layout` (mb_layout_fn) says how many pages
+	# the first pass has scanned once it has sent a given amount of data;
+	# without it the zero pages are taken as spread evenly. Later rounds
+	# carry only pages the guest wrote, sent in step with the first pass's
+	# rest.
+	scanned_at <- if (is.function(layout)) layout else function(d) if (V > 0) d / V * ram else ram
 	pending <- V
-	fresh <- V  # of pending: pages never sent, landing on destination memory never written
+	first <- V  # of pending: the first pass's data not yet sent
 	zero <- ram - V
 	ws_share <- if (is.finite(W) && V > 0) min(1, W / V) else 1
 	sent <- 0
@@ -158,8 +168,10 @@ mb_model_qemu_loop <- function(V, D, R, T_s, W = Inf, pattern = "sequential", pa
 	syncs <- 1
 	repeat {
 		chunk <- min(pending, R * window_s)
-		zero <- if (pending > 0) zero * (1 - chunk / pending) else 0
-		fresh <- if (pending > 0) fresh * (1 - chunk / pending) else 0
+		if (pending > 0) first <- first * (1 - chunk / pending)
+		sent_first <- V - first
+		zero <- max(0, (ram - V) - (scanned_at(sent_first) - sent_first))
+		if (first <= 0) zero <- 0
 		pending <- pending - chunk
 		sent <- sent + chunk
 		t <- t + chunk / R
@@ -180,18 +192,38 @@ mb_model_qemu_loop <- function(V, D, R, T_s, W = Inf, pattern = "sequential", pa
 		}
 		if (syncs >= limit_syncs || t > limit_s) return(nc)
 	}
-	down <- if (all(is.finite(stop)) && stop[2] > 0) stop[1] + pending / stop[2] else NA_real_
+	down <- if (length(stop) == 2 && all(is.finite(stop)) && stop[2] > 0) stop[1] + pending / stop[2] else NA_real_
 	list(converges = TRUE, lambda = D / R, syncs = syncs + 1, bytes = sent + pending,
-	     time_s = t + (if (is.finite(down)) down else 0), stop_bytes = pending, stop_fresh_bytes = fresh,
+	     time_s = t + (if (is.finite(down)) down else 0), stop_bytes = pending,
 	     downtime_s = down)
 }
 
+# The first pass's layout (derived.first_pass_layout: "normal:scanned;..." in
+# pages) as a function from data sent (bytes) to RAM scanned (bytes),
+# through (0, 0), the samples and (V, ram), linear in between; NULL when
+# there are no samples.
+mb_layout_fn <- function(layout, V, ram, page = 4096) {
+	if (!is.character(layout) || is.na(layout) || !nzchar(layout) || !is.finite(V) || !is.finite(ram))
+		return(NULL)
+	p <- do.call(rbind, lapply(strsplit(strsplit(layout, ";", fixed = TRUE)[[1]], ":", fixed = TRUE), as.numeric))
+	d <- c(0, p[, 1] * page, V)
+	sc <- c(0, p[, 2] * page, ram)
+	keep <- d <= V & sc <= ram
+	d <- d[keep]
+	sc <- sc[keep]
+	o <- order(d, sc)
+	d <- d[o]
+	sc <- sc[o]
+	# zero pages scanned between two samples count at the later one
+	function(x) stats::approx(d, sc, xout = min(max(x, 0), V), ties = max, rule = 2)$y
+}
+
 # The stop-and-copy line through a campaign's completed pre-copy runs:
-# downtime = c + bytes / R_stop, fitted once per run without that run
+# downtime = c + bytes / R_line, fitted once per run without that run
 # (leave one out: no run's downtime is predicted from itself), by least
 # absolute deviations (iteratively reweighted least squares), so that a run
 # slowed by the host's other load does not drag the line. Returns a matrix
-# of (c_s, R_stop bytes/s) per run; NA where fewer than two other runs or a
+# of (c_s, R_line bytes/s) per run; NA where fewer than two other runs or a
 # line that does not rise.
 mb_stop_copy_fit <- function(bytes, downtime_s) {
 	ok <- is.finite(bytes) & is.finite(downtime_s)
@@ -232,7 +264,8 @@ mb_model_inputs <- function(df) {
 	setup[!is.finite(setup)] <- 0
 	base <- data.frame(campaign = if ("campaign" %in% names(d)) d$campaign else NA_character_,
 			   scenario = d$scenario, repetition = d$repetition, status = d$status,
-			   pattern = pattern, V = V, ram = gd("derived.ram_total"), R = R, R_avg = R_avg, T_s = gd("downtime_limit") / 1000,
+			   pattern = pattern, V = V, ram = gd("derived.ram_total"), R = R,
+			   layout = as.character(gd("derived.first_pass_layout")), R_avg = R_avg, T_s = gd("downtime_limit") / 1000,
 			   W = W, page = page, setup_s = setup, max_passes = gd("max_passes"),
 			   timeout_s = gd("timeout") / 1000, stringsAsFactors = FALSE)
 	guest <- cbind(base, D_source = "guest", D = gd("derived.guest_dirty_rate_pages_s") * page)
@@ -256,8 +289,13 @@ mb_model_campaign <- function(df, resume_s = 0) {
 	if (is.null(inp) || !nrow(inp)) return(NULL)
 	sim <- function(i, stop) with(inp[i, ],
 		mb_model_qemu_loop(V, D, R, T_s, W = W, pattern = pattern, page = page, setup_s = setup_s, ram = ram,
+				   layout = mb_layout_fn(layout, V, ram, page),
 				   stop = stop, max_syncs = if (is.finite(max_passes) && max_passes > 0)
 				   max_passes + 1 else 0, timeout_s = timeout_s))
+	# The stop-and-copy line through the campaign's other runs gives c (the
+	# fixed part: final sync, device state, the destination's start) and an
+	# out-of-sample rate; the run's own stop-and-copy bandwidth is its
+	# measured bytes over its downtime less c.
 	stopfit <- matrix(NA_real_, nrow(inp), 2)
 	key <- paste(inp$campaign, inp$scenario, inp$repetition)
 	runs <- which(inp$D_source == "guest" & inp$status == "completed")
@@ -270,10 +308,12 @@ mb_model_campaign <- function(df, resume_s = 0) {
 		}
 	}
 	inp$stop_c_s <- stopfit[, 1]
-	inp$R_stop <- stopfit[, 2]
+	inp$R_line <- stopfit[, 2]
+	busy <- inp$m_downtime_s - inp$stop_c_s
+	inp$R_stop <- ifelse(is.finite(busy) & busy > 0 & inp$m_stop_bytes > 0, inp$m_stop_bytes / busy, NA_real_)
 	classic <- lapply(seq_len(nrow(inp)), function(i) with(inp[i, ],
 		mb_model_precopy(V, D, R_avg, T_s, W = W, resume_s = resume_s)))
-	loop <- lapply(seq_len(nrow(inp)), function(i) sim(i, stopfit[i, ]))
+	loop <- lapply(seq_len(nrow(inp)), function(i) sim(i, c(inp$stop_c_s[i], inp$R_stop[i])))
 	num <- function(l, k) vapply(l, function(p) as.numeric(p[[k]]), 0)
 	inp$lambda <- inp$D / inp$R
 	inp$c_converges <- vapply(classic, function(p) as.logical(p$converges), NA)
@@ -285,8 +325,8 @@ mb_model_campaign <- function(df, resume_s = 0) {
 	inp$p_bytes <- num(loop, "bytes")
 	inp$p_time_s <- num(loop, "time_s")
 	inp$p_stop_bytes <- num(loop, "stop_bytes")
-	inp$p_stop_fresh_bytes <- num(loop, "stop_fresh_bytes")
 	inp$p_downtime_s <- num(loop, "downtime_s")
+	inp$p_line_downtime_s <- ifelse(is.finite(inp$R_line), inp$stop_c_s + inp$p_stop_bytes / inp$R_line, NA_real_)
 	err <- function(p, m) ifelse(is.finite(p) & is.finite(m) & m != 0, 100 * (p - m) / m, NA_real_)
 	for (m in c("c", "p")) {
 		pre <- if (m == "c") "c_err_" else "err_"
@@ -295,6 +335,7 @@ mb_model_campaign <- function(df, resume_s = 0) {
 		inp[[paste0(pre, "downtime_pct")]] <- err(inp[[paste0(m, "_downtime_s")]], inp$m_downtime_s)
 	}
 	inp$err_stop_bytes_pct <- err(inp$p_stop_bytes, inp$m_stop_bytes)
+	inp$line_err_downtime_pct <- err(inp$p_line_downtime_s, inp$m_downtime_s)
 	# The loop model stops at the scenario's bounds (max_passes, timeout):
 	# it "agrees" when it converges exactly when the run completed.
 	inp$agrees <- ifelse(is.na(inp$converges), NA, inp$converges == (inp$status == "completed"))
@@ -320,6 +361,7 @@ mb_model_table <- function(mod) {
 		`Stop-copy pred/meas (MiB)` = sprintf("%s/%s", mib(mod$p_stop_bytes), mib(mod$m_stop_bytes)),
 		`Downtime pred (ms)` = ms(mod$p_downtime_s), `Downtime meas (ms)` = ms(mod$m_downtime_s),
 		`Downtime err` = pct(mod$err_downtime_pct),
+		`Line downtime err` = pct(mod$line_err_downtime_pct),
 		`Classic downtime err` = pct(mod$c_err_downtime_pct))
 }
 
@@ -330,12 +372,14 @@ mb_model_table <- function(mod) {
 mb_model_summary <- function(mod, bound = 15, lambda_max = 0.8) {
 	rows <- list()
 	f <- function(x, g) if (any(is.finite(x))) g(abs(x[is.finite(x)])) else NA_real_
-	for (src in unique(mod$D_source)) for (model in c("QEMU loop", "classic")) for (range in c("low", "all")) {
+	models <- c("QEMU loop", "QEMU loop, line downtime", "classic")
+	for (src in unique(mod$D_source)) for (model in models) for (range in c("low", "all")) {
 		m <- mod[mod$D_source == src & (range == "all" | (is.finite(mod$lambda) & mod$lambda < lambda_max)), ,
 			 drop = FALSE]
 		if (!nrow(m)) next
 		pre <- if (model == "classic") "c_err_" else "err_"
 		e <- m[, paste0(pre, c("time_pct", "bytes_pct", "downtime_pct")), drop = FALSE]
+		if (model == models[2]) e[[3]] <- m$line_err_downtime_pct
 		done <- m$status == "completed"
 		within <- rowSums(is.finite(as.matrix(e)) & abs(as.matrix(e)) <= bound) == 3
 		rows[[length(rows) + 1]] <- data.frame(D_source = src, model = model,
@@ -408,16 +452,18 @@ mb_model_write <- function(df, out, resume_s = 0) {
 		"R = bandwidth pre-copy achieved (samples before the guest stopped), T = downtime limit, W = working set and its write pattern.",
 		paste("The QEMU-loop model sends in 100 ms rate-limit windows, syncs the dirty bitmap when less than R x T is left",
 		      "(adding the unique pages the writes hit since the last sync), stops when what is left after a sync is under R x T,",
-		      "and copies that at the stop-and-copy line (downtime = c + bytes / R_stop) fitted through the campaign's other runs."),
+		      "and copies that uncapped: downtime = c + bytes / R_stop, R_stop the run's own stop-and-copy bandwidth and c the",
+		      "intercept of the line through the campaign's other runs (that line alone, out of sample: \"line downtime err\")."),
 		paste("The classic model (Akoush et al. 2010) sends rounds of V lambda^i at the whole migration's average bandwidth and",
 		      "copies the last round at it too. Error = (predicted - measured) / measured; syncs = QEMU's dirty-sync-count."), "",
 		mb_model_summary_md(mod), "",
 		mb_markdown_table(tab))
 	stopfit <- mod[mod$D_source == "guest" & is.finite(mod$R_stop), , drop = FALSE]
 	if (nrow(stopfit))
-		md <- c(md, "", sprintf(paste("Stop-and-copy line (median over the leave-one-out fits): c = %s ms, R_stop = %s MiB/s,",
+		md <- c(md, "", sprintf(paste("Stop-and-copy: c = %s ms (median of the leave-one-out lines), R_stop %s MiB/s (median; range %s-%s),",
 			"against %s MiB/s pre-copy achieved: QEMU does not apply max_bandwidth while the guest is stopped."),
 			mb_fmt(median(stopfit$stop_c_s) * 1000), mb_fmt(median(stopfit$R_stop) / 2^20),
+			mb_fmt(min(stopfit$R_stop) / 2^20), mb_fmt(max(stopfit$R_stop) / 2^20),
 			mb_fmt(median(mod$R, na.rm = TRUE) / 2^20)))
 	writeLines(md, file.path(out, "model.md"))
 	tex <- tab[, c("Scenario", "Run", "D", "lambda", "Syncs pred/meas", "Total pred (ms)", "Total meas (ms)",

@@ -127,8 +127,6 @@ test_that("the stop-and-copy line is fitted without the run it predicts", {
 	f <- mb_stop_copy_fit(b, d)
 	expect_equal(f[1, ], c(0.005, 1000 * MiB), tolerance = 1e-3)
 	expect_equal(f[4, ], c(0.005, 1000 * MiB), tolerance = 1e-3)
-	# least squares would have bent it
-	expect_true(stats::lm.fit(cbind(1, b[-1]), d[-1])$coefficients[1] > 0.1)
 	expect_true(all(is.na(mb_stop_copy_fit(b[1:2], d[1:2]))))
 })
 
