@@ -18,6 +18,11 @@ if [ -n "$missing" ]; then
 	exit 77
 fi
 
+# Tests that read the source tree (the agent's defaults, the checked-in
+# reference results) find it here: they run on a copy of analysis/.
+MIGBENCH_SRCDIR=${MIGBENCH_SRCDIR:-$(cd "$here/.." && pwd)}
+export MIGBENCH_SRCDIR
+
 # The analysis reads the scenario keys from migbench (run --list-keys --json).
 MIGBENCH_BIN=${MIGBENCH_BIN:-$PWD/migbench}
 if [ ! -x "$MIGBENCH_BIN" ]; then

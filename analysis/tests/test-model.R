@@ -85,7 +85,7 @@ test_that("unique pages per pattern (by hand)", {
 })
 
 test_that("the hot/cold split is the agent's", {
-	src <- readLines(file.path(testthat::test_path(), "..", "..", "workloads", "agent", "config.c"))
+	src <- readLines(file.path(mb_test_srcdir(), "workloads", "agent", "config.c"))
 	def <- function(k) as.numeric(sub(".*= *([0-9.]+),.*", "\\1", grep(sprintf("^\\s*\\.%s = ", k), src, value = TRUE)[1]))
 	expect_equal(def("hot"), mb_hotcold[["hot"]])
 	expect_equal(def("hotw"), mb_hotcold[["hotw"]])
