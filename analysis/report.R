@@ -13,6 +13,8 @@
 #   metric-KEY.{png,pdf} one metric per figure
 #   timeline-SCENARIO.{png,pdf} one run of each scenario over time
 #   model.{csv,md,png,pdf} the analytic pre-copy model vs measurement
+#   postcopy_faults.{png,pdf} post-copy blocktime per vCPU and the fault
+#                     latency distribution (postcopy_faults.R), when a run has them
 # and prints the main table (Markdown) on stdout.
 
 local({
@@ -21,6 +23,7 @@ local({
 	dir <- if (length(f)) dirname(normalizePath(f[1])) else "analysis"
 	if (!exists("mb_read_campaign")) source(file.path(dir, "migbench.R"))
 	if (!exists("mb_model_write")) source(file.path(dir, "model.R"))
+	if (!exists("mb_postcopy_faults_data")) source(file.path(dir, "postcopy_faults.R"))
 })
 suppressPackageStartupMessages(library(ggplot2))
 
@@ -358,6 +361,13 @@ mb_report <- function(dir, out = NULL, R = 2000, seed = 1, quiet = FALSE) {
 			timelines <- c(timelines, sprintf("%s: repetition %s", base, r$repetition))
 	}
 
+	pf <- plot_try("postcopy_faults", mb_postcopy_faults_data(df))
+	p <- if (!is.null(pf)) plot_try("postcopy_faults", mb_postcopy_faults_plot(pf, sprintf("Post-copy faults: %s",
+											    basename(cdir))))
+	if (!is.null(p) && !is.null(plot_try("postcopy_faults", mb_save_plot(p, file.path(out, "postcopy_faults"), 8, 6.5))))
+		plots <- c(plots, "postcopy_faults")
+	faults_md <- if (!is.null(pf)) mb_postcopy_faults_md(df, pf, "postcopy_faults" %in% plots)
+
 	model_md <- tryCatch(mb_model_write(df, out), error = function(e) {
 		message("report: model skipped: ", conditionMessage(e))
 		c("## Pre-copy model", "", paste("Model failed:", conditionMessage(e)))
@@ -376,6 +386,7 @@ mb_report <- function(dir, out = NULL, R = 2000, seed = 1, quiet = FALSE) {
 		"## Every metric", "", mb_markdown_table(mb_long_table(stats)[, c("Scenario", "Metric", "Column", "n",
 									       "Median [95 % CI]", "Note")]), "",
 		model_md, "",
+		if (length(faults_md)) c(faults_md, ""),
 		"## Files", "",
 		"- `runs.csv`: one row per run (parameters, status, every metric flattened by JSON path)",
 		"- `summary.csv`: per scenario and metric: n, median, CI, note",
