@@ -62,6 +62,20 @@ int mbt_group_teardown(pid_t pid);
 int mbt_campaigns_setup(void **state, size_t n);
 int mbt_campaigns_teardown(void **state, size_t n, const char *prefix);
 
+/* The fixtures of a test file whose tests each run `n` campaigns of their
+ * own: group_setup/group_teardown (mbt_group_setup into `skip` and
+ * `postcopy_skip`, char arrays; runtime dir PREFIX-XXXXXX) and
+ * setup/teardown (mbt_campaigns_*, work folders only under PREFIX). */
+#define MBT_CAMPAIGN_FIXTURES(PREFIX, skip, postcopy_skip, n)                                        \
+	static int group_setup(void **state)                                                         \
+	{                                                                                            \
+		return mbt_group_setup(PREFIX "-XXXXXX", skip, sizeof(skip), postcopy_skip,          \
+				       sizeof(postcopy_skip));                                       \
+	}                                                                                            \
+	static int group_teardown(void **state) { return mbt_group_teardown(0); }                    \
+	static int setup(void **state) { return mbt_campaigns_setup(state, n); }                     \
+	static int teardown(void **state) { return mbt_campaigns_teardown(state, n, PREFIX); }
+
 /* Skips the test (saying why) when `reason` is not empty. */
 void mbt_skip_if(const char *reason);
 

@@ -59,26 +59,7 @@ static const char precopy_section[] =
 	"mode=precopy\n"
 	"rate=1M\n";
 
-static int group_setup(void **state)
-{
-	return mbt_group_setup(WORK_PREFIX "-XXXXXX", skip_reason, sizeof(skip_reason), postcopy_skip,
-			       sizeof(postcopy_skip));
-}
-
-static int group_teardown(void **state)
-{
-	return mbt_group_teardown(0);
-}
-
-static int setup(void **state)
-{
-	return mbt_campaigns_setup(state, 1);
-}
-
-static int teardown(void **state)
-{
-	return mbt_campaigns_teardown(state, 1, WORK_PREFIX);
-}
+MBT_CAMPAIGN_FIXTURES(WORK_PREFIX, skip_reason, postcopy_skip, 1)
 
 /* `qemu_line` ("" or "qemu=NAME\n") into the scenario; `with_precopy` adds
  * a pre-copy section. */
