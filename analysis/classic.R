@@ -21,7 +21,7 @@ if (!exists("mb_read_campaign")) {
 	})
 }
 
-mb_classic_campaigns <- c("dirty-rate", "pattern", "bandwidth", "optimizations", "memory")
+mb_classic_campaigns <- c("dirty-rate", "pattern", "bandwidth", "optimizations", "memory", "postcopy-faults")
 
 # Every classic campaign found in dir, read (a list by name).
 mb_classic_read <- function(dir) {
@@ -54,6 +54,9 @@ mb_classic_points <- function(df, keys) {
 		r$postcopy_MiB <- med("pages_transferred.bytes.postcopy") / 2^20
 		r$nonzero_MiB <- med("derived.ram_total") / 2^20 - med("derived.ram_duplicate") * 4096 / 2^20
 		r$throughput_ratio <- med("degradation.phases.precopy.ratio")
+		r$blocktime_ms <- med("postcopy_faults.blocktime_ms")
+		r$fault_latency_us <- med("postcopy_faults.latency_us")
+		r$faults <- med("postcopy_faults.faults")
 		r$lambda <- med("derived.guest_dirty_rate_pages_s") * 4096 / (if ("max_bandwidth" %in% names(d)) d$max_bandwidth[1] else NA)
 		r
 	})
@@ -80,13 +83,13 @@ mb_classic_shapes <- function(cs, model = NULL, bound = 15) {
 		p <- mb_classic_points(d, c("section", "mode", "rate", "max_bandwidth", "wss"))
 		p <- p[order(p$section, p$rate), ]
 		pre <- p[p$section == "precopy", ]
-		conv <- pre[pre$rate < pre$max_bandwidth, ]
+		conv <- pre[pre$rate * 4096 < pre$max_bandwidth, ]
 		add("dirty-rate", "pre-copy data and total time rise with the dirty rate (lambda < 1)",
 		    mb_rises(conv$data_MiB) && mb_rises(conv$total_time_ms),
 		    sprintf("rate %s MiB/s: data %s MiB, total %s ms", num(conv$rate * 4096 / 2^20),
 			    num(conv$data_MiB), num(conv$total_time_ms)))
-		over <- pre[pre$rate > pre$max_bandwidth, ]
-		add("dirty-rate", "pre-copy does not converge once the guest dirties faster than the link (lambda > 1)",
+		over <- pre[pre$rate * 4096 >= pre$max_bandwidth, ]
+		add("dirty-rate", "pre-copy does not converge once the guest dirties as fast as the link sends (lambda >= 1)",
 		    nrow(over) > 0 && all(over$completed == 0),
 		    sprintf("rate %s MiB/s: completed %s of %s", num(over$rate * 4096 / 2^20),
 			    paste(over$completed, collapse = ", "), paste(over$runs, collapse = ", ")))
@@ -96,10 +99,10 @@ mb_classic_shapes <- function(cs, model = NULL, bound = 15) {
 		    nrow(once) > 0 && all(once$completed == once$runs) && all(is.finite(ratio) & ratio <= 1.15),
 		    sprintf("data / non-zero memory at rate %s MiB/s: %s", num(once$rate * 4096 / 2^20), num(ratio)))
 		post <- p[p$section == "postcopy", ]
-		bound <- post$data_MiB / (post$nonzero_MiB + post$wss / 2^20)
+		upto <- post$data_MiB / (post$nonzero_MiB + post$wss / 2^20)
 		add("dirty-rate", "post-copy after one pre-copy pass sends at most memory + the working set whatever the rate",
-		    nrow(post) > 0 && all(post$completed == post$runs) && all(is.finite(bound) & bound <= 1.05),
-		    sprintf("data / (non-zero memory + wss) at rate %s MiB/s: %s", num(post$rate * 4096 / 2^20), num(bound)))
+		    nrow(post) > 0 && all(post$completed == post$runs) && all(is.finite(upto) & upto <= 1.05),
+		    sprintf("data / (non-zero memory + wss) at rate %s MiB/s: %s", num(post$rate * 4096 / 2^20), num(upto)))
 	}
 	if (!is.null(d <- cs[["bandwidth"]])) {
 		p <- mb_classic_points(d, c("section", "max_bandwidth", "downtime_limit"))
@@ -150,6 +153,16 @@ mb_classic_shapes <- function(cs, model = NULL, bound = 15) {
 		    is.finite(r2) && r2 >= 0.9 && coef(f)[2] > 0,
 		    sprintf("%s ms + %s ms per GiB, R^2 = %s over %d runs", mb_fmt(coef(f)[1]), mb_fmt(coef(f)[2]),
 			    mb_fmt(r2, 3), nrow(ok)))
+	}
+	if (!is.null(d <- cs[["postcopy-faults"]])) {
+		ok <- d[d$status == "completed", , drop = FALSE]
+		g <- function(col) if (col %in% names(ok)) ok[[col]] else rep(NA_real_, nrow(ok))
+		timed <- is.finite(g("postcopy_faults.blocktime_ms")) & is.finite(g("postcopy_faults.latency_us")) &
+			g("postcopy_faults.faults") > 0
+		add("postcopy-faults", "every completed post-copy run has its blocktime per vCPU and timed faults (QEMU 10.1 and later)",
+		    nrow(ok) > 0 && nrow(ok) == nrow(d) && all(timed %in% TRUE),
+		    sprintf("%d of %d runs completed, %d with figures; mean fault latency %s us (median)", nrow(ok), nrow(d),
+			    sum(timed %in% TRUE), mb_fmt(median(g("postcopy_faults.latency_us"), na.rm = TRUE))))
 	}
 	if (!is.null(model)) {
 		pts <- mb_model_points(model)
@@ -305,11 +318,15 @@ mb_classic_write <- function(dir, wall_s = NA) {
 				  `data (MiB)` = mb_fmt(p$data_MiB), `total (ms)` = mb_fmt(p$total_time_ms),
 				  `downtime (ms)` = mb_fmt(p$downtime_ms), `guest gap (ms)` = mb_fmt(p$guest_downtime_ms),
 				  `guest throughput in pre-copy` = mb_fmt(p$throughput_ratio, 2))
+		if (any(is.finite(p$blocktime_ms)))
+			tab <- cbind(tab, data.frame(check.names = FALSE, `blocktime (ms)` = mb_fmt(p$blocktime_ms),
+				`fault latency (us)` = mb_fmt(p$fault_latency_us), faults = mb_fmt(p$faults)))
 		md <- c(md, sprintf("## %s", n), "", mb_classic_question(n), "",
 			mb_markdown_table(tab), "",
 			sprintf("Medians of completed runs; every metric with its CI: [%s/report/report.md](%s/report/report.md).", n, n))
-		if (file.exists(file.path(dir, paste0("classic-", n, ".png"))) || n != "optimizations")
-			md <- c(md, "", sprintf("![%s](classic-%s.png)", n, n))
+		for (img in c(sprintf("classic-%s.png", n), file.path(n, "report", "postcopy_faults.png")))
+			if (file.exists(file.path(dir, img)) && (n == "postcopy-faults" || !grepl("postcopy_faults", img)))
+				md <- c(md, "", sprintf("![%s](%s)", n, img))
 		md <- c(md, "")
 	}
 	if (!is.null(all)) {

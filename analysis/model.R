@@ -26,16 +26,17 @@
 #     writes (mb_unique_pages), less those still waiting to be sent;
 #   - when what remains after the sync is below the threshold the guest
 #     stops, and the rest goes without a bandwidth cap:
-#       downtime = c + remaining / R_stop,
-#     c (final sync, device state, the destination's start) from the line
-#     through the campaign's other runs' (stop-and-copy bytes, downtime),
-#     R_stop the run's own stop-and-copy bandwidth (its bytes over its
-#     downtime less c): what the issue of a model is, given the bandwidth
-#     of each phase, is how much is left when the guest stops. The same line
-#     also predicts each run's downtime out of sample (p_line_downtime_s):
-#     it misses where the stop-and-copy carries pages the destination never
-#     held (bench/prealloc.sh: the host's first touch of the destination's
-#     memory makes them about 4x slower here).
+#       downtime = remaining / R_stop,
+#     R_stop the bandwidth the run's stop-and-copy achieved (its bytes over
+#     its downtime), as R is pre-copy's: given each phase's bandwidth, what
+#     the model predicts is how much is left when the guest stops. R_stop
+#     itself spreads fourfold between runs here, with the host's load and
+#     with how many of the pages the destination never held
+#     (bench/prealloc.sh: the host's first touch of the destination's
+#     memory makes them about 4x slower), which nothing before the stop
+#     tells. A line c + bytes / R_line through the campaign's other runs
+#     predicts the downtime out of sample too (p_line_downtime_s), where
+#     the campaign's stop-and-copy sizes vary enough to draw one.
 #   total time = QEMU's setup time + the windows + the downtime.
 #
 # Measured inputs per run:
@@ -138,7 +139,7 @@ mb_unique_pages <- function(n, W, pattern = "sequential", hot = mb_hotcold[["hot
 # time_s, stop_bytes, downtime_s.
 mb_model_qemu_loop <- function(V, D, R, T_s, W = Inf, pattern = "sequential", page = 4096,
 			       setup_s = 0, stop = c(NA_real_, NA_real_), window_s = 0.1,
-			       max_syncs = 0, timeout_s = Inf, ram = V, layout = NULL) {
+			       max_syncs = 0, timeout_s = Inf, ram = V, layout = NULL, R_thr = R) {
 	nc <- list(converges = FALSE, lambda = D / R, syncs = NA_real_, bytes = NA_real_,
 		   time_s = NA_real_, stop_bytes = NA_real_, downtime_s = NA_real_)
 	if (!all(is.finite(c(V, D, R, T_s))) || R <= 0 || V < 0 || D < 0) {
@@ -148,7 +149,7 @@ mb_model_qemu_loop <- function(V, D, R, T_s, W = Inf, pattern = "sequential", pa
 	if (!is.finite(ram) || ram < V) ram <- V
 	limit_syncs <- if (is.finite(max_syncs) && max_syncs > 0) max_syncs else 1e5
 	limit_s <- if (is.finite(timeout_s)) timeout_s else 3600
-	thr <- R * T_s
+	thr <- (if (is.finite(R_thr) && R_thr > 0) R_thr else R) * T_s
 	Wp <- W / page
 	# QEMU's "remaining" counts dirty pages, zero or not. The first pass
 	# starts with every page of RAM dirty; its zero pages (ram - V) cost
@@ -265,7 +266,8 @@ mb_model_inputs <- function(df) {
 	base <- data.frame(campaign = if ("campaign" %in% names(d)) d$campaign else NA_character_,
 			   scenario = d$scenario, repetition = d$repetition, status = d$status,
 			   pattern = pattern, V = V, ram = gd("derived.ram_total"), R = R,
-			   layout = as.character(gd("derived.first_pass_layout")), R_avg = R_avg, T_s = gd("downtime_limit") / 1000,
+			   layout = as.character(gd("derived.first_pass_layout")),
+			   R_thr = gd("derived.threshold_bytes_s"), R_avg = R_avg, T_s = gd("downtime_limit") / 1000,
 			   W = W, page = page, setup_s = setup, max_passes = gd("max_passes"),
 			   timeout_s = gd("timeout") / 1000, stringsAsFactors = FALSE)
 	guest <- cbind(base, D_source = "guest", D = gd("derived.guest_dirty_rate_pages_s") * page)
@@ -289,13 +291,12 @@ mb_model_campaign <- function(df, resume_s = 0) {
 	if (is.null(inp) || !nrow(inp)) return(NULL)
 	sim <- function(i, stop) with(inp[i, ],
 		mb_model_qemu_loop(V, D, R, T_s, W = W, pattern = pattern, page = page, setup_s = setup_s, ram = ram,
-				   layout = mb_layout_fn(layout, V, ram, page),
+				   layout = mb_layout_fn(layout, V, ram, page), R_thr = R_thr,
 				   stop = stop, max_syncs = if (is.finite(max_passes) && max_passes > 0)
 				   max_passes + 1 else 0, timeout_s = timeout_s))
-	# The stop-and-copy line through the campaign's other runs gives c (the
-	# fixed part: final sync, device state, the destination's start) and an
-	# out-of-sample rate; the run's own stop-and-copy bandwidth is its
-	# measured bytes over its downtime less c.
+	# The run's own stop-and-copy bandwidth: its stop-and-copy bytes over its
+	# downtime. The line through the campaign's other runs (c + bytes /
+	# R_line) predicts the downtime out of sample, where such a line exists.
 	stopfit <- matrix(NA_real_, nrow(inp), 2)
 	key <- paste(inp$campaign, inp$scenario, inp$repetition)
 	runs <- which(inp$D_source == "guest" & inp$status == "completed")
@@ -307,13 +308,13 @@ mb_model_campaign <- function(df, resume_s = 0) {
 			stopfit[rows, ] <- matrix(fit[k, ], length(rows), 2, byrow = TRUE)
 		}
 	}
-	inp$stop_c_s <- stopfit[, 1]
+	inp$line_c_s <- stopfit[, 1]
 	inp$R_line <- stopfit[, 2]
-	busy <- inp$m_downtime_s - inp$stop_c_s
-	inp$R_stop <- ifelse(is.finite(busy) & busy > 0 & inp$m_stop_bytes > 0, inp$m_stop_bytes / busy, NA_real_)
+	inp$R_stop <- ifelse(is.finite(inp$m_downtime_s) & inp$m_downtime_s > 0 & inp$m_stop_bytes > 0,
+			     inp$m_stop_bytes / inp$m_downtime_s, NA_real_)
 	classic <- lapply(seq_len(nrow(inp)), function(i) with(inp[i, ],
 		mb_model_precopy(V, D, R_avg, T_s, W = W, resume_s = resume_s)))
-	loop <- lapply(seq_len(nrow(inp)), function(i) sim(i, c(inp$stop_c_s[i], inp$R_stop[i])))
+	loop <- lapply(seq_len(nrow(inp)), function(i) sim(i, c(0, inp$R_stop[i])))
 	num <- function(l, k) vapply(l, function(p) as.numeric(p[[k]]), 0)
 	inp$lambda <- inp$D / inp$R
 	inp$c_converges <- vapply(classic, function(p) as.logical(p$converges), NA)
@@ -326,7 +327,7 @@ mb_model_campaign <- function(df, resume_s = 0) {
 	inp$p_time_s <- num(loop, "time_s")
 	inp$p_stop_bytes <- num(loop, "stop_bytes")
 	inp$p_downtime_s <- num(loop, "downtime_s")
-	inp$p_line_downtime_s <- ifelse(is.finite(inp$R_line), inp$stop_c_s + inp$p_stop_bytes / inp$R_line, NA_real_)
+	inp$p_line_downtime_s <- ifelse(is.finite(inp$R_line), inp$line_c_s + inp$p_stop_bytes / inp$R_line, NA_real_)
 	err <- function(p, m) ifelse(is.finite(p) & is.finite(m) & m != 0, 100 * (p - m) / m, NA_real_)
 	for (m in c("c", "p")) {
 		pre <- if (m == "c") "c_err_" else "err_"
@@ -452,17 +453,17 @@ mb_model_write <- function(df, out, resume_s = 0) {
 		"R = bandwidth pre-copy achieved (samples before the guest stopped), T = downtime limit, W = working set and its write pattern.",
 		paste("The QEMU-loop model sends in 100 ms rate-limit windows, syncs the dirty bitmap when less than R x T is left",
 		      "(adding the unique pages the writes hit since the last sync), stops when what is left after a sync is under R x T,",
-		      "and copies that uncapped: downtime = c + bytes / R_stop, R_stop the run's own stop-and-copy bandwidth and c the",
-		      "intercept of the line through the campaign's other runs (that line alone, out of sample: \"line downtime err\")."),
+		      "and copies that uncapped: downtime = bytes / R_stop, R_stop the bandwidth the run's stop-and-copy achieved",
+		      "(out of sample instead, a line c + bytes / R_line through the campaign's other runs: \"line downtime err\")."),
 		paste("The classic model (Akoush et al. 2010) sends rounds of V lambda^i at the whole migration's average bandwidth and",
 		      "copies the last round at it too. Error = (predicted - measured) / measured; syncs = QEMU's dirty-sync-count."), "",
 		mb_model_summary_md(mod), "",
 		mb_markdown_table(tab))
 	stopfit <- mod[mod$D_source == "guest" & is.finite(mod$R_stop), , drop = FALSE]
 	if (nrow(stopfit))
-		md <- c(md, "", sprintf(paste("Stop-and-copy: c = %s ms (median of the leave-one-out lines), R_stop %s MiB/s (median; range %s-%s),",
+		md <- c(md, "", sprintf(paste("Stop-and-copy achieved %s MiB/s (median; range %s-%s)",
 			"against %s MiB/s pre-copy achieved: QEMU does not apply max_bandwidth while the guest is stopped."),
-			mb_fmt(median(stopfit$stop_c_s) * 1000), mb_fmt(median(stopfit$R_stop) / 2^20),
+			mb_fmt(median(stopfit$R_stop) / 2^20),
 			mb_fmt(min(stopfit$R_stop) / 2^20), mb_fmt(max(stopfit$R_stop) / 2^20),
 			mb_fmt(median(mod$R, na.rm = TRUE) / 2^20)))
 	writeLines(md, file.path(out, "model.md"))
