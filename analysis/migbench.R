@@ -119,7 +119,26 @@ mb_derived <- function(doc) {
 	d[["derived.setup_ms"]] <- if (is.numeric(setup)) as.numeric(setup) else NA_real_
 	d[["derived.precopy_bytes_s"]] <- mb_precopy_bandwidth(doc)
 	d[["derived.first_pass_layout"]] <- mb_first_pass_layout(doc)
+	d[["derived.threshold_bytes_s"]] <- mb_threshold_bandwidth(doc)
 	d
+}
+
+# The bandwidth QEMU's stop threshold uses (threshold = it x downtime
+# limit): its own estimate over the last 100 ms window, which query-migrate
+# shows as ram.mbps; the median over the samples of the active pre-copy
+# before the guest stopped (bytes/s).
+mb_threshold_bandwidth <- function(doc) {
+	t <- mb_run_instants(doc)
+	end <- if (is.finite(t$stop)) t$stop else if (is.finite(t$cancelled)) t$cancelled else Inf
+	v <- vapply(doc$samples, function(s) {
+		r <- s$reply
+		if (!identical(r$status, "active") || is.null(r$ram$mbps) || is.null(s$host_real_us) ||
+		    as.numeric(s$host_real_us) >= end)
+			return(NA_real_)
+		as.numeric(r$ram$mbps) * 1e6 / 8
+	}, 0)
+	v <- v[is.finite(v) & v > 0]
+	if (length(v)) median(v) else NA_real_
 }
 
 # Where the guest's data lies in RAM, as QEMU's first pass met it: for each
