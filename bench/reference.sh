@@ -42,25 +42,16 @@ case $out in -*)
 esac
 case $out in /*) ;; *) out=$top/$out ;; esac
 
-if [ "$(id -u)" -ne 0 ]; then
-	say "needs root (QEMU's post-copy needs userfaultfd; .ci/setup installs packages); run it with sudo"
-	exit 3
+. bench/prepare.sh
+mb_prepare "$build" "QEMU's post-copy needs userfaultfd, .ci/setup installs packages, and QEMU versions go into Debian roots"
+# The QEMU versions the campaigns name (qemu=11.1 for the post-copy fault
+# latencies): installed into their own Debian roots, nothing to do when
+# they are there.
+mapfile -t versions < <(sed -n 's/^qemu=\([0-9][0-9.]*\)$/\1/p' bench/scenarios/classic/*.ini | sort -u)
+if [ ${#versions[@]} -gt 0 ]; then
+	echo "== QEMU versions (migbench qemu install ${versions[*]})"
+	"$migbench" qemu install "${versions[@]}"
 fi
-echo "== set-up (.ci/setup)"
-bash .ci/setup
-
-echo "== build (in $build)"
-bash bench/build.sh "$build"
-export MIGBENCH_AGENT=$build/workloads/migbench-agent
-migbench=$build/migbench
-
-status=0
-"$migbench" doctor >/dev/null || status=$?
-if [ "$status" -ne 0 ]; then
-	say "migbench cannot run on this host (migbench doctor exit $status; run it for the reason)"
-	exit "$status"
-fi
-"$migbench" image
 mkdir -p "$out"
 
 rc=0

@@ -59,25 +59,8 @@ if [ -e "$campaign" ]; then
 	exit 2
 fi
 
-echo "== set-up (.ci/setup: packages, mmdebstrap for the QEMU roots)"
-if [ "$(id -u)" -ne 0 ]; then
-	say "needs root: QEMU versions are installed into Debian roots and run chrooted, and the echo guest gets a network namespace; run it with sudo"
-	exit 3
-fi
-bash .ci/setup
-
-echo "== build (in $build)"
-bash bench/build.sh "$build"
-export MIGBENCH_AGENT=$build/workloads/migbench-agent
-migbench=$build/migbench
-
-status=0
-"$migbench" doctor >/dev/null || status=$?
-if [ "$status" -ne 0 ]; then
-	say "migbench cannot run on this host (migbench doctor exit $status; run it for the reason)"
-	exit "$status"
-fi
-"$migbench" image
+. bench/prepare.sh
+mb_prepare "$build" "QEMU versions are installed into Debian roots and run chrooted, and the echo guest gets a network namespace"
 
 # The versions are whatever the scenario sweeps once the options are applied:
 # migbench's own dry run expands it, so this script holds no list of its own.
