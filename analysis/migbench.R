@@ -402,6 +402,13 @@ mb_metric_catalog <- data.frame(stringsAsFactors = FALSE, rbind(
 	c("resume_time_ms",                      "Resume",                   "ms",    "1",        "lower",  "1",    "1"),
 	c("total_time_ms",                       "Total time",               "ms",    "1",        "lower",  "1",    "1"),
 	c("guest_downtime_ms",                   "Guest-seen downtime",      "ms",    "1",        "lower",  "1",    "1"),
+	# the guest-seen silence around the switchover, split (bench/metrics.h mb_metrics_guest_gap)
+	c("guest_gap_switchover_ms",             "Guest gap at switchover",  "ms",    "1",        NA,       "1",    "0"),
+	c("guest_gap_before_stop_ms",            "Guest gap before STOP",    "ms",    "1",        NA,       "1",    "0"),
+	c("guest_gap_stopped_ms",                "Guest gap STOP->RESUME",   "ms",    "1",        NA,       "1",    "0"),
+	c("guest_gap_after_resume_ms",           "Guest gap after RESUME",   "ms",    "1",        "lower",  "1",    "0"),
+	c("guest_gap_after_resume_sent_ms",      "RESUME -> guest sent",     "ms",    "1",        NA,       "1",    "0"),
+	c("guest_gap_after_resume_in_flight_ms", "Guest sent -> arrived",    "ms",    "1",        NA,       "1",    "0"),
 	c("client_downtime_ms",                  "Client-seen downtime",     "ms",    "1",        "lower",  "1",    "1"),
 	c("pages_transferred.total",             "Pages transferred",        "pages", "1",        "lower",  "0",    "0"),
 	c("pages_transferred.bytes.total",       "Data transferred",         "MiB",   "9.5367431640625e-07", "lower", "0", "1"),

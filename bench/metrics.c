@@ -182,6 +182,58 @@ static int64_t recovery_us(const struct mb_hb_series *hb, int64_t resume, double
 	return -1;
 }
 
+/* Heartbeats after `first` that place the guest's clock on the host's:
+ * enough that the quickest of them travelled at the channel's own speed. */
+#define GUEST_CLOCK_WINDOW_US 1000000
+#define GUEST_CLOCK_MIN_POINTS 10
+
+void mb_metrics_guest_gap(const struct mb_mig_times *t, const struct mb_hb_series *hb, json_t *metrics)
+{
+	size_t first = 0, used = 0;
+	int64_t last_us, first_us, silence_from, offset = INT64_MAX;
+
+	if (!t->src_stop_us || !t->dst_resume_us)
+		return;
+	while (first < hb->n && hb->points[first].host_us <= t->dst_resume_us)
+		first++;
+	if (first == 0 || first == hb->n)
+		return;
+	last_us = hb->points[first - 1].host_us;
+	first_us = hb->points[first].host_us;
+	/* A heartbeat still on its way at STOP arrives after it: the silence
+	 * then starts later, and none of it is before STOP. */
+	silence_from = last_us > t->src_stop_us ? last_us : t->src_stop_us;
+	json_object_set_new(metrics, "guest_gap_switchover_ms", mb_json_ms(first_us - last_us));
+	json_object_set_new(metrics, "guest_gap_before_stop_ms", mb_json_ms(silence_from - last_us));
+	json_object_set_new(metrics, "guest_gap_stopped_ms", mb_json_ms(t->dst_resume_us - silence_from));
+	json_object_set_new(metrics, "guest_gap_after_resume_ms", mb_json_ms(first_us - t->dst_resume_us));
+
+	for (size_t i = first + 1; i < hb->n && hb->points[i].host_us - first_us <= GUEST_CLOCK_WINDOW_US; i++) {
+		int64_t lag = hb->points[i].host_us - (int64_t)hb->points[i].guest_us;
+
+		if (!hb->points[i].guest_us)
+			continue;
+		used++;
+		if (lag < offset)
+			offset = lag;
+	}
+	if (used >= GUEST_CLOCK_MIN_POINTS && hb->points[first].guest_us) {
+		int64_t sent = (int64_t)hb->points[first].guest_us + offset;
+
+		/* Within [RESUME, arrival]: the estimate is good to the
+		 * channel's jitter, and the guest cannot send before it runs. */
+		if (sent < t->dst_resume_us)
+			sent = t->dst_resume_us;
+		if (sent > first_us)
+			sent = first_us;
+		json_object_set_new(metrics, "guest_gap_after_resume_sent_ms", mb_json_ms(sent - t->dst_resume_us));
+		json_object_set_new(metrics, "guest_gap_after_resume_in_flight_ms", mb_json_ms(first_us - sent));
+	} else {
+		json_object_set_new(metrics, "guest_gap_after_resume_sent_ms", json_null());
+		json_object_set_new(metrics, "guest_gap_after_resume_in_flight_ms", json_null());
+	}
+}
+
 int64_t mb_metrics_heartbeats_from(int64_t start_us, uint64_t baseline_us, uint64_t margin_us)
 {
 	return start_us - (int64_t)baseline_us - (int64_t)margin_us;
@@ -215,6 +267,7 @@ int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_serie
 	} else {
 		json_object_set_new(metrics, "guest_downtime_ms", json_null());
 	}
+	mb_metrics_guest_gap(t, hb, metrics);
 
 	baseline = throughput(hb, t->start_us - baseline_us, t->start_us, use_ops);
 	precopy_end = t->postcopy_us ? t->postcopy_us : t->src_stop_us;

@@ -50,8 +50,9 @@ int mb_metrics_times(const struct mb_mig_times *t, json_t *metrics);
  * from the source's final `query-migrate` reply (its "ram" block). */
 int mb_metrics_pages(const json_t *final_query_migrate, json_t *metrics);
 
-/* Adds guest_downtime_ms (longest heartbeat gap overlapping the migration)
- * and degradation (throughput per phase relative to the baseline before
+/* Adds guest_downtime_ms (longest heartbeat gap overlapping the migration),
+ * the split of the switchover's silence (mb_metrics_guest_gap) and
+ * degradation (throughput per phase relative to the baseline before
  * `start_us`, and time after RESUME until a window of recovery_window_us
  * is back at >= 95 % of baseline): the windows are the scenario's keys
  * baseline and recovery_window. `counter` selects "written" (dirty
@@ -59,6 +60,24 @@ int mb_metrics_pages(const json_t *final_query_migrate, json_t *metrics);
 int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_series *hb,
 			  int64_t baseline_us, int64_t recovery_window_us, const char *counter,
 			  json_t *metrics);
+
+/* The silence around the switchover, split (the host's arrival stamps and
+ * the QMP events; "first" = the first heartbeat to arrive after RESUME, "last"
+ * = the one before it):
+ *   guest_gap_switchover_ms   last -> first: the silence that holds RESUME
+ *   guest_gap_before_stop_ms  last -> source STOP (0 when it came after STOP)
+ *   guest_gap_stopped_ms      later of last and STOP -> destination RESUME
+ *   guest_gap_after_resume_ms RESUME -> first
+ * and, from the guest's own clock (gt=), the last part split again:
+ *   guest_gap_after_resume_sent_ms      RESUME -> the guest stamped first
+ *   guest_gap_after_resume_in_flight_ms the stamp -> its arrival, beyond the
+ *       quickest arrival of the heartbeats that follow
+ * The guest's stamp is put on the host's clock with the smallest
+ * arrival - stamp of the heartbeats in the second after `first` (the two
+ * clocks tick at one rate; the smallest lag is the channel's own); the two
+ * are null when those heartbeats are too few or carry no stamp. Nothing is
+ * added when no heartbeat arrived after RESUME or none before it. */
+void mb_metrics_guest_gap(const struct mb_mig_times *t, const struct mb_hb_series *hb, json_t *metrics);
 
 /* Where a run's heartbeats start: the baseline window before `start_us`
  * and the margin before it (keys baseline, baseline_margin), so that the

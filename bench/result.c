@@ -55,17 +55,21 @@ static json_t *qemu_reported(const struct mb_mig_record *rec)
 static json_t *heartbeats_json(const struct mb_hb_series *hb, int64_t origin_us)
 {
 	json_t *t = json_array(), *seq = json_array(), *written = json_array(), *ops = json_array();
+	json_t *guest = json_array();
 
+	/* guest_us beside host_us: whether a late heartbeat was sent late (the
+	 * guest's clock says so) or delivered late (only the arrival is late). */
 	for (size_t i = 0; hb && i < hb->n; i++) {
 		json_array_append_new(t, json_integer(hb->points[i].host_us - origin_us));
+		json_array_append_new(guest, json_integer((json_int_t)hb->points[i].guest_us));
 		json_array_append_new(seq, json_integer((json_int_t)hb->points[i].seq));
 		json_array_append_new(written, json_integer((json_int_t)hb->points[i].written));
 		json_array_append_new(ops, json_integer((json_int_t)hb->points[i].ops));
 	}
-	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}",
 			 "time_origin", "host realtime µs of run.start_time",
 			 "origin_real_us", (json_int_t)origin_us,
-			 "host_us", t, "seq", seq, "written", written, "ops", ops);
+			 "host_us", t, "guest_us", guest, "seq", seq, "written", written, "ops", ops);
 }
 
 static void add_unavailable(json_t *metrics, const char *key, const char *why)

@@ -114,6 +114,110 @@ static void heartbeat_gaps_and_degradation(void **state)
 	free((void *)hb.points);
 }
 
+/* The switchover as a TCG guest shows it: heartbeats every ms, 0.1 ms on
+ * the way; STOP at 3.000 s, RESUME at 3.050 s; the guest's clock stands
+ * still while it is stopped; after RESUME the guest needs 20 ms to send
+ * its first heartbeat, which then takes 5 ms to arrive; the ones after it
+ * arrive 0.1 ms after they are sent again. `last_arrival_us` is when the
+ * last heartbeat before STOP arrives (sent 0.1 ms earlier). */
+static struct mb_hb_series switchover_series(int64_t last_arrival_us, int with_guest_clock)
+{
+	struct mb_hb_point *p = calloc(3000, sizeof(*p)); /* 1000 + 1 + 1479 */
+	const int64_t guest_zero = 1000000; /* the guest booted 1 s after the host's 0 */
+	const int64_t stopped = post.dst_resume_us - post.src_stop_us;
+	size_t n = 0;
+
+	for (int64_t sent = last_arrival_us - 100 - 999000; sent <= last_arrival_us - 100; sent += 1000)
+		p[n++] = (struct mb_hb_point){ .host_us = sent + 100, .seq = n,
+					       .guest_us = with_guest_clock ? (uint64_t)(sent - guest_zero) : 0 };
+	p[n++] = (struct mb_hb_point){ .host_us = post.dst_resume_us + 25000, .seq = n,
+				       .guest_us = with_guest_clock ?
+					       (uint64_t)(post.dst_resume_us + 20000 - stopped - guest_zero) : 0 };
+	for (int64_t sent = post.dst_resume_us + 21000; sent < post.dst_resume_us + 1500000; sent += 1000)
+		p[n++] = (struct mb_hb_point){ .host_us = sent + 100, .seq = n,
+					       .guest_us = with_guest_clock ?
+						       (uint64_t)(sent - stopped - guest_zero) : 0 };
+	return (struct mb_hb_series){ .points = p, .n = n };
+}
+
+static void guest_gap_split_at_stop_and_resume(void **state)
+{
+	struct mb_hb_series hb = switchover_series(2999500, 1);
+	json_t *m = json_object();
+
+	(void)state;
+	mb_metrics_guest_gap(&post, &hb, m);
+	/* 2.9995 s -> 3.075 s, of which 0.5 ms before STOP, 50 ms stopped,
+	 * 25 ms after RESUME: 20 ms until the guest sent, 5 ms on the way */
+	assert_float_equal(num(m, "guest_gap_switchover_ms"), 75.5, 1e-9);
+	assert_float_equal(num(m, "guest_gap_before_stop_ms"), 0.5, 1e-9);
+	assert_float_equal(num(m, "guest_gap_stopped_ms"), 50.0, 1e-9);
+	assert_float_equal(num(m, "guest_gap_after_resume_ms"), 25.0, 1e-9);
+	/* the guest's clock placed with the 0.1 ms of the heartbeats after:
+	 * 20.1 ms and 4.9 ms, the channel's own 0.1 ms counted as sending */
+	assert_float_equal(num(m, "guest_gap_after_resume_sent_ms"), 20.1, 1e-9);
+	assert_float_equal(num(m, "guest_gap_after_resume_in_flight_ms"), 4.9, 1e-9);
+	/* the parts add up to the silence */
+	assert_float_equal(num(m, "guest_gap_before_stop_ms") + num(m, "guest_gap_stopped_ms") +
+			   num(m, "guest_gap_after_resume_ms"), num(m, "guest_gap_switchover_ms"), 1e-9);
+	json_decref(m);
+
+	/* through mb_metrics_heartbeats too, beside the longest gap */
+	m = json_object();
+	assert_int_equal(mb_metrics_heartbeats(&post, &hb, 1000000, 100000, "written", m), 0);
+	assert_float_equal(num(m, "guest_downtime_ms"), 75.5, 1e-9);
+	assert_float_equal(num(m, "guest_gap_after_resume_ms"), 25.0, 1e-9);
+	json_decref(m);
+	free((void *)hb.points);
+}
+
+/* A heartbeat still on its way at STOP: the silence starts at its arrival,
+ * nothing of it lies before STOP. */
+static void guest_gap_heartbeat_arriving_after_stop(void **state)
+{
+	struct mb_hb_series hb = switchover_series(3002000, 1);
+	json_t *m = json_object();
+
+	(void)state;
+	mb_metrics_guest_gap(&post, &hb, m);
+	assert_float_equal(num(m, "guest_gap_switchover_ms"), 73.0, 1e-9);
+	assert_float_equal(num(m, "guest_gap_before_stop_ms"), 0.0, 1e-9);
+	assert_float_equal(num(m, "guest_gap_stopped_ms"), 48.0, 1e-9);
+	assert_float_equal(num(m, "guest_gap_after_resume_ms"), 25.0, 1e-9);
+	json_decref(m);
+	free((void *)hb.points);
+}
+
+/* Heartbeats without the guest's stamp (gt=0): the host-side split stays,
+ * the sent/in-flight split is null. No heartbeat after RESUME, or none
+ * before it: nothing at all. */
+static void guest_gap_without_guest_clock_or_heartbeats(void **state)
+{
+	struct mb_hb_series hb = switchover_series(2999500, 0);
+	struct mb_hb_series cut;
+	json_t *m = json_object();
+
+	(void)state;
+	mb_metrics_guest_gap(&post, &hb, m);
+	assert_float_equal(num(m, "guest_gap_after_resume_ms"), 25.0, 1e-9);
+	assert_true(json_is_null(json_object_get(m, "guest_gap_after_resume_sent_ms")));
+	assert_true(json_is_null(json_object_get(m, "guest_gap_after_resume_in_flight_ms")));
+	json_decref(m);
+
+	cut = (struct mb_hb_series){ .points = hb.points, .n = 1000 }; /* up to 2.9995 s */
+	m = json_object();
+	mb_metrics_guest_gap(&post, &cut, m);
+	assert_int_equal(json_object_size(m), 0);
+	json_decref(m);
+
+	cut = (struct mb_hb_series){ .points = hb.points + 1000, .n = hb.n - 1000 }; /* from 3.075 s */
+	m = json_object();
+	mb_metrics_guest_gap(&post, &cut, m);
+	assert_int_equal(json_object_size(m), 0);
+	json_decref(m);
+	free((void *)hb.points);
+}
+
 /* One scenario of KEY=VALUE pairs (NULL-ended); 0 or -1 with err. */
 static int params_of(struct mb_params *p, struct mb_err *err, ...)
 {
@@ -178,6 +282,9 @@ int main(void)
 		cmocka_unit_test(times_reject_disorder),
 		cmocka_unit_test(pages_split_by_bytes),
 		cmocka_unit_test(heartbeat_gaps_and_degradation),
+		cmocka_unit_test(guest_gap_split_at_stop_and_resume),
+		cmocka_unit_test(guest_gap_heartbeat_arriving_after_stop),
+		cmocka_unit_test(guest_gap_without_guest_clock_or_heartbeats),
 		cmocka_unit_test(window_keys_reach_the_consumers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
