@@ -586,11 +586,17 @@ static int execute(struct mb_qmp *c, const char *command, json_t *args, bool oob
 	c->pending = &p;         /* linked before sending: the reply may beat send() back */
 	pthread_mutex_unlock(&c->lock);
 
+	if (timing)
+		*timing = (struct mb_qmp_timing){ 0 };
 	line = format_request(command, args, p.id, oob, &len);
 	if (!line) {
 		rc = mb_errf(err, ENOMEM, "QMP %s: formatting the request", command);
 	} else {
 		pthread_mutex_lock(&c->write_lock);
+		/* stamped before the write: the reader thread can take the reply
+		 * before send() returns here (reply_wait_us came out negative) */
+		if (timing)
+			*timing = (struct mb_qmp_timing){ .sent_mono_us = mb_clock_us(CLOCK_MONOTONIC) };
 		rc = send_all(c, line, len, deadline, &sent, err);
 		pthread_mutex_unlock(&c->write_lock);
 		free(line);
@@ -605,9 +611,6 @@ static int execute(struct mb_qmp *c, const char *command, json_t *args, bool oob
 			}
 		}
 	}
-	if (timing)
-		*timing = (struct mb_qmp_timing){ .sent_mono_us = mb_clock_us(CLOCK_MONOTONIC) };
-
 	pthread_mutex_lock(&c->lock);
 	while (rc == 0 && !p.reply) {
 		if (c->closed)
