@@ -120,6 +120,11 @@ mb_derived <- function(doc) {
 	d[["derived.precopy_bytes_s"]] <- mb_precopy_bandwidth(doc)
 	d[["derived.first_pass_layout"]] <- mb_first_pass_layout(doc)
 	d[["derived.threshold_bytes_s"]] <- mb_threshold_bandwidth(doc)
+	thr <- vapply(doc$samples, function(s) {
+		v <- s$reply$`cpu-throttle-percentage`
+		if (is.numeric(v)) as.numeric(v) else NA_real_
+	}, 0)
+	d[["derived.cpu_throttle_max_pct"]] <- if (any(is.finite(thr))) max(thr, na.rm = TRUE) else NA_real_
 	d
 }
 

@@ -9,7 +9,10 @@
 #   bash bench/reference.sh [OUT_DIR [migbench run options...]]
 #
 # OUT_DIR (default results/classic-<date-time>) gets one campaign folder per
-# scenario file (OUT_DIR/dirty-rate, OUT_DIR/pattern, ...) and report.md.
+# scenario file (OUT_DIR/dirty-rate, OUT_DIR/pattern, ...), the
+# destination-preallocation experiment (OUT_DIR/prealloc, bench/prealloc.sh)
+# and report.md. (The guest-gap experiment has a command of its own:
+# bench/guest-gap.sh.)
 # The shipped reference is regenerated with
 #   git rm -rq results/reference/classic && bash bench/reference.sh results/reference/classic
 # Options after OUT_DIR go to every `migbench run` (--repetitions=1 for a
@@ -82,8 +85,14 @@ done
 end=$(date +%s)
 echo "== campaigns: $(( (end - start) / 60 )) min $(( (end - start) % 60 )) s"
 
+# The experiment behind the model's note on stop-and-copy (about 2 min).
+if [ ! -e "$out/prealloc" ]; then
+	echo "== experiment: bench/prealloc.sh $out/prealloc"
+	bash bench/prealloc.sh "$out/prealloc" "$@" || { say "bench/prealloc.sh failed (exit $?)"; rc=1; }
+fi
+
 echo "== classic report (analysis/classic.R $out)"
-Rscript analysis/classic.R "$out" --wall-s "$(( end - start ))" ||
+MIGBENCH_BIN=$migbench Rscript analysis/classic.R "$out" --wall-s "$(( end - start ))" ||
 	{ say "analysis/classic.R failed (exit $?)"; rc=1; }
 echo "== done: $out/report.md"
 exit "$rc"
