@@ -2,6 +2,7 @@
  * A table for people, --json for scripts; exit 3 when migbench cannot run
  * here at all (no working QEMU). */
 #include "config.h"
+#include "git-describe.h"
 #include "bench/command.h"
 #include "bench/host_probe.h"
 #include "bench/options.h"

@@ -1,6 +1,7 @@
 /* JSON views of the host probes. Key names are part of the result-file
  * contract (`host`, `hypervisor`): rename only with a schema bump. */
 #include "config.h"
+#include "git-describe.h"
 #include "bench/host_probe.h"
 
 #include <limits.h>

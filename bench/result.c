@@ -1,4 +1,5 @@
 #include "config.h"
+#include "git-describe.h"
 #include "bench/result.h"
 
 #include <errno.h>
