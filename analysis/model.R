@@ -248,7 +248,12 @@ mb_stop_copy_fit <- function(bytes, downtime_s) {
 # converge. One row per run and dirty-rate source.
 mb_model_inputs <- function(df) {
 	g <- function(col) if (col %in% names(df)) df[[col]] else rep(NA, nrow(df))
-	pre <- g("mode") %in% "precopy" & g("status") %in% c("completed", "did-not-converge")
+	# plain pre-copy: XBZRLE, compression and auto-converge change what a
+	# page costs and how fast the guest dirties, which the model does not cover
+	plain <- (is.na(g("xbzrle_cache")) | g("xbzrle_cache") %in% 0) &
+		(is.na(g("multifd_compression")) | g("multifd_compression") %in% "none") &
+		!(g("auto_converge") %in% TRUE)
+	pre <- g("mode") %in% "precopy" & g("status") %in% c("completed", "did-not-converge") & plain
 	d <- df[pre, , drop = FALSE]
 	if (!nrow(d)) return(NULL)
 	gd <- function(col) if (col %in% names(d)) d[[col]] else rep(NA_real_, nrow(d))
@@ -328,7 +333,9 @@ mb_model_campaign <- function(df, resume_s = 0) {
 	inp$p_stop_bytes <- num(loop, "stop_bytes")
 	inp$p_downtime_s <- num(loop, "downtime_s")
 	inp$p_line_downtime_s <- ifelse(is.finite(inp$R_line), inp$line_c_s + inp$p_stop_bytes / inp$R_line, NA_real_)
-	err <- function(p, m) ifelse(is.finite(p) & is.finite(m) & m != 0, 100 * (p - m) / m, NA_real_)
+	# errors of completed runs only: a cancelled run's figures end at the cancel
+	done <- inp$status == "completed"
+	err <- function(p, m) ifelse(done & is.finite(p) & is.finite(m) & m != 0, 100 * (p - m) / m, NA_real_)
 	for (m in c("c", "p")) {
 		pre <- if (m == "c") "c_err_" else "err_"
 		inp[[paste0(pre, "time_pct")]] <- err(inp[[paste0(m, "_time_s")]], inp$m_time_s)

@@ -56,6 +56,12 @@ if [ ${#versions[@]} -gt 0 ]; then
 	"$migbench" qemu install "${versions[@]}"
 fi
 mkdir -p "$out"
+# what made these results, beside them (the results carry migbench's own
+# git describe too)
+{
+	echo "commit $(git rev-parse HEAD 2>/dev/null || echo unknown) ($(git describe --always --dirty --tags 2>/dev/null || echo 'not a git tree'))"
+	echo "started $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n), $(uname -sr), $(nproc) CPUs"
+} >>"$out/provenance.txt"
 
 rc=0
 start=$(date +%s)
