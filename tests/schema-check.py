@@ -43,8 +43,11 @@ def load_validators(schema_dir):
         with open(os.path.join(schema_dir, name)) as f:
             s = json.load(f)
         Draft202012Validator.check_schema(s)
-        schemas[s["$id"]] = s
-    return Draft202012Validator(schemas["migbench-result/1"]), Draft202012Validator(schemas["migbench-campaign/1"])
+        schemas[name] = s
+    # absolute $ids: jsonschema 4.10 (Debian 12) resolves "#/$defs/..."
+    # against a relative $id into a URL it then tries to fetch
+    return (Draft202012Validator(schemas["migbench-result-1.schema.json"]),
+            Draft202012Validator(schemas["migbench-campaign-1.schema.json"]))
 
 
 def path_of(error):
