@@ -167,7 +167,7 @@ mb_compare <- function(a_dir, b_dir, threshold = 0.05, alpha = 0.05, metrics = N
 	} else {
 		# A name neither campaign has nor the catalogue knows is a typo,
 		# not a metric B lost: a gate judging nothing would pass.
-		known <- union(union(names(A), names(B)), mb_metric_catalog$column)
+		known <- union(union(names(A), names(B)), mb_metric_catalog()$column)
 		bad <- setdiff(metrics, known)
 		if (length(bad))
 			mb_fail(sprintf("--metrics: %s: no such metric in either campaign (they have: %s)",

@@ -395,40 +395,14 @@ mb_read_campaign <- function(dir) {
 
 # ---- the metrics: labels, units, which way is worse ----------------------------
 
-# direction: "lower" = lower is better (higher is worse), "higher" = higher is
-# better, NA = informational (never a verdict). floor: a change of the median
-# smaller than this (in the metric's own unit) is never a verdict: time
-# metrics are measured from QMP events whose delivery jitters by about a
-# millisecond, so a 0.3 -> 0.5 ms resume time is not a 60 % regression.
-# key: in the paper table.
-mb_metric_catalog <- data.frame(stringsAsFactors = FALSE, rbind(
-	c("preparation_time_ms",                 "Preparation",              "ms",    "1",        "lower",  "1",    "1"),
-	c("downtime_ms",                         "Downtime",                 "ms",    "1",        "lower",  "1",    "1"),
-	c("resume_time_ms",                      "Resume",                   "ms",    "1",        "lower",  "1",    "1"),
-	c("total_time_ms",                       "Total time",               "ms",    "1",        "lower",  "1",    "1"),
-	c("guest_downtime_ms",                   "Guest-seen downtime",      "ms",    "1",        "lower",  "1",    "1"),
-	# the guest-seen silence around the switchover, split (bench/metrics.h mb_metrics_guest_gap)
-	c("guest_gap_switchover_ms",             "Guest gap at switchover",  "ms",    "1",        NA,       "1",    "0"),
-	c("guest_gap_before_stop_ms",            "Guest gap before STOP",    "ms",    "1",        NA,       "1",    "0"),
-	c("guest_gap_stopped_ms",                "Guest gap STOP->RESUME",   "ms",    "1",        NA,       "1",    "0"),
-	c("guest_gap_after_resume_ms",           "Guest gap after RESUME",   "ms",    "1",        "lower",  "1",    "0"),
-	c("guest_gap_after_resume_sent_ms",      "RESUME -> guest sent",     "ms",    "1",        NA,       "1",    "0"),
-	c("guest_gap_after_resume_in_flight_ms", "Guest sent -> arrived",    "ms",    "1",        NA,       "1",    "0"),
-	c("client_downtime_ms",                  "Client-seen downtime",     "ms",    "1",        "lower",  "1",    "1"),
-	c("pages_transferred.total",             "Pages transferred",        "pages", "1",        "lower",  "0",    "0"),
-	c("pages_transferred.bytes.total",       "Data transferred",         "MiB",   "9.5367431640625e-07", "lower", "0", "1"),
-	c("pages_transferred.precopy",           "Pages in pre-copy",        "pages", "1",        NA,       "0",    "0"),
-	c("pages_transferred.downtime",          "Pages in stop-and-copy",   "pages", "1",        NA,       "0",    "0"),
-	c("pages_transferred.postcopy",          "Pages in post-copy",       "pages", "1",        NA,       "0",    "0"),
-	c("degradation.recovery_to_95pct_ms",    "Recovery to 95 %",         "ms",    "1",        "lower",  "1",    "0"),
-	c("degradation.phases.precopy.ratio",    "Throughput in pre-copy",   "x baseline", "1",   "higher", "0.01", "0"),
-	c("degradation.phases.postcopy.ratio",   "Throughput in post-copy",  "x baseline", "1",   "higher", "0.01", "0"),
-	c("degradation.phases.after.ratio",      "Throughput after",         "x baseline", "1",   "higher", "0.01", "0"),
-	c("memory_verify.pages_corrupted",       "Corrupted pages",          "pages", "1",        "lower",  "0",    "0"),
-	c("postcopy_faults.blocktime_ms",        "Post-copy blocktime (all vCPUs)", "ms", "1",    "lower",  "1",    "0"),
-	c("postcopy_faults.latency_us",          "Post-copy fault latency",  "us",    "1",        "lower",  "100",  "0"),
-	c("postcopy_faults.non_vcpu_latency_us", "Post-copy fault latency (non-vCPU)", "us", "1", "lower",  "100",  "0"),
-	c("postcopy_faults.faults",              "Post-copy remote faults",  "faults", "1",       NA,       "0",    "0"),
+# The metrics described: label, unit, scale, direction ("lower" = lower is
+# better, "higher" = higher is better, NA = informational, never a verdict),
+# floor (a change of the median smaller than this, in the metric's unit, is
+# never a verdict) and key (a column of the paper table). Those of a result
+# come from migbench itself (`migbench run --list-metrics --json`,
+# bench/metric_catalog.c: one source of truth); the rows below are the
+# figures this analysis reads from QEMU's own reply or derives itself.
+mb_metric_catalog_derived <- data.frame(stringsAsFactors = FALSE, rbind(
 	c("qemu_reported.downtime",              "QEMU-reported downtime",   "ms",    "1",        "lower",  "1",    "0"),
 	c("qemu_reported.total-time",            "QEMU-reported total time", "ms",    "1",        "lower",  "1",    "0"),
 	c("qemu_reported.setup-time",            "QEMU-reported setup time", "ms",    "1",        "lower",  "1",    "0"),
@@ -438,10 +412,27 @@ mb_metric_catalog <- data.frame(stringsAsFactors = FALSE, rbind(
 	c("derived.qemu_dirty_pages_rate",       "QEMU dirty-page rate",     "pages/s", "1",      NA,       "0",    "0"),
 	c("derived.stop_copy_MiB_s",             "Stop-and-copy bandwidth",  "MiB/s", "1",        NA,       "0",    "0")
 ))
-names(mb_metric_catalog) <- c("column", "label", "unit", "scale", "direction", "floor", "key")
-mb_metric_catalog$scale <- as.numeric(mb_metric_catalog$scale)
-mb_metric_catalog$floor <- as.numeric(mb_metric_catalog$floor)
-mb_metric_catalog$key <- mb_metric_catalog$key == "1"
+names(mb_metric_catalog_derived) <- c("column", "label", "unit", "scale", "direction", "floor", "key")
+
+mb_metric_catalog <- local({
+	cat <- NULL
+	function() {
+		if (!is.null(cat)) return(cat)
+		m <- mb_migbench_json(c("run", "--list-metrics", "--json"), "the metrics")
+		if (!is.data.frame(m) || !"metric" %in% names(m))
+			mb_fail("the metrics: `migbench run --list-metrics --json` did not print a JSON list of metrics",
+				mb_exit[["no_resource"]])
+		own <- data.frame(stringsAsFactors = FALSE, column = m$metric, label = m$label, unit = m$unit,
+				  scale = as.numeric(m$scale), direction = as.character(m$better),
+				  floor = as.numeric(m$floor), key = as.logical(m$paper))
+		d <- mb_metric_catalog_derived
+		d$scale <- as.numeric(d$scale)
+		d$floor <- as.numeric(d$floor)
+		d$key <- d$key == "1"
+		cat <<- rbind(own, d)
+		cat
+	}
+})
 
 # Columns of the tidy table that are not metrics.
 mb_id_columns <- c("campaign", "scenario", "repetition", "status", "completed_as", "postcopy_requested",
@@ -453,23 +444,34 @@ mb_id_columns <- c("campaign", "scenario", "repetition", "status", "completed_as
 # default, unit and help): one source of truth, read once per session. The
 # binary is $MIGBENCH_BIN (`migbench report` and `compare` set it to
 # themselves), else migbench on the PATH.
+# `migbench ARGS` parsed as JSON: how the analysis reads what migbench owns
+# (its keys, its metrics). The binary is $MIGBENCH_BIN (`migbench report` and
+# `compare` set it to themselves), else migbench on the PATH. NULL when the
+# output is not JSON; failing to run is an error naming `what`.
+mb_migbench_json <- function(args, what) {
+	bin <- Sys.getenv("MIGBENCH_BIN", "migbench")
+	if (!nzchar(bin)) bin <- "migbench"
+	out <- tryCatch(suppressWarnings(system2(bin, args, stdout = TRUE, stderr = FALSE)),
+			error = function(e) structure(conditionMessage(e), status = 127L))
+	status <- attr(out, "status")
+	if (!is.null(status))
+		mb_fail(sprintf(paste0("%s: `%s %s` failed (status %s) (the analysis reads them from migbench; ",
+				       "set MIGBENCH_BIN to its binary)"), what, bin, paste(args, collapse = " "), status),
+			mb_exit[["no_resource"]])
+	tryCatch(jsonlite::fromJSON(paste(out, collapse = "\n")), error = function(e) NULL)
+}
+
+# The scenario keys as migbench itself lists them (`migbench run --list-keys
+# --json`: the global keys and every plug-in's, with plug-in, kind, type,
+# default, unit and help): one source of truth, read once per session.
 mb_scenario_keys <- local({
 	keys <- NULL
 	function() {
 		if (!is.null(keys)) return(keys)
-		bin <- Sys.getenv("MIGBENCH_BIN", "migbench")
-		if (!nzchar(bin)) bin <- "migbench"
-		out <- tryCatch(suppressWarnings(system2(bin, c("run", "--list-keys", "--json"),
-							 stdout = TRUE, stderr = FALSE)),
-				error = function(e) structure(conditionMessage(e), status = 127L))
-		status <- attr(out, "status")
-		parsed <- if (is.null(status)) tryCatch(jsonlite::fromJSON(paste(out, collapse = "\n")),
-							error = function(e) NULL)
+		parsed <- mb_migbench_json(c("run", "--list-keys", "--json"), "the scenario keys")
 		if (!is.data.frame(parsed) || !"name" %in% names(parsed))
-			mb_fail(sprintf(paste0("the scenario keys: `%s run --list-keys --json` %s (the analysis ",
-					       "reads the keys from migbench; set MIGBENCH_BIN to its binary)"), bin,
-					if (!is.null(status)) sprintf("failed (status %s)", status)
-					else "did not print a JSON list of keys"), mb_exit[["no_resource"]])
+			mb_fail(paste("the scenario keys: `migbench run --list-keys --json` did not print a JSON list of keys",
+				      "(set MIGBENCH_BIN to its binary)"), mb_exit[["no_resource"]])
 		keys <<- parsed
 		keys
 	}
@@ -501,14 +503,14 @@ mb_metric_columns <- function(df) {
 	num <- setdiff(num, skip)
 	num <- num[!grepl(mb_stats_skip, num)]
 	num <- num[vapply(num, function(k) any(is.finite(df[[k]])), TRUE)]
-	c(intersect(mb_metric_catalog$column, num), setdiff(num, mb_metric_catalog$column))
+	c(intersect(mb_metric_catalog()$column, num), setdiff(num, mb_metric_catalog()$column))
 }
 
 # Label, unit, scale, direction, floor of any metric column; uncatalogued ones
 # get a guess from their name (…_ms: a time, lower is better; …joules: energy).
 mb_metric_info <- function(col) {
-	i <- match(col, mb_metric_catalog$column)
-	if (!is.na(i)) return(as.list(mb_metric_catalog[i, ]))
+	i <- match(col, mb_metric_catalog()$column)
+	if (!is.na(i)) return(as.list(mb_metric_catalog()[i, ]))
 	info <- list(column = col, label = col, unit = "", scale = 1, direction = NA_character_,
 		     floor = 0, key = FALSE)
 	if (grepl("_ms$", col)) {

@@ -30,7 +30,7 @@ suppressPackageStartupMessages(library(ggplot2))
 # ---- tables ---------------------------------------------------------------------
 
 mb_key_metrics <- function(df) {
-	k <- mb_metric_catalog$column[mb_metric_catalog$key]
+	k <- mb_metric_catalog()$column[mb_metric_catalog()$key]
 	k[k %in% mb_metric_columns(df)]
 }
 

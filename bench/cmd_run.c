@@ -16,6 +16,7 @@
 #include "bench/command.h"
 #include "bench/host_probe.h"
 #include "bench/ini.h"
+#include "bench/metric_catalog.h"
 #include "bench/progress.h"
 #include "bench/result.h"
 #include "bench/run_loop.h"
@@ -143,6 +144,9 @@ static void usage(FILE *out)
 		"  --dry-run          print the runs in the order they would run, and exit\n"
 		"  --list-keys [--json]  every scenario key (KEY<TAB>PLUG-IN, or JSON with\n"
 		"                     type, default, unit, range and help), and exit\n"
+		"  --list-metrics [--json]  every metric of a result (PATH<TAB>LABEL (UNIT),\n"
+		"                     or JSON with unit, scale, which way is better and\n"
+		"                     the smallest change worth a verdict), and exit\n"
 		"  -q, --quiet        no progress line\n"
 		"  -h, --help         this text\n"
 		"\n"
@@ -180,6 +184,31 @@ static int list_keys(int argc, char **argv)
 				       ? json_string_value(json_object_get(k, "plugin")) : "-");
 	}
 	json_decref(keys);
+	return MB_EXIT_OK;
+}
+
+/* `migbench run --list-metrics [--json]`: the metrics of a result, with
+ * label, unit and which way is better (the R analysis reads the JSON). */
+static int list_metrics(int argc, char **argv)
+{
+	json_t *list = mb_metric_catalog_json();
+	int json = 0;
+
+	for (int a = 1; a < argc; a++)
+		json |= !strcmp(argv[a], "--json");
+	if (!list) {
+		fprintf(stderr, "migbench run --list-metrics: out of memory\n");
+		return MB_EXIT_FAILED;
+	}
+	if (json) {
+		json_dumpf(list, stdout, JSON_INDENT(1));
+		putchar('\n');
+	} else {
+		for (size_t i = 0; i < mb_metric_catalog_size; i++)
+			printf("%s\t%s (%s)\n", mb_metric_catalog[i].path, mb_metric_catalog[i].label,
+			       mb_metric_catalog[i].unit);
+	}
+	json_decref(list);
 	return MB_EXIT_OK;
 }
 
@@ -315,6 +344,8 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--list-keys"))
 			return list_keys(argc, argv);
+		if (!strcmp(argv[i], "--list-metrics"))
+			return list_metrics(argc, argv);
 	}
 	/* What the manifest keeps so that the campaign can be understood, and
 	 * resumed, without the files it came from. */

@@ -8,7 +8,8 @@
 #                   other hosts)
 #   1 guest         workloads/ (the agent, the image builder)
 #   0 base          bench/{error,clock,units,ini,atomic_file,owner,host,
-#                   scenario,scenario_keys,metrics,qemu_releases,exit},
+#                   scenario,scenario_keys,metrics,metric_catalog,qemu_releases,
+#                   exit},
 #                   workloads/proto, svc_proto
 #
 # TAP output; exit 1 on a violation, naming the file, the include and both
@@ -23,7 +24,7 @@ layer_of() {
 	case $f in
 	bench/cmd_* | bench/commands.c | bench/command.h | bench/main.c) echo 4 ;;
 	bench/error.* | bench/clock.h | bench/units.* | bench/ini.* | bench/atomic_file.* | bench/owner.* | \
-		bench/host.[ch] | bench/scenario.* | bench/scenario_keys.c | bench/metrics.* | bench/qemu_releases.* | \
+		bench/host.[ch] | bench/scenario.* | bench/scenario_keys.c | bench/metrics.* | bench/metric_catalog.* | bench/qemu_releases.* | \
 		bench/exit.h) echo 0 ;;
 	bench/remote_probes.*) echo 2 ;;
 	bench/*) echo 3 ;;

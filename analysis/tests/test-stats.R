@@ -80,3 +80,37 @@ test_that("scenario keys come from migbench: every key, plug-ins' too, is a para
 	expect_equal(mb_param_columns(df), c("mode", "counter_events", "client_rate", "cpuset_src"))
 	expect_equal(mb_metric_columns(df), "downtime_ms")
 })
+
+test_that("metrics come from migbench: each one it describes is in real results, with its unit", {
+	cat <- mb_metric_catalog()
+	own <- cat[!grepl("^(derived|qemu_reported)\\.", cat$column), ]
+	expect_true(all(c("downtime_ms", "total_time_ms", "pages_transferred.bytes.total",
+			  "postcopy_faults.latency_us") %in% own$column))
+	expect_equal(cat$unit[cat$column == "pages_transferred.bytes.total"], "MiB")
+	expect_equal(cat$scale[cat$column == "pages_transferred.bytes.total"], 1 / 2^20)
+	expect_true(is.na(cat$direction[cat$column == "guest_gap_stopped_ms"]))
+	expect_equal(sum(duplicated(cat$column)), 0)
+	# every metric migbench describes is one its results hold (a renamed metric
+	# would leave the description behind): the real results under tests/fixtures
+	# and the checked-in reference campaigns
+	top <- mb_test_srcdir()
+	ref <- list.files(file.path(top, "results", "reference"), "^1\\.json$", recursive = TRUE, full.names = TRUE)
+	files <- c(list.files(file.path(top, "tests", "fixtures", "results"), "\\.json$", full.names = TRUE), ref)
+	skip_if(length(files) < 10, "too few real results in the source tree")
+	paths <- function(x, p = "") {
+		out <- character()
+		for (n in names(x)) {
+			k <- if (nzchar(p)) paste0(p, ".", n) else n
+			v <- x[[n]]
+			out <- c(out, if (is.list(v) && length(names(v))) paths(v, k) else k)
+		}
+		out
+	}
+	seen <- character()
+	for (f in files) {
+		m <- jsonlite::fromJSON(f, simplifyVector = FALSE)$metrics
+		if (is.list(m)) seen <- union(seen, paths(m))
+	}
+	missing <- setdiff(own$column, seen)
+	expect_equal(missing, character(), label = "metrics migbench describes that no real result holds")
+})
