@@ -159,57 +159,46 @@ static void usage(FILE *out)
 		"2 bad command line or scenario; 3 this host cannot run it (no QEMU).\n");
 }
 
-/* `migbench run --list-keys [--json]`: every scenario key, the plug-ins'
- * too, for scripts (the R analysis reads the JSON: one source of truth). */
-static int list_keys(int argc, char **argv)
+/* `migbench run --list-keys|--list-metrics [--json]`: a listing migbench
+ * owns, as JSON for scripts (the R analysis reads both: one source of truth)
+ * or one line per item. */
+static int print_listing(int argc, char **argv, const char *option, json_t *list,
+			 void (*line)(json_t *item))
 {
-	json_t *keys = mb_scenario_keys_json();
 	int json = 0;
 	size_t i;
-	json_t *k;
-
-	for (int a = 1; a < argc; a++)
-		json |= !strcmp(argv[a], "--json");
-	if (!keys) {
-		fprintf(stderr, "migbench run --list-keys: out of memory\n");
-		return MB_EXIT_FAILED;
-	}
-	if (json) {
-		json_dumpf(keys, stdout, JSON_INDENT(1));
-		putchar('\n');
-	} else {
-		json_array_foreach(keys, i, k)
-			printf("%s\t%s\n", json_string_value(json_object_get(k, "name")),
-			       *json_string_value(json_object_get(k, "plugin"))
-				       ? json_string_value(json_object_get(k, "plugin")) : "-");
-	}
-	json_decref(keys);
-	return MB_EXIT_OK;
-}
-
-/* `migbench run --list-metrics [--json]`: the metrics of a result, with
- * label, unit and which way is better (the R analysis reads the JSON). */
-static int list_metrics(int argc, char **argv)
-{
-	json_t *list = mb_metric_catalog_json();
-	int json = 0;
+	json_t *item;
 
 	for (int a = 1; a < argc; a++)
 		json |= !strcmp(argv[a], "--json");
 	if (!list) {
-		fprintf(stderr, "migbench run --list-metrics: out of memory\n");
+		fprintf(stderr, "migbench run %s: out of memory\n", option);
 		return MB_EXIT_FAILED;
 	}
 	if (json) {
 		json_dumpf(list, stdout, JSON_INDENT(1));
 		putchar('\n');
 	} else {
-		for (size_t i = 0; i < mb_metric_catalog_size; i++)
-			printf("%s\t%s (%s)\n", mb_metric_catalog[i].path, mb_metric_catalog[i].label,
-			       mb_metric_catalog[i].unit);
+		json_array_foreach(list, i, item)
+			line(item);
 	}
 	json_decref(list);
 	return MB_EXIT_OK;
+}
+
+/* KEY<TAB>PLUG-IN ("-" for the global keys) */
+static void key_line(json_t *k)
+{
+	const char *plugin = json_string_value(json_object_get(k, "plugin"));
+
+	printf("%s\t%s\n", json_string_value(json_object_get(k, "name")), plugin && *plugin ? plugin : "-");
+}
+
+/* PATH<TAB>LABEL (UNIT) */
+static void metric_line(json_t *m)
+{
+	printf("%s\t%s (%s)\n", json_string_value(json_object_get(m, "metric")),
+	       json_string_value(json_object_get(m, "label")), json_string_value(json_object_get(m, "unit")));
 }
 
 static int parse_args(int argc, char **argv, struct run_options *o,
@@ -343,9 +332,9 @@ static int cmd_run(int argc, char **argv)
 			return MB_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--list-keys"))
-			return list_keys(argc, argv);
+			return print_listing(argc, argv, argv[i], mb_scenario_keys_json(), key_line);
 		if (!strcmp(argv[i], "--list-metrics"))
-			return list_metrics(argc, argv);
+			return print_listing(argc, argv, argv[i], mb_metric_catalog_json(), metric_line);
 	}
 	/* What the manifest keeps so that the campaign can be understood, and
 	 * resumed, without the files it came from. */
