@@ -39,12 +39,11 @@ mb_classic_read <- function(dir) {
 # Medians of the completed runs per scenario (with the scenario's keys), and
 # the completed/total count.
 mb_classic_points <- function(df, keys) {
-	g <- function(col) if (col %in% names(df)) df[[col]] else rep(NA_real_, nrow(df))
 	sc <- unique(df$scenario)
 	rows <- lapply(sc, function(s) {
 		d <- df[df$scenario == s, , drop = FALSE]
 		ok <- d$status == "completed"
-		med <- function(col) { v <- if (col %in% names(d)) d[[col]][ok] else NA; if (any(is.finite(v))) median(v, na.rm = TRUE) else NA_real_ }
+		med <- function(col) { v <- mb_col(d, col)[ok]; if (any(is.finite(v))) median(v, na.rm = TRUE) else NA_real_ }
 		r <- data.frame(scenario = s, runs = nrow(d), completed = sum(ok), stringsAsFactors = FALSE)
 		for (k in keys) r[[k]] <- if (k %in% names(d)) d[[k]][1] else NA
 		r$total_time_ms <- med("total_time_ms")
@@ -152,7 +151,7 @@ mb_classic_shapes <- function(cs, model = NULL, bound = 15) {
 		    cnt("multifd_zstd") == tot("multifd_zstd") && cnt("postcopy") == tot("postcopy"),
 		    sprintf("completed: %s", paste(sprintf("%s %d/%d", p$scenario, p$completed, p$runs), collapse = ", ")))
 		ac <- d[d$scenario == "auto_converge", , drop = FALSE]
-		g <- function(col) if (col %in% names(ac)) ac[[col]] else rep(NA_real_, nrow(ac))
+		g <- function(col) mb_col(ac, col)
 		add("optimizations", "auto-converge's throttle does not slow a guest whose writes are paced and cheap (it does not converge)",
 		    nrow(ac) > 0 && all(ac$status != "completed"),
 		    sprintf("auto_converge completed %d/%d; throttle reached %s %%; the guest still wrote %s MiB/s",
@@ -175,7 +174,7 @@ mb_classic_shapes <- function(cs, model = NULL, bound = 15) {
 	}
 	if (!is.null(d <- cs[["postcopy-faults"]])) {
 		ok <- d[d$status == "completed", , drop = FALSE]
-		g <- function(col) if (col %in% names(ok)) ok[[col]] else rep(NA_real_, nrow(ok))
+		g <- function(col) mb_col(ok, col)
 		timed <- is.finite(g("postcopy_faults.blocktime_ms")) & is.finite(g("postcopy_faults.latency_us")) &
 			g("postcopy_faults.faults") > 0
 		add("postcopy-faults", "every completed post-copy run has its blocktime per vCPU and timed faults (QEMU 10.1 and later)",

@@ -114,12 +114,14 @@ mb_derived <- function(doc) {
 	d[["derived.ram_page_size"]] <- num(ram$`page-size`)
 	d[["derived.ram_mbps"]] <- num(ram$mbps)
 	d[["derived.ram_dirty_sync_count"]] <- num(ram$`dirty-sync-count`)
-	d[["derived.guest_dirty_rate_pages_s"]] <- mb_guest_dirty_rate(doc)
+	t <- mb_run_instants(doc)
+	d[["derived.guest_dirty_rate_pages_s"]] <- mb_guest_dirty_rate(doc, t)
 	setup <- doc$qemu_reported$`setup-time`
 	d[["derived.setup_ms"]] <- if (is.numeric(setup)) as.numeric(setup) else NA_real_
-	d[["derived.precopy_bytes_s"]] <- mb_precopy_bandwidth(doc)
+	pre <- mb_precopy_samples(doc, t)
+	d[["derived.precopy_bytes_s"]] <- mb_precopy_bandwidth(pre)
 	d[["derived.first_pass_layout"]] <- mb_first_pass_layout(doc)
-	d[["derived.threshold_bytes_s"]] <- mb_threshold_bandwidth(doc)
+	d[["derived.threshold_bytes_s"]] <- mb_threshold_bandwidth(pre)
 	thr <- vapply(doc$samples, function(s) {
 		v <- s$reply$`cpu-throttle-percentage`
 		if (is.numeric(v)) as.numeric(v) else NA_real_
@@ -128,19 +130,24 @@ mb_derived <- function(doc) {
 	d
 }
 
+# Where pre-copy ends (host realtime µs): the guest's STOP, else the
+# cancel of a run that did not converge, else never.
+mb_precopy_end <- function(t) if (is.finite(t$stop)) t$stop else if (is.finite(t$cancelled)) t$cancelled else Inf
+
+# The samples of the active pre-copy before it ended (t: mb_run_instants).
+mb_precopy_samples <- function(doc, t = mb_run_instants(doc)) {
+	end <- mb_precopy_end(t)
+	Filter(function(s) identical(s$reply$status, "active") && !is.null(s$host_real_us) &&
+		       as.numeric(s$host_real_us) < end, doc$samples)
+}
+
 # The bandwidth QEMU's stop threshold uses (threshold = it x downtime
 # limit): its own estimate over the last 100 ms window, which query-migrate
-# shows as ram.mbps; the median over the samples of the active pre-copy
-# before the guest stopped (bytes/s).
-mb_threshold_bandwidth <- function(doc) {
-	t <- mb_run_instants(doc)
-	end <- if (is.finite(t$stop)) t$stop else if (is.finite(t$cancelled)) t$cancelled else Inf
-	v <- vapply(doc$samples, function(s) {
-		r <- s$reply
-		if (!identical(r$status, "active") || is.null(r$ram$mbps) || is.null(s$host_real_us) ||
-		    as.numeric(s$host_real_us) >= end)
-			return(NA_real_)
-		as.numeric(r$ram$mbps) * 1e6 / 8
+# shows as ram.mbps; the median over the pre-copy samples (bytes/s).
+mb_threshold_bandwidth <- function(samples) {
+	v <- vapply(samples, function(s) {
+		m <- s$reply$ram$mbps
+		if (is.null(m)) NA_real_ else as.numeric(m) * 1e6 / 8
 	}, 0)
 	v <- v[is.finite(v) & v > 0]
 	if (length(v)) median(v) else NA_real_
@@ -165,22 +172,16 @@ mb_first_pass_layout <- function(doc) {
 }
 
 # Bandwidth pre-copy achieved (bytes/s): the slope of QEMU's transferred
-# bytes between the first and the last sample that saw the migration active
-# before the guest stopped. QEMU lifts max_bandwidth once the guest is
-# stopped, so the whole migration's average (ram.mbps) mixes two rates.
-mb_precopy_bandwidth <- function(doc) {
-	t <- mb_run_instants(doc)
-	end <- if (is.finite(t$stop)) t$stop else if (is.finite(t$cancelled)) t$cancelled else Inf
-	pts <- lapply(doc$samples, function(s) {
-		r <- s$reply
-		if (!identical(r$status, "active") || is.null(r$ram$transferred) || is.null(s$host_real_us))
-			return(NULL)
-		c(as.numeric(s$host_real_us), as.numeric(r$ram$transferred))
+# bytes between the first and the last pre-copy sample (mb_precopy_samples).
+# QEMU lifts max_bandwidth once the guest is stopped, so the whole
+# migration's average (ram.mbps) mixes two rates.
+mb_precopy_bandwidth <- function(samples) {
+	pts <- lapply(samples, function(s) {
+		x <- s$reply$ram$transferred
+		if (is.null(x)) NULL else c(as.numeric(s$host_real_us), as.numeric(x))
 	})
 	pts <- do.call(rbind, pts[!vapply(pts, is.null, TRUE)])
-	if (is.null(pts)) return(NA_real_)
-	pts <- pts[pts[, 1] < end, , drop = FALSE]
-	if (nrow(pts) < 2 || pts[nrow(pts), 1] <= pts[1, 1]) return(NA_real_)
+	if (is.null(pts) || nrow(pts) < 2 || pts[nrow(pts), 1] <= pts[1, 1]) return(NA_real_)
 	(pts[nrow(pts), 2] - pts[1, 2]) / ((pts[nrow(pts), 1] - pts[1, 1]) / 1e6)
 }
 
@@ -221,13 +222,11 @@ mb_heartbeats <- function(doc) {
 # The guest's own dirty rate while pre-copy ran (pages written per second,
 # from its heartbeats' `written` counter between migration start and STOP,
 # or the last heartbeat when it never stopped). NA without heartbeats.
-mb_guest_dirty_rate <- function(doc) {
+mb_guest_dirty_rate <- function(doc, t = mb_run_instants(doc)) {
 	hb <- tryCatch(mb_heartbeats(doc), error = function(e) NULL)
 	if (is.null(hb) || nrow(hb) < 2) return(NA_real_)
-	t <- mb_run_instants(doc)
 	if (!is.finite(t$start)) return(NA_real_)
-	end <- if (is.finite(t$stop)) t$stop else if (is.finite(t$cancelled)) t$cancelled else max(hb$t_us)
-	w <- hb[hb$t_us >= t$start & hb$t_us <= end, , drop = FALSE]
+	w <- hb[hb$t_us >= t$start & hb$t_us <= mb_precopy_end(t), , drop = FALSE]
 	if (nrow(w) < 2 || w$t_us[nrow(w)] <= w$t_us[1]) return(NA_real_)
 	(w$written[nrow(w)] - w$written[1]) / ((w$t_us[nrow(w)] - w$t_us[1]) / 1e6)
 }
@@ -433,6 +432,10 @@ mb_metric_catalog <- local({
 		cat
 	}
 })
+
+# A column of a tidy table, or NAs where the table has none (a campaign
+# without that key or metric).
+mb_col <- function(df, col, na = NA_real_) if (col %in% names(df)) df[[col]] else rep(na, nrow(df))
 
 # Columns of the tidy table that are not metrics.
 mb_id_columns <- c("campaign", "scenario", "repetition", "status", "completed_as", "postcopy_requested",

@@ -247,7 +247,7 @@ mb_stop_copy_fit <- function(bytes, downtime_s) {
 # mb_read_campaign): completed pre-copy runs and pre-copy runs that did not
 # converge. One row per run and dirty-rate source.
 mb_model_inputs <- function(df) {
-	g <- function(col) if (col %in% names(df)) df[[col]] else rep(NA, nrow(df))
+	g <- function(col) mb_col(df, col, NA)
 	# plain pre-copy: XBZRLE, compression and auto-converge change what a
 	# page costs and how fast the guest dirties, which the model does not cover
 	plain <- (is.na(g("xbzrle_cache")) | g("xbzrle_cache") %in% 0) &
@@ -256,7 +256,7 @@ mb_model_inputs <- function(df) {
 	pre <- g("mode") %in% "precopy" & g("status") %in% c("completed", "did-not-converge") & plain
 	d <- df[pre, , drop = FALSE]
 	if (!nrow(d)) return(NULL)
-	gd <- function(col) if (col %in% names(d)) d[[col]] else rep(NA_real_, nrow(d))
+	gd <- function(col) mb_col(d, col)
 	page <- gd("derived.ram_page_size")
 	page[!is.finite(page)] <- 4096
 	V <- gd("derived.ram_total") - gd("derived.ram_duplicate") * page
@@ -282,7 +282,9 @@ mb_model_inputs <- function(df) {
 		m_time_s = gd("total_time_ms") / 1000, m_bytes = gd("pages_transferred.bytes.total"),
 		m_downtime_s = gd("downtime_ms") / 1000, m_stop_bytes = gd("pages_transferred.bytes.downtime"),
 		m_rounds = gd("derived.ram_dirty_sync_count") - 1,
-		m_syncs = gd("derived.ram_dirty_sync_count"))
+		m_syncs = gd("derived.ram_dirty_sync_count"),
+		# the run's own stop-and-copy bandwidth (bytes over downtime, bytes/s)
+		R_stop = ifelse(gd("derived.stop_copy_MiB_s") > 0, gd("derived.stop_copy_MiB_s") * 2^20, NA_real_))
 	out <- rbind(cbind(guest, measured), cbind(qemu, measured[match(
 		paste(qemu$scenario, qemu$repetition), paste(d$scenario, d$repetition)), , drop = FALSE]))
 	rownames(out) <- NULL
@@ -299,9 +301,9 @@ mb_model_campaign <- function(df, resume_s = 0) {
 				   layout = mb_layout_fn(layout, V, ram, page), R_thr = R_thr,
 				   stop = stop, max_syncs = if (is.finite(max_passes) && max_passes > 0)
 				   max_passes + 1 else 0, timeout_s = timeout_s))
-	# The run's own stop-and-copy bandwidth: its stop-and-copy bytes over its
-	# downtime. The line through the campaign's other runs (c + bytes /
-	# R_line) predicts the downtime out of sample, where such a line exists.
+	# The downtime comes from the run's own stop-and-copy bandwidth (R_stop);
+	# the line through the campaign's other runs (c + bytes / R_line)
+	# predicts it out of sample, where such a line exists.
 	stopfit <- matrix(NA_real_, nrow(inp), 2)
 	key <- paste(inp$campaign, inp$scenario, inp$repetition)
 	runs <- which(inp$D_source == "guest" & inp$status == "completed")
@@ -315,8 +317,6 @@ mb_model_campaign <- function(df, resume_s = 0) {
 	}
 	inp$line_c_s <- stopfit[, 1]
 	inp$R_line <- stopfit[, 2]
-	inp$R_stop <- ifelse(is.finite(inp$m_downtime_s) & inp$m_downtime_s > 0 & inp$m_stop_bytes > 0,
-			     inp$m_stop_bytes / inp$m_downtime_s, NA_real_)
 	classic <- lapply(seq_len(nrow(inp)), function(i) with(inp[i, ],
 		mb_model_precopy(V, D, R_avg, T_s, W = W, resume_s = resume_s)))
 	loop <- lapply(seq_len(nrow(inp)), function(i) sim(i, c(0, inp$R_stop[i])))

@@ -7,7 +7,7 @@ source(file.path("analysis", "migbench.R"))
 a <- commandArgs(trailingOnly = TRUE)
 df <- mb_read_campaign(a[1])
 ok <- df[df$status == "completed", ]
-g <- function(col) if (col %in% names(ok)) ok[[col]] else rep(NA_real_, nrow(ok))
+g <- function(col) mb_col(ok, col)
 # CPU time of the destination QEMU while the guest was stopped (counters probe)
 cpu <- vapply(seq_len(nrow(ok)), function(i) {
 	doc <- mb_read_json(file.path(a[1], ok$scenario[i], sprintf("%d.json", ok$repetition[i])))
