@@ -89,7 +89,7 @@ static void add_unavailable(json_t *metrics, const char *key, const char *why)
  * output goes to the top level under its name. */
 const char *const mb_result_members[] = {
 	"schema", "tool", "host", "hypervisor", "scenario", "run", "metrics", "qemu_reported",
-	"events", "samples", "heartbeats", "hosts", NULL,
+	"events", "samples", "heartbeats", "hosts", "link", NULL,
 };
 
 /* One probe's headline metrics (its ops.metrics) into `m`: objects merge
@@ -224,6 +224,8 @@ json_t *mb_result_build(const struct mb_result_input *in)
 			"events", o->rec.events ? json_incref(o->rec.events) : json_array(),
 			"samples", o->rec.samples ? json_incref(o->rec.samples) : json_array(),
 			"heartbeats", heartbeats_json(in->heartbeats, in->start_real_us));
+	if (o->rec.link)
+		json_object_set(doc, "link", o->rec.link);
 	/* What the runner's own layer reported (libvirt_reported: libvirt's
 	 * completed-job statistics), verbatim beside migbench's metrics. */
 	{

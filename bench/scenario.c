@@ -629,6 +629,35 @@ static int check_guest_memory(const struct mb_run_spec *spec, struct mb_err *err
 	return check_failed(spec, err, why);
 }
 
+/* The shaped link (runners/link.h) joins two network namespaces with a
+ * TCP/IP link: a Unix socket would bypass it, and the service workloads'
+ * network (runners/netns.h) needs both QEMUs in one namespace. */
+static int check_link(const struct mb_run_spec *spec, struct mb_err *err)
+{
+	const struct mb_params *p = &spec->params;
+	const char *const *t = (const char *const *)spec->text;
+	char why[MB_ERR_MAX / 2];
+
+	if (p->link_jitter_us && !p->link_delay_us)
+		return check_failed(spec, err, "link_jitter needs link_delay (the jitter varies the "
+				    "link's delay around link_delay)");
+	if (p->link_jitter_us > p->link_delay_us) {
+		snprintf(why, sizeof(why), "link_jitter (%s) exceeds link_delay (%s): a packet's "
+			 "delay would go below zero", t[MB_KEY_LINK_JITTER], t[MB_KEY_LINK_DELAY]);
+		return check_failed(spec, err, why);
+	}
+	if (p->transport == MB_TRANSPORT_UNIX)
+		return check_failed(spec, err, "link_* shapes a TCP/IP link between two network "
+				    "namespaces; transport=unix would bypass it (use transport=tcp)");
+	if (mb_workload_has_net(p->workload)) {
+		snprintf(why, sizeof(why), "link_* cannot be combined with workload=%s: its service "
+			 "network is a bridge in one namespace holding both QEMUs, while the shaped "
+			 "link puts each QEMU in a namespace of its own", t[MB_KEY_WORKLOAD]);
+		return check_failed(spec, err, why);
+	}
+	return 0;
+}
+
 /* What no single key can know: combinations that QEMU would refuse or that
  * would measure something other than what the scenario says. */
 static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
@@ -679,6 +708,8 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 			 t[MB_KEY_XBZRLE_CACHE], t[MB_KEY_MEMORY]);
 		return check_failed(spec, err, why);
 	}
+	if (mb_params_link_shaped(p) && check_link(spec, err))
+		return -1;
 	if (p->baseline_margin_us < p->heartbeat_period_us) {
 		snprintf(why, sizeof(why), "baseline_margin (%s) is shorter than heartbeat_period (%s): "
 			 "the baseline's first gap would miss the heartbeat before it",

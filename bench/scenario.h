@@ -127,7 +127,19 @@ struct mb_params {
 	const char *qemu_dst;           /* already resolved: never empty */
 	const char *machine;            /* QEMU machine type; "" = "pc", or across
 	                                 * versions the newest both support */
+	/* A shaped link (runners/link.h): the same each way; all 0 = none */
+	uint64_t link_bandwidth;        /* bytes/s; 0 = unlimited */
+	uint64_t link_delay_us;         /* one way: RTT = 2 x delay */
+	uint64_t link_jitter_us;        /* +- on each packet's delay, <= delay */
+	double link_loss;               /* fraction of packets dropped, each way */
 };
+
+/* Whether the migration runs over a shaped link between two namespaces
+ * (any link_* key set) rather than over loopback. */
+static inline bool mb_params_link_shaped(const struct mb_params *p)
+{
+	return p->link_bandwidth || p->link_delay_us || p->link_jitter_us || p->link_loss > 0;
+}
 
 /* ---- the key table ---------------------------------------------------------
  * The global keys (mb_keys, below) and every registered plug-in's own keys
@@ -171,6 +183,10 @@ enum mb_key_id {
 	MB_KEY_QEMU_DST,
 	MB_KEY_MACHINE,
 	MB_KEY_TLS,
+	MB_KEY_LINK_BANDWIDTH,
+	MB_KEY_LINK_DELAY,
+	MB_KEY_LINK_JITTER,
+	MB_KEY_LINK_LOSS,
 	MB_KEY_COUNT
 };
 

@@ -290,6 +290,35 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "no",
 		.help = "migrate over TLS with throwaway certificates (needs certtool: gnutls-bin)",
 	},
+	/* The shaped link (runners/link.h): any of these non-zero puts each
+	 * QEMU in a network namespace of its own, joined by a link migbench
+	 * emulates, the same each way, carrying the migration stream only. */
+	[MB_KEY_LINK_BANDWIDTH] = {
+		.name = "link_bandwidth", .type = MB_TYPE_BANDWIDTH, FIELD(link_bandwidth, uint64_t),
+		.def = "0", .max = 1 * TiB,
+		.help = "shaped link: bandwidth each way, bytes/s (1G = 1 GiB/s) or bits/s (100Mbit, "
+			"10Gbit); 0 = unlimited. Any link_* puts source and destination in network "
+			"namespaces of their own, joined by a link migbench emulates (runners/link.h; "
+			"qmp runner, transport=tcp, not with echo/kv)",
+	},
+	[MB_KEY_LINK_DELAY] = {
+		.name = "link_delay", .type = MB_TYPE_DURATION, FIELD(link_delay_us, uint64_t),
+		.def = "0", .max = 10 * SEC, .unit_us = MS,
+		.help = "shaped link: one-way delay, each way, so the round trip is twice it "
+			"(20ms = 40 ms RTT) (ms when no unit)",
+	},
+	[MB_KEY_LINK_JITTER] = {
+		.name = "link_jitter", .type = MB_TYPE_DURATION, FIELD(link_jitter_us, uint64_t),
+		.def = "0", .max = 10 * SEC, .unit_us = MS,
+		.help = "shaped link: each packet's delay varies uniformly by up to +-this, at most "
+			"link_delay; packets keep their order (ms when no unit)",
+	},
+	[MB_KEY_LINK_LOSS] = {
+		.name = "link_loss", .type = MB_TYPE_FRACTION, FIELD(link_loss, double),
+		.def = "0", .max = 500000,
+		.help = "shaped link: fraction of packets (of at most 1500 bytes) dropped at random, "
+			"each way (0.001 or 0.1%; at most 50%)",
+	},
 };
 
 /* ---- the namespace: global keys, then the plug-ins' ------------------------- */
@@ -683,20 +712,6 @@ static int parse_count(const char *text, uint64_t *value, struct mb_err *err)
 	return 0;
 }
 
-/* A size with an optional "/s", which reads naturally for a bandwidth. */
-static int parse_bandwidth(const char *text, uint64_t *value)
-{
-	size_t len = strlen(text);
-	char buf[64];
-
-	if (len > 2 && len < sizeof(buf) && !strcmp(text + len - 2, "/s")) {
-		memcpy(buf, text, len - 2);
-		buf[len - 2] = '\0';
-		return mb_parse_size(buf, value);
-	}
-	return mb_parse_size(text, value);
-}
-
 static int parse_unchecked(const struct mb_key *key, const char *text, uint64_t *value,
 			   struct mb_err *err)
 {
@@ -712,9 +727,9 @@ static int parse_unchecked(const struct mb_key *key, const char *text, uint64_t 
 			return mb_errf(err, 0, "'%s' is not a valid size (bytes, e.g. 64M, 1G)", text);
 		return 0;
 	case MB_TYPE_BANDWIDTH:
-		if (parse_bandwidth(text, value))
-			return mb_errf(err, 0, "'%s' is not a valid size (bytes per second, e.g. 64M, 1G)",
-				       text);
+		if (mb_parse_bandwidth(text, value))
+			return mb_errf(err, 0, "'%s' is not a valid bandwidth (bytes per second, e.g. 64M, "
+				       "1G, or bits per second, e.g. 100Mbit, 10Gbit)", text);
 		return 0;
 	case MB_TYPE_RATE:
 		if (mb_parse_rate_pages(text, MB_GUEST_PAGE_SIZE, value))

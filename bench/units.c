@@ -71,6 +71,56 @@ int mb_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "<number>[k|M|G|T](bit|bps)[/s]": decimal prefixes, as link speeds are
+ * written; 1 when `s` is not of that form. */
+static int parse_bits(const char *s, double *bits)
+{
+	const char *p;
+	double v, mult = 1;
+
+	if (parse_number(s, &v, &p))
+		return 1;
+	switch (*p) {
+	case 'k': case 'K': mult = 1e3; p++; break;
+	case 'M': case 'm': mult = 1e6; p++; break;
+	case 'G': case 'g': mult = 1e9; p++; break;
+	case 'T': case 't': mult = 1e12; p++; break;
+	default: break;
+	}
+	if (strncasecmp(p, "bit", 3) && strncasecmp(p, "bps", 3))
+		return 1;
+	p += 3;
+	if (!strncmp(p, "/s", 2))
+		p += 2;
+	if (!only_space_left(p))
+		return 1;
+	*bits = v * mult;
+	return 0;
+}
+
+int mb_parse_bandwidth(const char *s, uint64_t *out)
+{
+	char buf[64];
+	size_t len;
+	double bits;
+
+	if (!s)
+		return -1;
+	if (!parse_bits(s, &bits)) {
+		if (bits / 8 > 1.8e19)
+			return -1;
+		*out = (uint64_t)llround(bits / 8);
+		return 0;
+	}
+	len = strlen(s);
+	if (len > 2 && len < sizeof(buf) && !strcmp(s + len - 2, "/s")) {
+		memcpy(buf, s, len - 2);
+		buf[len - 2] = '\0';
+		return mb_parse_size(buf, out);
+	}
+	return mb_parse_size(s, out);
+}
+
 int mb_parse_duration_us(const char *s, uint64_t default_unit_us, uint64_t *out)
 {
 	static const struct { const char *name; double us; } units[] = {

@@ -21,6 +21,13 @@ int mb_parse_duration_us(const char *s, uint64_t default_unit_us, uint64_t *out)
  * of `page_size`. 0 on success. */
 int mb_parse_rate_pages(const char *s, uint64_t page_size, uint64_t *out);
 
+/* Bandwidth in bytes per second: a size (binary suffixes, bytes: "64M" is
+ * 64 MiB/s) with an optional "/s", or bits per second as networks count
+ * them, with decimal prefixes: "100Mbit", "10Gbit/s", "1.5Gbps", "800kbit"
+ * (100Mbit = 12 500 000 bytes/s). Bits are rounded to whole bytes. 0 on
+ * success. */
+int mb_parse_bandwidth(const char *s, uint64_t *out);
+
 /* Fraction: "0.2", "20%". Must lie in [0, 1]. 0 on success. */
 int mb_parse_fraction(const char *s, double *out);
 

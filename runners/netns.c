@@ -218,13 +218,12 @@ int mb_netns_tap_set(struct mb_netns *ns, unsigned tap, bool up, struct mb_err *
 	return 0;
 }
 
-int mb_netns_create(struct mb_netns **out, struct mb_err *err)
+/* The namespace alone, with lo up: named for orphan cleaning (netns.h). */
+static int netns_add(struct mb_netns **out, struct mb_err *err)
 {
 	static _Atomic unsigned counter;
-	char address[32];
 	struct mb_netns *ns;
 	struct mb_owner me;
-	int saved;
 
 	*out = NULL;
 	ns = calloc(1, sizeof(*ns));
@@ -239,8 +238,6 @@ int mb_netns_create(struct mb_netns **out, struct mb_err *err)
 	snprintf(ns->name, sizeof(ns->name), MB_NETNS_PREFIX "%d-%llu-%u", (int)me.pid, me.start_ticks,
 		 atomic_fetch_add(&counter, 1));
 	snprintf(ns->path, sizeof(ns->path), "%s/%s", MB_NETNS_DIR, ns->name);
-	for (unsigned i = 0; i < MB_NETNS_NTAPS; i++)
-		snprintf(ns->tap[i], sizeof(ns->tap[i]), "mbtap%u", i);
 	{
 		const char *args[] = { "netns", "add", ns->name, NULL };
 
@@ -256,9 +253,34 @@ int mb_netns_create(struct mb_netns **out, struct mb_err *err)
 		mb_errf(err, errno, "cannot open %s", ns->path);
 		goto fail;
 	}
+	if (ip_in(ns, err, "link", "set", "lo", "up", NULL, NULL, NULL, NULL, NULL))
+		goto fail;
+	*out = ns;
+	return 0;
+fail:
+	mb_err_prefix(err, "network namespace %s", ns->name);
+	mb_netns_destroy(ns);
+	return -1;
+}
+
+int mb_netns_create_bare(struct mb_netns **out, struct mb_err *err)
+{
+	return netns_add(out, err);
+}
+
+int mb_netns_create(struct mb_netns **out, struct mb_err *err)
+{
+	char address[32];
+	struct mb_netns *ns;
+	int saved;
+
+	if (netns_add(&ns, err))
+		return -1;
+	for (unsigned i = 0; i < MB_NETNS_NTAPS; i++)
+		snprintf(ns->tap[i], sizeof(ns->tap[i]), "mbtap%u", i);
+	ns->bridged = true;
 	snprintf(address, sizeof(address), "%s/%d", MB_NET_HOST_ADDR, MB_NET_PREFIX);
-	if (ip_in(ns, err, "link", "set", "lo", "up", NULL, NULL, NULL, NULL, NULL) ||
-	    ip_in(ns, err, "link", "add", MB_NETNS_BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0") ||
+	if (ip_in(ns, err, "link", "add", MB_NETNS_BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0") ||
 	    ip_in(ns, err, "addr", "add", address, "dev", MB_NETNS_BRIDGE, NULL, NULL, NULL, NULL) ||
 	    ip_in(ns, err, "link", "set", MB_NETNS_BRIDGE, "up", NULL, NULL, NULL, NULL, NULL))
 		goto fail;
@@ -290,17 +312,17 @@ void mb_netns_destroy(struct mb_netns *ns)
 		return;
 	if (ns->ctl >= 0)
 		close(ns->ctl);
-	if (ns->added) {
+	if (ns->added && ns->bridged) {
 		/* Devices first: a namespace still referenced somewhere (a
 		 * socket not yet closed) would keep them alive. */
 		for (unsigned i = 0; i < MB_NETNS_NTAPS; i++)
 			ip_in(ns, &ignored, "link", "del", ns->tap[i], NULL, NULL, NULL, NULL, NULL, NULL);
 		ip_in(ns, &ignored, "link", "del", MB_NETNS_BRIDGE, NULL, NULL, NULL, NULL, NULL, NULL);
-		{
-			const char *args[] = { "netns", "del", ns->name, NULL };
+	}
+	if (ns->added) {
+		const char *args[] = { "netns", "del", ns->name, NULL };
 
-			mb_netns_ip(args, &ignored);
-		}
+		mb_netns_ip(args, &ignored);
 	}
 	if (ns->fd >= 0)
 		close(ns->fd);

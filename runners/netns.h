@@ -46,11 +46,16 @@ struct mb_netns {
 	int fd;                                 /* open on path; -1 */
 	int ctl;                                /* AF_INET socket in the namespace, for ioctls */
 	bool added;                             /* `ip netns add` succeeded */
+	bool bridged;                           /* has the bridge and taps */
 };
 
 /* Creates the namespace, bridge and taps (all taps down). On failure
  * nothing is left behind. */
 int mb_netns_create(struct mb_netns **out, struct mb_err *err);
+
+/* A namespace with only lo, up (no bridge, no taps): an end of a shaped
+ * link (runners/link.h), named and cleaned as the others. */
+int mb_netns_create_bare(struct mb_netns **out, struct mb_err *err);
 
 /* Deletes the namespaces of migbench processes that are gone; returns how
  * many, listed in `report` (may be NULL). Never touches a live one's. */

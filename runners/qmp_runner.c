@@ -21,6 +21,7 @@
 #include "probes/heartbeat.h"
 #include "probes/migrate_sampler.h"
 #include "runners/guest.h"
+#include "runners/link.h"
 #include "runners/netns.h"
 #include "runners/qemu_proc.h"
 #include "runners/qemu_versions.h"
@@ -58,6 +59,12 @@ struct mb_runner {
 	 * tap and the one its next destination gets */
 	struct mb_netns *ns;
 	unsigned src_tap, dst_tap;
+	/* link_*: the shaped link (runners/link.h); the end whose namespace
+	 * holds the running guest (the destination starts in the other), and
+	 * the link's counters when `migrate` was sent */
+	struct mb_link *link;
+	unsigned src_end;
+	struct mb_link_counters link_before[MB_LINK_ENDS];
 	/* tls=on: the certificates every QEMU of the run loads; "" = off */
 	char tls_dir[PATH_MAX];
 	/* qemu= and qemu_dst= resolved: a binary of this host, or an
@@ -108,16 +115,27 @@ static void use_qemu(struct mb_runner *r, int side)
 	r->guest.qemu_root = ref->root[0] ? ref->root : NULL;
 }
 
-/* Starts one QEMU and connects QMP to it; on failure nothing is left. */
-static int start_qemu(struct mb_runner *r, const char *label, const char *incoming,
+/* Where a side's QEMU runs: the run's namespace of a guest with a network
+ * service (where its tap is), an end of the shaped link, or here (NULL). */
+static const struct mb_netns *netns_of(const struct mb_runner *r, int side)
+{
+	if (r->link)
+		return mb_link_netns(r->link, side == SIDE_SOURCE ? r->src_end : 1 - r->src_end);
+	return r->ns;
+}
+
+/* Starts one QEMU of `side` and connects QMP to it; on failure nothing is
+ * left. */
+static int start_qemu(struct mb_runner *r, int side, const char *label, const char *incoming,
 		      struct mb_qemu **q, struct mb_qmp **qmp, struct mb_err *err)
 {
 	struct mb_qemu_opts opts = { .guest = &r->guest, .label = label, .incoming = incoming };
+	const struct mb_netns *ns = netns_of(r, side);
 	int saved = -1, rc;
 
-	/* A guest with a network service: QEMU starts inside the run's
-	 * namespace, where its tap is (this thread enters it for the spawn). */
-	if (r->ns && mb_netns_enter(r->ns, &saved, err))
+	/* QEMU starts inside its namespace (this thread enters it for the
+	 * spawn); QMP and heartbeats are unix sockets, reachable from here. */
+	if (ns && mb_netns_enter(ns, &saved, err))
 		return mb_err_prefix(err, "%s QEMU", label);
 	rc = mb_qemu_start(&opts, q, err);
 	mb_netns_leave(saved);
@@ -251,7 +269,7 @@ static int qmp_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 		    !strcmp(probe.qemu_ref[SIDE_SOURCE].root, probe.qemu_ref[SIDE_DESTINATION].root))
 			break;
 		use_qemu(&probe, side);
-		if (start_qemu(&probe, side ? "preflight-destination" : "preflight", "defer", &q, &qmp, err)) {
+		if (start_qemu(&probe, side, side ? "preflight-destination" : "preflight", "defer", &q, &qmp, err)) {
 			rc = -1;
 			break;
 		}
@@ -324,7 +342,17 @@ static int qmp_adopt(struct mb_runner *r, const struct mb_run_spec *next)
 	for (size_t i = 0; i < sizeof(guest_keys) / sizeof(guest_keys[0]); i++)
 		if (strcmp(r->spec->text[guest_keys[i]], next->text[guest_keys[i]]))
 			return 1;
+	/* A shaped link or loopback is where the QEMUs run; the link's
+	 * settings change in place. */
+	if (mb_params_link_shaped(&r->spec->params) != mb_params_link_shaped(&next->params))
+		return 1;
 	r->spec = next;
+	if (r->link) {
+		struct mb_link_settings s;
+
+		mb_link_settings_from(&next->params, &s);
+		mb_link_configure(r->link, &s);
+	}
 	return 0;
 }
 
@@ -342,7 +370,15 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 		if (mb_netns_tap_set(r->ns, r->src_tap, true, err))
 			return -1;
 	}
-	if (start_qemu(r, "source", NULL, &r->src, &r->src_qmp, err))
+	if (mb_params_link_shaped(&r->spec->params) && !r->link) {
+		struct mb_link_settings s;
+
+		mb_link_settings_from(&r->spec->params, &s);
+		if (mb_link_create(&s, &r->link, err))
+			return -1;
+		r->src_end = 0;
+	}
+	if (start_qemu(r, SIDE_SOURCE, "source", NULL, &r->src, &r->src_qmp, err))
 		return -1;
 	if (mb_hb_attach(r->hb, r->src->hb_socket, "source", QMP_TIMEOUT_MS, &r->src_hb, err) ||
 	    wait_for_agent(r, &hello, err) ||
@@ -380,7 +416,7 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 		if (mb_netns_tap_set(r->ns, r->dst_tap, false, err))
 			goto out;
 	}
-	if (start_qemu(r, label, "defer", &r->dst, &r->dst_qmp, err) ||
+	if (start_qemu(r, SIDE_DESTINATION, label, "defer", &r->dst, &r->dst_qmp, err) ||
 	    !(caps = caps_for_qemu(r->dst_qmp, mb_qmp_destination_caps_for(p), err)))
 		goto out;
 	if (mb_qmp_set_migrate_capabilities(r->dst_qmp, caps, QMP_TIMEOUT_MS, err) ||
@@ -395,10 +431,12 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 			goto out;
 	} else {
 		json_t *addr;
-		const char *port;
+		const char *port, *host = r->link ? mb_link_address(1 - r->src_end) : "127.0.0.1";
+		char listen[64];
 
 		/* Port 0: QEMU picks a free port and tells us which. */
-		if (mb_qmp_execute(r->dst_qmp, "migrate-incoming", json_pack("{s:s}", "uri", "tcp:127.0.0.1:0"),
+		snprintf(listen, sizeof(listen), "tcp:%s:0", host);
+		if (mb_qmp_execute(r->dst_qmp, "migrate-incoming", json_pack("{s:s}", "uri", listen),
 				   NULL, QMP_TIMEOUT_MS, err) ||
 		    mb_qmp_execute(r->dst_qmp, "query-migrate", NULL, &q, QMP_TIMEOUT_MS, err))
 			goto out;
@@ -408,7 +446,7 @@ static int qmp_start_destination(struct mb_runner *r, struct mb_err *err)
 			mb_errf(err, 0, "%s QEMU did not say which TCP port it listens on (query-migrate has no socket-address)", label);
 			goto out;
 		}
-		snprintf(r->uri, sizeof(r->uri), "tcp:127.0.0.1:%s", port);
+		snprintf(r->uri, sizeof(r->uri), "tcp:%s:%s", host, port);
 	}
 	if (mb_hb_attach(r->hb, r->dst->hb_socket, label, QMP_TIMEOUT_MS, &r->dst_hb, err))
 		goto out;
@@ -464,6 +502,8 @@ static int qmp_migrate(struct mb_runner *r, struct mb_err *err)
 		goto out;
 	if (mb_migrate_sampler_start(fetch_query_migrate, r->src_qmp, p->sample_interval_us, &r->sampler, err))
 		goto out;
+	if (r->link)
+		mb_link_counters(r->link, r->link_before);
 	r->start_real_us = mb_clock_us(CLOCK_REALTIME);
 	r->recover_sent_real_us = 0;
 	if (p->mode == MB_MODE_COLD &&
@@ -621,13 +661,20 @@ static int qmp_pause_postcopy(struct mb_runner *r, struct mb_err *err)
 	return 0;
 }
 
-/* A free loopback port for the recovery channel. */
-static int free_port(unsigned *port, struct mb_err *err)
+/* A free port for the recovery channel on `host`, in the destination's
+ * namespace (the shaped link's far end) or here. */
+static int free_port(const struct mb_netns *ns, const char *host, unsigned *port, struct mb_err *err)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+	int fd, rc = 0, saved = -1;
 
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		return mb_errf(err, EINVAL, "a port for the recovery channel: bad address %s", host);
+	if (ns && mb_netns_enter(ns, &saved, err))
+		return mb_err_prefix(err, "a port for the recovery channel");
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mb_netns_leave(saved);
 	if (fd < 0)
 		return mb_errf(err, errno, "a port for the recovery channel: socket");
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || getsockname(fd, (struct sockaddr *)&a, &len))
@@ -645,11 +692,12 @@ static int qmp_recover_postcopy(struct mb_runner *r, struct mb_err *err)
 	if (r->spec->params.transport == MB_TRANSPORT_UNIX) {
 		snprintf(uri, sizeof(uri), "unix:%s/recover.sock", r->dst->dir);
 	} else {
+		const char *host = r->link ? mb_link_address(1 - r->src_end) : "127.0.0.1";
 		unsigned port = 0;
 
-		if (free_port(&port, err))
+		if (free_port(r->link ? netns_of(r, SIDE_DESTINATION) : NULL, host, &port, err))
 			return -1;
-		snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%u", port);
+		snprintf(uri, sizeof(uri), "tcp:%s:%u", host, port);
 	}
 	r->recover_sent_real_us = mb_clock_us(CLOCK_REALTIME);
 	if (mb_qmp_execute_oob(r->dst_qmp, "migrate-recover", json_pack("{s:s}", "uri", uri), NULL,
@@ -817,6 +865,12 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 
 	mb_mig_times_from_events(rec->events, r->start_real_us, r->recover_sent_real_us, MB_EVENT_CLOCK_QEMU,
 				 &rec->times);
+	if (r->link) {
+		int64_t end = mb_mig_end_us(&rec->times);
+
+		rec->link = mb_link_json(r->link, r->link_before, r->src_end,
+					 end > rec->times.start_us && rec->times.start_us ? end - rec->times.start_us : 0);
+	}
 
 	if (completed && !rc) {
 		/* The destination now runs the guest: it is the next source. */
@@ -829,6 +883,8 @@ static int qmp_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_
 			mb_netns_tap_set(r->ns, r->src_tap, false, &ignored);
 			r->src_tap = r->dst_tap;
 		}
+		/* The guest now runs at the link's other end. */
+		r->src_end = 1 - r->src_end;
 		r->src = r->dst;
 		r->src_qmp = r->dst_qmp;
 		r->src_hb = r->dst_hb;
@@ -971,6 +1027,7 @@ static void qmp_teardown(struct mb_runner *r)
 		stop_qemu(&r->src, &r->src_qmp);
 	/* After the QEMUs: their taps go with the namespace. */
 	mb_netns_destroy(r->ns);
+	mb_link_destroy(r->link);
 	mb_tls_remove(r->tls_dir);
 	free(r);
 }

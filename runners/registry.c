@@ -78,6 +78,7 @@ void mb_mig_record_release(struct mb_mig_record *rec)
 	json_decref(rec->probes);
 	json_decref(rec->probe_metrics);
 	json_decref(rec->runner_reported);
+	json_decref(rec->link);
 	memset(rec, 0, sizeof(*rec));
 }
 

@@ -64,6 +64,8 @@ struct mb_mig_record {
 	json_t *runner_reported;    /* {"NAME_reported": what the runner's own layer reported
 	                             * of the migration}, e.g. libvirt's completed
 	                             * job statistics; NULL = nothing */
+	json_t *link;               /* the shaped link (runners/link.h: settings, each
+	                             * direction's counters, throughput); NULL = loopback */
 	int switched_to_postcopy;
 };
 
