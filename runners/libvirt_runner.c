@@ -323,6 +323,14 @@ static int lv_preflight(const struct mb_run_spec *spec, struct mb_err *err)
 	const struct mb_params *p = &spec->params;
 	int rc = 0;
 
+	/* The shaped link is the qmp runner's: libvirt starts the QEMUs
+	 * itself, in its daemons' network, where migbench cannot put them
+	 * at the ends of a link (runners/link.h). */
+	if (mb_params_link_shaped(p))
+		return mb_errf(err, 0, "link_bandwidth, link_delay, link_jitter and link_loss need "
+			       "--runner qmp: the libvirt runner's QEMUs run in their daemons' network, "
+			       "not at the ends of migbench's shaped link (shape the path between the "
+			       "hosts with tc instead, and leave link_* at 0)");
 	if (prepare_guest(&probe, err))
 		return -1;
 	if ((p->mode == MB_MODE_POSTCOPY || p->mode == MB_MODE_HYBRID) &&
