@@ -1,0 +1,209 @@
+/* The shaped link end to end (runners/link.h): one small guest migrated
+ * over links of two bandwidths and two delays, in one campaign (the guest
+ * boots once; the link is reconfigured between scenarios).
+ *
+ * - the stream's throughput over the link stays within the configured
+ *   bandwidth (5 % tolerance: the window starts at `migrate`, before the
+ *   first byte) and uses a fair share of the slower one;
+ * - the total time grows as the link shrinks (a third of the bandwidth:
+ *   at least 1.5 x the time);
+ * - post-copy's fault latency grows with the RTT (2 ms against 50 ms):
+ *   metrics.postcopy_faults.latency_us on QEMU 11.1 when installed, else
+ *   QEMU's blocktime per page request (both the destination's figures);
+ * - the link's counters agree with QEMU's: what it delivered is at least
+ *   what QEMU says it sent; nothing is left behind (namespaces, QEMUs).
+ *
+ * Skips, saying why, without root, TUN or network namespaces (it makes a
+ * link first), and without $MIGBENCH_BIN, QEMU, a guest image or
+ * post-copy. No tc: the link is migbench's own (this kernel has no netem). */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bench/command.h"
+#include "runners/link.h"
+#include "runners/qemu_versions.h"
+
+#include "harness.h"
+
+#define WORK_PREFIX "/tmp/mb-test-link"
+#define CAMPAIGN_DEADLINE_S 240
+#define NEW_QEMU "11.1"
+
+static char skip_reason[MB_ERR_MAX + 128];
+static char postcopy_skip[MB_ERR_MAX + 128];
+
+/* 128 MiB, 2 vCPUs dirtying 8 MiB/s of a 32 MiB set: small enough that a
+ * 160 Mbit/s link moves it in a few seconds, busy enough that post-copy's
+ * vCPUs fault on pages still at the source. QEMU's own cap is far above
+ * every link. */
+static const char ini_fmt[] =
+	"[global]\n"
+	"%s"
+	"memory=128M\n"
+	"vcpus=2\n"
+	"wss=32M\n"
+	"rate=8M\n"
+	"max_bandwidth=1G\n"
+	"timeout=1min\n"
+	"settle=500ms\n"
+	"baseline=1s\n"
+	"\n"
+	"[slow]\n"
+	"link_bandwidth=160Mbit\n"
+	"link_delay=1ms\n"
+	"\n"
+	"[fast]\n"
+	"link_bandwidth=480Mbit\n"
+	"link_delay=1ms\n"
+	"\n"
+	"[near]\n"
+	"mode=postcopy\n"
+	"postcopy_preempt=yes\n"
+	"link_delay=1ms\n"
+	"\n"
+	"[far]\n"
+	"mode=postcopy\n"
+	"postcopy_preempt=yes\n"
+	"link_delay=25ms\n";
+
+static int group_setup(void **state)
+{
+	struct mb_link_settings s = { .delay_us = 1000 };
+	struct mb_link *l = NULL;
+	struct mb_err err = { 0 };
+
+	if (mbt_group_setup(WORK_PREFIX "-XXXXXX", skip_reason, sizeof(skip_reason), postcopy_skip,
+			    sizeof(postcopy_skip)))
+		return -1;
+	if (skip_reason[0])
+		return 0;
+	/* What the runner will do, once: namespaces, TUN devices, ip(8). */
+	if (geteuid() != 0)
+		snprintf(skip_reason, sizeof(skip_reason), "a shaped link needs root (network namespaces)");
+	else if (mb_link_create(&s, &l, &err))
+		snprintf(skip_reason, sizeof(skip_reason), "cannot make a shaped link here: %s", err.msg);
+	mb_link_destroy(l);
+	return 0;
+}
+
+static int group_teardown(void **state) { return mbt_group_teardown(0); }
+static int setup(void **state) { return mbt_campaigns_setup(state, 1); }
+static int teardown(void **state) { return mbt_campaigns_teardown(state, 1, WORK_PREFIX); }
+
+/* Post-copy's mean wait for a page: QEMU 11.1's fault latency, else the
+ * blocktime every QEMU with postcopy-blocktime gives, per page request. */
+static double fault_wait_ms(const json_t *doc, const char **what)
+{
+	const json_t *pf = mbt_get(doc, "metrics.postcopy_faults");
+	const json_t *lat = json_object_get(pf, "latency_us");
+	double requests = mbt_num(doc, "qemu_reported.ram.postcopy-requests");
+
+	assert_string_equal(mbt_str(doc, "run.completed_as"), "postcopy");
+	if (json_is_number(lat) && json_number_value(lat) > 0) {
+		*what = "fault latency";
+		return json_number_value(lat) / 1000.0;
+	}
+	*what = "blocktime per page request";
+	assert_true(requests > 0);
+	return mbt_num(pf, "blocktime_ms") / requests;
+}
+
+static void check_common(const json_t *doc, const char *name)
+{
+	double qemu_bytes = mbt_num(doc, "qemu_reported.ram.transferred");
+	double link_bytes = mbt_num(doc, "link.source_to_destination.delivered_bytes");
+
+	assert_string_equal(mbt_str(doc, "run.status"), "completed");
+	assert_int_equal(mbt_int(doc, "metrics.memory_verify.pages_corrupted"), 0);
+	/* The stream went over the link, all of it (TCP/IP headers on top). */
+	if (link_bytes < qemu_bytes)
+		fail_msg("%s: the link delivered %.0f bytes, QEMU says it sent %.0f", name, link_bytes, qemu_bytes);
+	assert_true(mbt_num(doc, "link.destination_to_source.packets") > 0);
+}
+
+static void shaped_link(void **state)
+{
+	struct mbt_campaign *c = *state;
+	char ini[sizeof(ini_fmt) + 64], qemu_line[32] = "";
+	const struct mbt_run r = { .work_template = WORK_PREFIX "-c-XXXXXX", .name = "link", .ini = ini,
+				   .deadline_s = CAMPAIGN_DEADLINE_S, .check_leftovers = 1 };
+	const json_t *slow, *fast, *near, *far;
+	double slow_share, fast_share, t_slow, t_fast, w_near, w_far;
+	const char *what, *what_far;
+	struct mb_qemu_ref ref;
+	struct mb_err err = { 0 };
+
+	mbt_skip_if(skip_reason);
+	mbt_skip_if(postcopy_skip);
+	/* 11.1 times each fault; older QEMUs only sum the vCPUs' blocktime. */
+	if (!mb_qemu_resolve(NEW_QEMU, &ref, &err))
+		snprintf(qemu_line, sizeof(qemu_line), "qemu=" NEW_QEMU "\n");
+	snprintf(ini, sizeof(ini), ini_fmt, qemu_line);
+	mbt_run_campaign(c, &r);
+	if (c->status != MB_EXIT_OK)
+		fail_msg("migbench run exited %d: %s", c->status, c->err);
+	if (c->leftover[0])
+		fail_msg("left behind: %s", c->leftover);
+	slow = mbt_result(c, "slow/1");
+	fast = mbt_result(c, "fast/1");
+	near = mbt_result(c, "near/1");
+	far = mbt_result(c, "far/1");
+	check_common(slow, "slow");
+	check_common(fast, "fast");
+	check_common(near, "near");
+	check_common(far, "far");
+
+	assert_int_equal(mbt_int(slow, "link.settings.bandwidth_bytes_per_s"), 20000000);
+	assert_true(mbt_num(far, "link.settings.rtt_ms") == 50.0);
+	slow_share = mbt_num(slow, "link.throughput.of_bandwidth");
+	fast_share = mbt_num(fast, "link.throughput.of_bandwidth");
+	t_slow = mbt_num(slow, "metrics.total_time_ms");
+	t_fast = mbt_num(fast, "metrics.total_time_ms");
+	print_message("# 160 Mbit/s: %.1f Mbit/s achieved (%.0f %%), total %.0f ms; 480 Mbit/s: %.1f Mbit/s "
+		      "(%.0f %%), total %.0f ms\n", mbt_num(slow, "link.throughput.mbit_per_s"), slow_share * 100,
+		      t_slow, mbt_num(fast, "link.throughput.mbit_per_s"), fast_share * 100, t_fast);
+	/* Never above the link; the slow link is the bottleneck, so used. */
+	assert_true(slow_share <= 1.05);
+	assert_true(fast_share <= 1.05);
+	assert_true(slow_share >= 0.6);
+	if (t_slow < 1.5 * t_fast)
+		fail_msg("a third of the bandwidth took %.0f ms against %.0f ms: less than 1.5 x", t_slow, t_fast);
+
+	w_near = fault_wait_ms(near, &what);
+	w_far = fault_wait_ms(far, &what_far);
+	print_message("# post-copy %s (%s): RTT 2 ms %.3f ms, RTT 50 ms %.3f ms; resume %.0f / %.0f ms\n", what,
+		      mbt_str(far, "hypervisor.destination.version"), w_near, w_far,
+		      mbt_num(near, "metrics.resume_time_ms"), mbt_num(far, "metrics.resume_time_ms"));
+	assert_string_equal(what, what_far);
+	/* A fault waits at least for its request and the page: one RTT, less
+	 * the faults the background stream answers first. */
+	if (w_far < 2 * w_near || w_far < 5)
+		fail_msg("post-copy %s did not grow with the RTT: %.3f ms at 2 ms, %.3f ms at 50 ms", what,
+			 w_near, w_far);
+}
+
+int main(void)
+{
+	/* Output into a closed pipe must not kill the test before its
+	 * teardowns have checked for leftovers. */
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(shaped_link, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("link", tests, group_setup, group_teardown);
+}
