@@ -182,7 +182,7 @@ static void values_parse_and_check_ranges(void **state)
 		{ MB_KEY_MAX_BANDWIDTH, "64MiB/s", 64ULL << 20, NULL },
 		{ MB_KEY_MAX_BANDWIDTH, "0", 0, "'0' must be greater than 0" },
 		{ MB_KEY_MAX_BANDWIDTH, "-64M", 0,
-		  "'-64M' is not a valid size (bytes per second, e.g. 64M, 1G)" },
+		  "'-64M' is not a valid bandwidth (bytes per second, e.g. 64M, 1G, or bits per second, e.g. 100Mbit, 10Gbit)" },
 		{ MB_KEY_DOWNTIME_LIMIT, "300", 300000, NULL },
 		{ MB_KEY_DOWNTIME_LIMIT, "300ms", 300000, NULL },
 		{ MB_KEY_DOWNTIME_LIMIT, "2s", 2000000, NULL },
@@ -503,8 +503,8 @@ static void file_errors_name_file_line_key(void **state)
 	expect_file_error("unknown-key.ini",
 			  "6: key 'max_bandwith': unknown key (did you mean 'max_bandwidth'?)");
 	expect_file_error("bad-value.ini",
-			  "4: key 'max_bandwidth': '-64M' is not a valid size (bytes per second, "
-			  "e.g. 64M, 1G)");
+			  "4: key 'max_bandwidth': '-64M' is not a valid bandwidth (bytes per second, "
+			  "e.g. 64M, 1G, or bits per second, e.g. 100Mbit, 10Gbit)");
 	expect_file_error("bad-section.ini",
 			  "4: section 'pre copy': bad name (use at most 128 letters, digits, '.', "
 			  "'_', '+' and '-', not starting with '.')");
@@ -606,6 +606,33 @@ static void cross_checks_name_the_scenario(void **state)
 	expect_error("[h]\nmode=hybrid\nhybrid_time=5min\n", "scenario 'h' (t.ini:1): "
 		     "hybrid_time (5min) is not before timeout (5min): the switch to post-copy "
 		     "would never come");
+
+	/* the shaped link */
+	expect_error("[l]\nlink_jitter=5ms\n", "scenario 'l' (t.ini:1): link_jitter needs link_delay "
+		     "(the jitter varies the link's delay around link_delay)");
+	expect_error("[l]\nlink_delay=1ms\nlink_jitter=5ms\n", "scenario 'l' (t.ini:1): link_jitter "
+		     "(5ms) exceeds link_delay (1ms): a packet's delay would go below zero");
+	expect_error("[l]\nlink_delay=20ms\ntransport=unix\n", "scenario 'l' (t.ini:1): link_* shapes a "
+		     "TCP/IP link between two network namespaces; transport=unix would bypass it (use "
+		     "transport=tcp)");
+	expect_error("[l]\nlink_loss=1%\nworkload=echo\n", "scenario 'l' (t.ini:1): link_* cannot be "
+		     "combined with workload=echo: its service network is a bridge in one namespace "
+		     "holding both QEMUs, while the shaped link puts each QEMU in a namespace of its own");
+	expect_error("[l]\nlink_bandwidth=-100Mbit\n", "t.ini:2: key 'link_bandwidth': '-100Mbit' is not a "
+		     "valid bandwidth (bytes per second, e.g. 64M, 1G, or bits per second, e.g. 100Mbit, "
+		     "10Gbit)");
+	expect_error("[l]\nlink_loss=101%\n", "t.ini:2: key 'link_loss': '101%' is not a fraction in "
+		     "[0, 1] (e.g. 0.1 or 10%)");
+	expect_error("[l]\nlink_loss=60%\n", "t.ini:2: key 'link_loss': '60%' is above the maximum, 0.5");
+	expand_text("[l]\nlink_bandwidth=100Mbit\nlink_delay=20ms\nlink_jitter=2ms\nlink_loss=0.1%\n", &c);
+	assert_true(c.runs[0].params.link_bandwidth == 12500000);
+	assert_true(c.runs[0].params.link_delay_us == 20000 && c.runs[0].params.link_jitter_us == 2000);
+	assert_true(c.runs[0].params.link_loss > 0.00099 && c.runs[0].params.link_loss < 0.00101);
+	assert_true(mb_params_link_shaped(&c.runs[0].params));
+	mb_campaign_free(&c);
+	expand_text("[l]\nmode=precopy\n", &c);
+	assert_false(mb_params_link_shaped(&c.runs[0].params));
+	mb_campaign_free(&c);
 
 	/* and what is fine */
 	expand_text("[h]\nmode=hybrid\nhybrid_time=5s\npostcopy_preempt=yes\n"
@@ -835,8 +862,8 @@ static void option_errors_name_the_option(void **state)
 	assert_int_equal(mb_scenario_apply_option(set, "--colour", "red", &err), -1);
 	assert_string_equal(err.msg, "option '--colour': unknown key");
 	assert_int_equal(mb_scenario_apply_option(set, "--max-bandwidth", "-64M", &err), -1);
-	assert_string_equal(err.msg, "option '--max-bandwidth': '-64M' is not a valid size "
-			    "(bytes per second, e.g. 64M, 1G)");
+	assert_string_equal(err.msg, "option '--max-bandwidth': '-64M' is not a valid bandwidth "
+			    "(bytes per second, e.g. 64M, 1G, or bits per second, e.g. 100Mbit, 10Gbit)");
 	assert_int_equal(mb_scenario_apply_option(set, "--vcpus", "1,99", &err), -1);
 	assert_string_equal(err.msg, "option '--vcpus': '99' is above the maximum, 64");
 	assert_int_equal(mb_scenario_apply_option(set, "--repetitions", "2,3", &err), -1);

@@ -57,6 +57,32 @@ static void rates(void **state)
 	assert_int_equal(mb_parse_rate_pages("fast", 4096, &v), -1);
 }
 
+/* Link speeds: bytes/s with binary suffixes, or bits/s with decimal ones. */
+static void bandwidths(void **state)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(mb_parse_bandwidth("64M", &v), 0);
+	assert_true(v == 64ull << 20);
+	assert_int_equal(mb_parse_bandwidth("64M/s", &v), 0);
+	assert_true(v == 64ull << 20);
+	assert_int_equal(mb_parse_bandwidth("100Mbit", &v), 0);
+	assert_true(v == 12500000);
+	assert_int_equal(mb_parse_bandwidth("10Gbit/s", &v), 0);
+	assert_true(v == 1250000000);
+	assert_int_equal(mb_parse_bandwidth("1.5gbps", &v), 0);
+	assert_true(v == 187500000);
+	assert_int_equal(mb_parse_bandwidth("800kbit", &v), 0);
+	assert_true(v == 100000);
+	assert_int_equal(mb_parse_bandwidth("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(mb_parse_bandwidth("-5M", &v), -1);
+	assert_int_equal(mb_parse_bandwidth("-100Mbit", &v), -1);
+	assert_int_equal(mb_parse_bandwidth("100Mbits", &v), -1);
+	assert_int_equal(mb_parse_bandwidth("100Xbit", &v), -1);
+	assert_int_equal(mb_parse_bandwidth("fast", &v), -1);
+}
+
 static void fractions(void **state)
 {
 	double f;
@@ -132,6 +158,7 @@ int main(void)
 		cmocka_unit_test(sizes),
 		cmocka_unit_test(durations),
 		cmocka_unit_test(rates),
+		cmocka_unit_test(bandwidths),
 		cmocka_unit_test(fractions),
 		cmocka_unit_test(sizes_printed),
 		cmocka_unit_test(cpu_lists),
