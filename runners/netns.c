@@ -218,8 +218,16 @@ int mb_netns_tap_set(struct mb_netns *ns, unsigned tap, bool up, struct mb_err *
 	return 0;
 }
 
+/* A half-built namespace's failure: said, and nothing left of it. */
+static int netns_fail(struct mb_netns *ns, struct mb_err *err)
+{
+	mb_err_prefix(err, "network namespace %s", ns->name);
+	mb_netns_destroy(ns);
+	return -1;
+}
+
 /* The namespace alone, with lo up: named for orphan cleaning (netns.h). */
-static int netns_add(struct mb_netns **out, struct mb_err *err)
+int mb_netns_create_bare(struct mb_netns **out, struct mb_err *err)
 {
 	static _Atomic unsigned counter;
 	struct mb_netns *ns;
@@ -251,21 +259,12 @@ static int netns_add(struct mb_netns **out, struct mb_err *err)
 	ns->fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 	if (ns->fd < 0) {
 		mb_errf(err, errno, "cannot open %s", ns->path);
-		goto fail;
+		return netns_fail(ns, err);
 	}
 	if (ip_in(ns, err, "link", "set", "lo", "up", NULL, NULL, NULL, NULL, NULL))
-		goto fail;
+		return netns_fail(ns, err);
 	*out = ns;
 	return 0;
-fail:
-	mb_err_prefix(err, "network namespace %s", ns->name);
-	mb_netns_destroy(ns);
-	return -1;
-}
-
-int mb_netns_create_bare(struct mb_netns **out, struct mb_err *err)
-{
-	return netns_add(out, err);
 }
 
 int mb_netns_create(struct mb_netns **out, struct mb_err *err)
@@ -274,7 +273,7 @@ int mb_netns_create(struct mb_netns **out, struct mb_err *err)
 	struct mb_netns *ns;
 	int saved;
 
-	if (netns_add(&ns, err))
+	if (mb_netns_create_bare(&ns, err))
 		return -1;
 	for (unsigned i = 0; i < MB_NETNS_NTAPS; i++)
 		snprintf(ns->tap[i], sizeof(ns->tap[i]), "mbtap%u", i);
@@ -299,9 +298,7 @@ int mb_netns_create(struct mb_netns **out, struct mb_err *err)
 	*out = ns;
 	return 0;
 fail:
-	mb_err_prefix(err, "network namespace %s", ns->name);
-	mb_netns_destroy(ns);
-	return -1;
+	return netns_fail(ns, err);
 }
 
 void mb_netns_destroy(struct mb_netns *ns)
