@@ -209,6 +209,36 @@ int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spe
 	return write_manifest(c, err);
 }
 
+int mb_campaign_dir_note_evacuation(struct mb_campaign_dir *c, const struct mb_run_spec *first_guest,
+				    const json_t *figures, struct mb_err *err)
+{
+	const char *cut = strrchr(first_guest->name, ',');
+	int len = cut ? (int)(cut - first_guest->name) : (int)strlen(first_guest->name);
+	json_t *list = json_object_get(c->manifest, "evacuations"), *entry, *e;
+	size_t i;
+
+	if (!list) {
+		list = json_array();
+		if (!list || json_object_set_new(c->manifest, "evacuations", list))
+			return mb_errf(err, ENOMEM, "campaign manifest: recording an evacuation");
+	}
+	json_array_foreach(list, i, e) {
+		const char *s = json_string_value(json_object_get(e, "scenario"));
+
+		if (s && (int)strlen(s) == len && !strncmp(s, first_guest->name, (size_t)len) &&
+		    json_integer_value(json_object_get(e, "repetition")) == (json_int_t)first_guest->repetition + 1) {
+			json_array_remove(list, i);
+			break;
+		}
+	}
+	entry = json_deep_copy(figures);
+	if (!entry || json_object_set_new(entry, "scenario", json_stringn(first_guest->name, (size_t)len)) ||
+	    json_object_set_new(entry, "repetition", json_integer((json_int_t)first_guest->repetition + 1)) ||
+	    json_array_append_new(list, entry))
+		return mb_errf(err, ENOMEM, "campaign manifest: recording an evacuation");
+	return write_manifest(c, err);
+}
+
 int mb_campaign_dir_close(struct mb_campaign_dir *c, const char *state, struct mb_err *err)
 {
 	int rc = 0;

@@ -62,6 +62,13 @@ int mb_campaign_dir_begin(struct mb_campaign_dir *c, const struct mb_run_spec *s
 int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spec,
 			const json_t *result, struct mb_err *err);
 
+/* guests=K: records the evacuation of one repetition (bench/evacuation.h:
+ * its figures, borrowed) in the manifest's "evacuations", under the
+ * scenario's name before the guests' expansion (replacing an earlier
+ * entry of the same repetition), and rewrites the manifest. */
+int mb_campaign_dir_note_evacuation(struct mb_campaign_dir *c, const struct mb_run_spec *first_guest,
+				    const json_t *figures, struct mb_err *err);
+
 /* Sets the final state ("finished", "interrupted", "failed"), writes the
  * manifest and releases it. 0, or -1 when the manifest could not be
  * written (it is released either way). */

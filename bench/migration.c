@@ -120,7 +120,8 @@ static void probes_collect(struct probe_run *pr, struct mb_mig_record *rec)
 
 int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		    const struct mb_run_spec *spec, mb_mig_progress_fn progress, void *arg,
-		    volatile const int *interrupted, struct mb_mig_outcome *out)
+		    const struct mb_mig_gate *gate, volatile const int *interrupted,
+		    struct mb_mig_outcome *out)
 {
 	const struct mb_params *p = &spec->params;
 	struct probe_run probes;
@@ -134,8 +135,12 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 	out->guest_usable = 1;
 	if (ops->start_destination(r, &err)) {
 		fail(out, MB_RUN_FAILED, &err);
+		if (gate)
+			gate->leave(gate->arg);
 		return 0;
 	}
+	if (gate)
+		gate->pass(gate->arg);
 	probes_start(ops, r, &probes);
 	if (ops->migrate(r, &err)) {
 		fail(out, MB_RUN_FAILED, &err);

@@ -27,11 +27,21 @@ struct mb_mig_outcome {
 /* Called after every poll, for the progress line. */
 typedef void (*mb_mig_progress_fn)(const struct mb_mig_progress *p, int64_t elapsed_us, void *arg);
 
-/* Runs one migration. Returns 0 whenever a result was recorded in `out`
+/* Guests migrated together (bench/evacuation.h): called once the
+ * destination is up, before `migrate`; returns when this guest's turn came.
+ * A migration that ends before it (no destination) calls `leave` instead. */
+struct mb_mig_gate {
+	void (*pass)(void *arg);
+	void (*leave)(void *arg);
+	void *arg;
+};
+
+/* Runs one migration (`gate` may be NULL: it starts at once). Returns 0 whenever a result was recorded in `out`
  * (also failed or did-not-converge); -1 only when nothing could be. */
 int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 		    const struct mb_run_spec *spec, mb_mig_progress_fn progress, void *arg,
-		    volatile const int *interrupted, struct mb_mig_outcome *out);
+		    const struct mb_mig_gate *gate, volatile const int *interrupted,
+		    struct mb_mig_outcome *out);
 
 void mb_mig_outcome_release(struct mb_mig_outcome *out);
 

@@ -89,7 +89,7 @@ static void add_unavailable(json_t *metrics, const char *key, const char *why)
  * output goes to the top level under its name. */
 const char *const mb_result_members[] = {
 	"schema", "tool", "host", "hypervisor", "scenario", "run", "metrics", "qemu_reported",
-	"events", "samples", "heartbeats", "hosts", "link", NULL,
+	"events", "samples", "heartbeats", "hosts", "group", "link", NULL,
 };
 
 /* One probe's headline metrics (its ops.metrics) into `m`: objects merge

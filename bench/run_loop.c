@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bench/campaign_dir.h"
+#include "bench/evacuation.h"
 #include "bench/exit.h"
 #include "bench/host_probe.h"
 #include "bench/metrics.h"
@@ -70,22 +71,16 @@ static void headline(const json_t *doc, char *buf, size_t len)
 		 json_string_value(json_object_get(json_object_get(doc, "run"), "completed_as")));
 }
 
-/* Builds and writes one run's result; a result that is not on disk is a
- * failed run, and the campaign stops (the next ones could not be saved
- * either). Only a result on disk counts in the summary. */
-static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
-			const struct mb_run_spec *spec, int64_t start_us,
-			const struct mb_mig_outcome *out, const struct mb_hb_series *hb,
-			const json_t *host, struct mb_summary *summary, char *line, size_t line_len)
+static json_t *build_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
+			    const struct mb_run_spec *spec, int64_t start_us,
+			    const struct mb_mig_outcome *out, const struct mb_hb_series *hb, const json_t *host)
 {
 	char run_id[128];
-	struct mb_err err = {0};
 	struct mb_result_input in = {
 		.spec = spec, .run_id = run_id, .start_real_us = start_us,
 		.outcome = out, .heartbeats = hb, .host = host,
 	};
 	json_t *doc;
-	int rc;
 
 	snprintf(run_id, sizeof(run_id), "%s/%s/%u", strrchr(dir->path, '/') + 1, spec->name,
 		 spec->repetition + 1);
@@ -93,19 +88,41 @@ static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
 	if (!doc) {
 		fprintf(stderr, "migbench run: %s: cannot build the result (out of memory)\n", run_id);
 		loop->unsaved++;
-		return -1;
 	}
+	return doc;
+}
+
+/* Writes one run's result (and releases doc); a result that is not on disk
+ * is a failed run, and the campaign stops (the next ones could not be saved
+ * either). Only a result on disk counts in the summary. */
+static int save_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir, const struct mb_run_spec *spec,
+		       json_t *doc, struct mb_summary *summary, char *line, size_t line_len)
+{
+	struct mb_err err = {0};
+	int rc;
+
+	if (!doc)
+		return -1;
 	if (line)
 		headline(doc, line, line_len);
 	rc = mb_campaign_dir_add(dir, spec, doc, &err);
 	if (rc) {
-		fprintf(stderr, "migbench run: %s: %s\n", run_id, err.msg);
+		fprintf(stderr, "migbench run: %s/%u: %s\n", spec->name, spec->repetition + 1, err.msg);
 		loop->unsaved++;
 	} else {
 		mb_summary_add(summary, doc);
 	}
 	json_decref(doc);
 	return rc;
+}
+
+static int write_result(struct mb_run_loop *loop, struct mb_campaign_dir *dir,
+			const struct mb_run_spec *spec, int64_t start_us,
+			const struct mb_mig_outcome *out, const struct mb_hb_series *hb,
+			const json_t *host, struct mb_summary *summary, char *line, size_t line_len)
+{
+	return save_result(loop, dir, spec, build_result(loop, dir, spec, start_us, out, hb, host),
+			   summary, line, line_len);
 }
 
 /* A run a resumed campaign already has: counted in the summary as it was. */
@@ -122,6 +139,139 @@ static void summarize_existing(const struct mb_campaign_dir *dir, const struct m
 	json_decref(doc);
 }
 
+/* guests=K: the K runs of one repetition, found anywhere in the order
+ * (members[guest]); marks them done. Returns K, or 0 when one is missing. */
+static size_t group_members(const struct mb_run_spec *const *runs, size_t nruns, const struct mb_run_spec *spec,
+			    bool *done, const struct mb_run_spec **members)
+{
+	unsigned k = spec->params.guests, found = 0;
+
+	for (size_t j = 0; j < nruns; j++) {
+		if (runs[j]->group != spec->group || runs[j]->repetition != spec->repetition ||
+		    runs[j]->guest >= k)
+			continue;
+		members[runs[j]->guest] = runs[j];
+		done[j] = true;
+		found++;
+	}
+	return found == k ? k : 0;
+}
+
+/* The guests of the group `spec` belongs to, up (those that stayed up
+ * since its last repetition kept), migrated together, each guest's result
+ * written with the evacuation's figures; the campaign's manifest records
+ * them too. Returns how many runs did not complete. */
+static int run_group(struct mb_run_loop *loop, struct mb_campaign_dir *dir, struct mb_evacuation *ev,
+		     const json_t *host, struct mb_summary *summary, struct mb_progress *pr)
+{
+	const struct mb_run_spec *first = ev->guests[0].spec;
+	json_t **docs = calloc(ev->k, sizeof(*docs)), *figures;
+	struct mb_err err = {0};
+	int failures = 0;
+	size_t up;
+
+	if (!docs) {
+		fprintf(stderr, "migbench run: %s: out of memory\n", first->name);
+		loop->unsaved++;
+		return (int)ev->k;
+	}
+	if (mb_campaign_dir_begin(dir, first, &err)) {
+		fprintf(stderr, "migbench run: %s\n", err.msg);
+		loop->unsaved++;
+		free(docs);
+		return (int)ev->k;
+	}
+	if (loop->progress)
+		mb_progress_note(pr, "[%zu/%zu] %s: %zu guests: booting those not running", pr->run, pr->nruns,
+				 first->section, ev->k);
+	/* Ctrl-C before the group began: every guest's run is cancelled. */
+	up = loop->interrupted && *loop->interrupted ? 0 : mb_evac_boot(ev);
+	if (up && loop->progress)
+		mb_progress_note(pr, "[%zu/%zu] %s rep %u: migrating %zu guest(s) at once%s", pr->run, pr->nruns,
+				 first->section, first->repetition + 1, up,
+				 first->params.stagger_us ? " (staggered)" : "");
+	if (up && mb_evac_migrate(ev, &err))
+		fprintf(stderr, "migbench run: %s: %s\n", first->name, err.msg);
+	for (size_t i = 0; i < ev->k; i++) {
+		struct mb_evac_guest *g = &ev->guests[i];
+		struct mb_hb_series hb = { .points = g->hb, .n = g->nhb };
+		struct mb_mig_outcome unstarted;
+
+		if (g->migrated) {
+			docs[i] = build_result(loop, dir, g->spec, g->start_real_us, &g->out, &hb, host);
+			continue;
+		}
+		if (!g->err.msg[0])
+			mb_errf(&g->err, 0, "guest %u was not migrated", g->spec->guest + 1);
+		record_unstarted(&unstarted, &g->err);
+		if (g->err.errnum == EINTR || (loop->interrupted && *loop->interrupted))
+			unstarted.status = MB_RUN_CANCELLED;
+		docs[i] = build_result(loop, dir, g->spec, mb_clock_us(CLOCK_REALTIME), &unstarted, NULL, host);
+	}
+	figures = mb_evac_figures(ev, docs);
+	for (size_t i = 0; i < ev->k; i++) {
+		struct mb_evac_guest *g = &ev->guests[i];
+		const char *status;
+		char line[256] = "";
+
+		if (docs[i])
+			json_object_set_new(docs[i], "group", mb_evac_group_json(ev, i, figures));
+		status = json_string_value(json_object_get(json_object_get(docs[i], "run"), "status"));
+		if (!status || strcmp(status, "completed"))
+			failures++;
+		pr->run += i > 0;
+		if (save_result(loop, dir, g->spec, docs[i], summary, line, sizeof(line)) == 0 && loop->progress)
+			mb_progress_note(pr, "[%zu/%zu] %s rep %u: %s%s%s", pr->run, pr->nruns, g->spec->name,
+					 g->spec->repetition + 1, status ? status : "?", *line ? ": " : "", line);
+		/* A guest that cannot go on (or went across versions) boots anew next time. */
+		if (g->r && (!g->migrated || !g->out.guest_usable || cross_version(g->spec))) {
+			loop->ops->teardown(g->r);
+			g->r = NULL;
+		}
+	}
+	if (figures) {
+		if (mb_campaign_dir_note_evacuation(dir, first, figures, &err)) {
+			fprintf(stderr, "migbench run: %s\n", err.msg);
+			loop->unsaved++;
+		} else if (loop->progress) {
+			const json_t *dt = json_object_get(figures, "downtime_ms");
+
+			mb_progress_note(pr, "[%zu/%zu] %s rep %u: evacuation of %d guest(s): %.0f ms, %.1f MiB/s, "
+					 "downtime %.1f-%.1f ms", pr->run, pr->nruns, first->section,
+					 first->repetition + 1, (int)json_integer_value(json_object_get(figures, "completed")),
+					 json_number_value(json_object_get(figures, "span_ms")),
+					 json_number_value(json_object_get(figures, "aggregate_MiB_s")),
+					 json_number_value(json_object_get(dt, "min")),
+					 json_number_value(json_object_get(dt, "max")));
+		}
+	}
+	json_decref(figures);
+	mb_evac_release_runs(ev);
+	free(docs);
+	return failures;
+}
+
+/* Whether the running guests can serve the next group's K guests. */
+static bool group_adopt(struct mb_run_loop *loop, struct mb_evacuation *ev, const struct mb_run_spec **members,
+			size_t k)
+{
+	if (!loop->ops->adopt || ev->k != k)
+		return false;
+	for (size_t g = 0; g < k; g++)
+		if (ev->guests[g].r && loop->ops->adopt(ev->guests[g].r, members[g]))
+			return false;
+	return true;
+}
+
+/* Ends the group that ran (its guests go down). */
+static void group_end(struct mb_run_loop *loop, struct mb_evacuation *ev)
+{
+	(void)loop;
+	mb_evac_teardown(ev);
+	free(ev->guests);
+	memset(ev, 0, sizeof(*ev));
+}
+
 int mb_run_loop(struct mb_run_loop *loop)
 {
 	const struct mb_campaign *c = loop->campaign;
@@ -136,6 +286,9 @@ int mb_run_loop(struct mb_run_loop *loop)
 	size_t resumed = 0, nruns, r_scenario = 0;
 	const char *kept;
 	struct mb_runner *r = NULL;
+	struct mb_evacuation ev = {0};          /* guests=K: the group's guests */
+	const struct mb_run_spec **members = calloc(c->nruns ? c->nruns : 1, sizeof(*members));
+	bool *done = calloc(c->nruns ? c->nruns : 1, sizeof(*done));
 
 	mb_host_probe_all(c->nruns ? c->runs[0].params.qemu : NULL, &host_report);
 	if (!host_report.ready) {
@@ -188,6 +341,11 @@ int mb_run_loop(struct mb_run_loop *loop)
 		fprintf(stderr, "campaign %s: %zu run(s)\n", dir.path, c->nruns);
 
 	nruns = mb_campaign_order(c, loop->grouped, runs);
+	if (!members || !done) {
+		fprintf(stderr, "migbench run: out of memory\n");
+		loop->unsaved++;
+		nruns = 0;
+	}
 	for (size_t i = 0; i < nruns; i++) {
 		const struct mb_run_spec *spec = runs[i];
 		struct mb_mig_outcome out;
@@ -204,6 +362,54 @@ int mb_run_loop(struct mb_run_loop *loop)
 
 		if (loop->unsaved)
 			break; /* said below: nothing more can be saved */
+		if (done[i])
+			continue; /* run with its group */
+		if (spec->params.guests > 1) {
+			size_t k = group_members(runs, nruns, spec, done, members);
+			size_t kept_n = 0;
+
+			if (r) {
+				loop->ops->teardown(r);
+				r = NULL;
+			}
+			/* Interleaved: another group's repetition. Its guests are
+			 * booted anew unless the runner takes every running one over. */
+			if (ev.k && ev.guests[0].spec->group != spec->group &&
+			    !group_adopt(loop, &ev, members, k))
+				group_end(loop, &ev);
+			for (size_t g = 0; g < k; g++)
+				kept_n += loop->resume_dir && mb_campaign_dir_kept_status(&dir, members[g]);
+			if (k && kept_n == k) {
+				for (size_t g = 0; g < k; g++) {
+					summarize_existing(&dir, members[g], summary);
+					failures += strcmp(mb_campaign_dir_kept_status(&dir, members[g]), "completed") != 0;
+				}
+				resumed += k;
+				pr.run += k - 1;
+				continue;
+			}
+			if (!ev.k) {
+				ev = (struct mb_evacuation){ .ops = loop->ops, .interrupted = loop->interrupted,
+							     .guests = calloc(k ? k : 1, sizeof(*ev.guests)), .k = k };
+				if (!ev.guests) {
+					fprintf(stderr, "migbench run: %s: out of memory\n", spec->name);
+					loop->unsaved++;
+					break;
+				}
+			}
+			if (!k || ev.k != k) {
+				fprintf(stderr, "migbench run: %s: the runs of its %u guests are not all in the campaign\n",
+					spec->name, spec->params.guests);
+				loop->unsaved++;
+				break;
+			}
+			for (size_t g = 0; g < k; g++)
+				ev.guests[g].spec = members[g];
+			failures += run_group(loop, &dir, &ev, host, summary, &pr);
+			continue;
+		}
+		if (ev.k)
+			group_end(loop, &ev);
 		kept = loop->resume_dir ? mb_campaign_dir_kept_status(&dir, spec) : NULL;
 		if (kept) {
 			summarize_existing(&dir, spec, summary);
@@ -257,7 +463,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 			}
 		}
 		start = mb_clock_us(CLOCK_REALTIME);
-		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, loop->interrupted, &out);
+		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, NULL, loop->interrupted, &out);
 		if (!loop->ops->heartbeat_points(r, mb_metrics_heartbeats_from(out.rec.times.start_us,
 									spec->params.baseline_us,
 									spec->params.baseline_margin_us),
@@ -285,6 +491,10 @@ int mb_run_loop(struct mb_run_loop *loop)
 	}
 	if (r)
 		loop->ops->teardown(r);
+	if (ev.k)
+		group_end(loop, &ev);
+	free(members);
+	free(done);
 
 	mb_summary_print(summary, stdout);
 	if (resumed)

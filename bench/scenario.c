@@ -708,6 +708,9 @@ static int check_scenario(const struct mb_run_spec *spec, struct mb_err *err)
 			 t[MB_KEY_XBZRLE_CACHE], t[MB_KEY_MEMORY]);
 		return check_failed(spec, err, why);
 	}
+	if (p->stagger_us && p->guests < 2)
+		return check_failed(spec, err, "stagger applies only with guests=2 or more "
+				    "(the delay between one guest's `migrate` and the next's)");
 	if (mb_params_link_shaped(p) && check_link(spec, err))
 		return -1;
 	if (p->baseline_margin_us < p->heartbeat_period_us) {
@@ -856,6 +859,62 @@ static int expand_section(const struct section *sec, const struct assignments *o
 	return rc;
 }
 
+/* guests=K: each scenario becomes K, "<name>,guest=I", one per guest; the
+ * run loop migrates the K runs of a repetition together. */
+static int expand_guests(struct expansion *e, struct mb_err *err)
+{
+	struct expansion out = { 0 };
+	size_t total = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < e->n; i++) {
+		total += e->v[i].params.guests;
+		e->v[i].group = i;
+	}
+	if (total == e->n)
+		return 0;
+	out.v = calloc(total, sizeof(*out.v));
+	if (!out.v)
+		return mb_errf(err, ENOMEM, "expanding guests=");
+	for (size_t i = 0; i < e->n && !rc; i++) {
+		const struct mb_run_spec *src = &e->v[i];
+		unsigned k = src->params.guests;
+		size_t first = out.n;
+
+		for (unsigned g = 0; g < k && !rc; g++) {
+			struct mb_run_spec *dst = &out.v[out.n];
+			char *name;
+
+			if (spec_copy(dst, src, err)) {
+				rc = -1;
+				break;
+			}
+			out.n++;
+			dst->group = first;
+			dst->guest = g;
+			if (k == 1)
+				continue;
+			if (asprintf(&name, "%s,guest=%u", src->name, g + 1) < 0) {
+				rc = mb_errf(err, ENOMEM, "scenario '%s'", src->name);
+				break;
+			}
+			free(dst->name);
+			dst->name = name;
+			if (strlen(name) > MB_SCENARIO_NAME_MAX)
+				rc = mb_errf(err, 0, "scenario '%s': the name of guest %u would have %zu "
+					     "characters, more than %d: shorten the section name",
+					     src->name, g + 1, strlen(name), MB_SCENARIO_NAME_MAX);
+		}
+	}
+	if (rc) {
+		expansion_free(&out);
+		return -1;
+	}
+	expansion_free(e);
+	*e = out;
+	return 0;
+}
+
 static int by_name(const void *a, const void *b)
 {
 	const struct mb_run_spec *const *x = a, *const *y = b;
@@ -919,6 +978,7 @@ static int round_robin(const struct expansion *e, struct mb_campaign *campaign,
 			if (spec_copy(run, &e->v[i], err))
 				return -1;
 			run->scenario = i;
+			run->group = e->v[i].group;
 			run->repetition = r;
 			campaign->nruns++;
 		}
@@ -939,6 +999,8 @@ int mb_scenario_expand(const struct mb_scenario_set *set, struct mb_campaign *ca
 	*campaign = (struct mb_campaign){ 0 };
 	for (size_t i = 0; i < nsections && !rc; i++)
 		rc = expand_section(&sections[i], &set->options, &e, err);
+	if (!rc)
+		rc = expand_guests(&e, err);
 	if (!rc)
 		rc = check_unique_names(&e, err);
 	if (!rc)

@@ -127,6 +127,8 @@ struct mb_params {
 	const char *qemu_dst;           /* already resolved: never empty */
 	const char *machine;            /* QEMU machine type; "" = "pc", or across
 	                                 * versions the newest both support */
+	unsigned guests;                /* guests migrated at once, each its own run */
+	uint64_t stagger_us;            /* guest i's `migrate` i * this after guest 0's */
 	/* A shaped link (runners/link.h): the same each way; all 0 = none */
 	uint64_t link_bandwidth;        /* bytes/s; 0 = unlimited */
 	uint64_t link_delay_us;         /* one way: RTT = 2 x delay */
@@ -183,6 +185,8 @@ enum mb_key_id {
 	MB_KEY_QEMU_DST,
 	MB_KEY_MACHINE,
 	MB_KEY_TLS,
+	MB_KEY_GUESTS,
+	MB_KEY_STAGGER,
 	MB_KEY_LINK_BANDWIDTH,
 	MB_KEY_LINK_DELAY,
 	MB_KEY_LINK_JITTER,
@@ -332,6 +336,11 @@ struct mb_run_spec {
 	unsigned line;          /* of the section header; 0 without a file */
 	size_t scenario;        /* index of the expanded scenario, 0-based */
 	unsigned repetition;    /* 0 .. params.repetitions - 1 */
+	/* guests=K: the scenario is K scenarios "<name>,guest=I" (I = 1..K),
+	 * one per guest, migrated together; `group` is the first one's
+	 * `scenario` and `guest` is I - 1. With one guest: its own scenario, 0. */
+	size_t group;
+	unsigned guest;
 	struct mb_params params;
 	char **text;            /* mb_key_count() values as written (the
 	                         * default's text when the key was not set),

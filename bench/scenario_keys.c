@@ -290,6 +290,19 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "no",
 		.help = "migrate over TLS with throwaway certificates (needs certtool: gnutls-bin)",
 	},
+	[MB_KEY_GUESTS] = {
+		.name = "guests", .type = MB_TYPE_COUNT, FIELD(guests, unsigned),
+		.def = "1", .min = 1, .max = 64, .fixed = true,
+		.help = "guests booted and migrated at once, each to its own destination, as a host "
+			"evacuation: each guest's result is the scenario \"<name>,guest=I\", the campaign "
+			"records the evacuation (cannot be swept)",
+	},
+	[MB_KEY_STAGGER] = {
+		.name = "stagger", .type = MB_TYPE_DURATION, FIELD(stagger_us, uint64_t),
+		.def = "0", .max = 10 * MIN, .unit_us = SEC,
+		.help = "with guests=K: guest I's `migrate` is sent (I - 1) x this after the first "
+			"guest's; 0 = all at once (s when no unit)",
+	},
 	/* The shaped link (runners/link.h): any of these non-zero puts each
 	 * QEMU in a network namespace of its own, joined by a link migbench
 	 * emulates, the same each way, carrying the migration stream only. */

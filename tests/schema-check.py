@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 try:
     import jsonschema
@@ -46,8 +47,17 @@ def load_validators(schema_dir):
         schemas[name] = s
     # absolute $ids: jsonschema 4.10 (Debian 12) resolves "#/$defs/..."
     # against a relative $id into a URL it then tries to fetch
+    # the manifest's evacuations are the result's $defs/evacuation: one
+    # definition, found by its $id (RefResolver: in 4.10 and, deprecated,
+    # in 4.26)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from jsonschema import RefResolver
+        store = {s["$id"]: s for s in schemas.values()}
+        campaign = schemas["migbench-campaign-1.schema.json"]
+        resolver = RefResolver.from_schema(campaign, store=store)
     return (Draft202012Validator(schemas["migbench-result-1.schema.json"]),
-            Draft202012Validator(schemas["migbench-campaign-1.schema.json"]))
+            Draft202012Validator(campaign, resolver=resolver))
 
 
 def path_of(error):
