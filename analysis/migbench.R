@@ -48,7 +48,24 @@ mb_main <- function(prog, fun) {
 # ---- reading results ----------------------------------------------------------
 
 mb_read_json <- function(path) {
-	jsonlite::fromJSON(path, simplifyVector = FALSE)
+	mb_read_side_files(jsonlite::fromJSON(path, simplifyVector = FALSE), dirname(path))
+}
+
+# A long run's heartbeats are in a side file beside its result (heartbeats.
+# file: REP.heartbeats.tsv, a header of the column names then one line per
+# heartbeat; bench/result.c): read back into the columns the result carries
+# inline, so that nothing downstream knows where they were. A result that
+# names a side file which is not there, or not whole, is unreadable.
+mb_read_side_files <- function(doc, dir) {
+	hb <- if (is.list(doc)) doc$heartbeats else NULL
+	if (!is.list(hb) || !is.character(hb$file) || length(hb$file) != 1) return(doc)
+	path <- file.path(dir, hb$file)
+	if (!file.exists(path)) stop(sprintf("its heartbeats' side file %s is missing", hb$file))
+	t <- utils::read.delim(path, colClasses = "numeric", check.names = FALSE)
+	if (is.numeric(hb$count) && nrow(t) != hb$count)
+		stop(sprintf("its heartbeats' side file %s has %d heartbeats, the result says %d", hb$file, nrow(t), hb$count))
+	for (col in names(t)) doc$heartbeats[[col]] <- t[[col]]
+	doc
 }
 
 # Named list -> flat named list of scalars, names joined with ".".

@@ -54,10 +54,10 @@ int mb_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int mb_write_text_atomic(const char *path, const char *text, size_t len,
-			 int exclusive, struct mb_err *err)
+int mb_write_stream_atomic(const char *path, mb_fill_fn fill, void *arg, int exclusive, struct mb_err *err)
 {
 	char tmp[PATH_MAX];
+	FILE *f;
 	int fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
@@ -65,14 +65,23 @@ int mb_write_text_atomic(const char *path, const char *text, size_t len,
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return mb_errf(err, errno, "write '%s': create temporary file", path);
-	if (mb_write_all(fd, text, len) || fsync(fd)) {
+	f = fdopen(fd, "w");
+	if (!f) {
 		int e = errno;
 
 		close(fd);
 		unlink(tmp);
 		return mb_errf(err, e, "write '%s'", tmp);
 	}
-	if (fchmod(fd, 0644) || close(fd)) {
+	errno = 0;
+	if (fill(f, arg) || fflush(f) || ferror(f) || fsync(fd) || fchmod(fd, 0644)) {
+		int e = errno ? errno : EIO;
+
+		fclose(f);
+		unlink(tmp);
+		return mb_errf(err, e, "write '%s'", tmp);
+	}
+	if (fclose(f)) {
 		int e = errno;
 
 		unlink(tmp);
@@ -88,6 +97,26 @@ int mb_write_text_atomic(const char *path, const char *text, size_t len,
 	if (exclusive)
 		unlink(tmp);
 	return 0;
+}
+
+struct text {
+	const char *text;
+	size_t len;
+};
+
+static int fill_text(FILE *f, void *arg)
+{
+	const struct text *t = arg;
+
+	return t->len && fwrite(t->text, t->len, 1, f) != 1 ? -1 : 0;
+}
+
+int mb_write_text_atomic(const char *path, const char *text, size_t len,
+			 int exclusive, struct mb_err *err)
+{
+	struct text t = { .text = text, .len = len };
+
+	return mb_write_stream_atomic(path, fill_text, &t, exclusive, err);
 }
 
 int mb_write_json_atomic(const char *path, const json_t *value, int exclusive,

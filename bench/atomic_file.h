@@ -3,6 +3,8 @@
 #ifndef MB_ATOMIC_FILE_H
 #define MB_ATOMIC_FILE_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "bench/error.h"
@@ -16,6 +18,12 @@ int mb_write_json_atomic(const char *path, const json_t *value, int exclusive,
 /* Same for a text buffer. */
 int mb_write_text_atomic(const char *path, const char *text, size_t len,
 			 int exclusive, struct mb_err *err);
+
+/* Same for what fill(f, arg) writes to f (returning 0, or -1 with errno
+ * set): a file written as it is produced, never whole in memory. */
+typedef int (*mb_fill_fn)(FILE *f, void *arg);
+int mb_write_stream_atomic(const char *path, mb_fill_fn fill, void *arg, int exclusive,
+			   struct mb_err *err);
 
 /* Writes all of buf to fd, retrying short writes and EINTR. 0, or -1 with
  * errno set. */

@@ -116,6 +116,11 @@ int mb_metrics_pages(const json_t *final_query_migrate, json_t *metrics)
 	return 0;
 }
 
+static double counter_of(struct mb_hb_point p, int use_ops)
+{
+	return (double)(use_ops ? p.ops : p.written);
+}
+
 /* The counter's value as last reported at or before `t` (heartbeats are a
  * step function as seen by the host). Returns -1 before the first point. */
 static int counter_at(const struct mb_hb_series *hb, int64_t t, int use_ops, double *out)
@@ -125,14 +130,14 @@ static int counter_at(const struct mb_hb_series *hb, int64_t t, int use_ops, dou
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (hb->points[mid].host_us <= t)
+		if (mb_hb_at(hb, mid).host_us <= t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == 0)
 		return -1;
-	*out = (double)(use_ops ? hb->points[lo - 1].ops : hb->points[lo - 1].written);
+	*out = counter_of(mb_hb_at(hb, lo - 1), use_ops);
 	return 0;
 }
 
@@ -166,19 +171,32 @@ static json_t *phase_json(const struct mb_hb_series *hb, int64_t a, int64_t b,
 
 /* Time after RESUME until a window of `window_us` (key recovery_window)
  * runs at >= 95 % of the baseline, scanning in `step_us` steps; -1 when it
- * never does. */
+ * never does. Both ends of the window only move forward: one pass over
+ * the heartbeats (a long post-copy's are read from disk, not searched). */
 static int64_t recovery_us(const struct mb_hb_series *hb, int64_t resume, double baseline,
 			   int use_ops, int64_t window_us)
 {
 	const int64_t step_us = 10000;
+	size_t ia = 0, ib = 0;   /* the first points after a, after a + window */
 	int64_t last;
 
 	if (!hb->n || isnan(baseline) || baseline <= 0 || window_us <= 0)
 		return -1;
-	last = hb->points[hb->n - 1].host_us;
-	for (int64_t a = resume; a + window_us <= last; a += step_us)
-		if (throughput(hb, a, a + window_us, use_ops) >= 0.95 * baseline)
+	last = mb_hb_at(hb, hb->n - 1).host_us;
+	for (int64_t a = resume; a + window_us <= last; a += step_us) {
+		while (ia < hb->n && mb_hb_at(hb, ia).host_us <= a)
+			ia++;
+		if (ib < ia)
+			ib = ia;
+		while (ib < hb->n && mb_hb_at(hb, ib).host_us <= a + window_us)
+			ib++;
+		/* counter_at: the last point at or before each end */
+		if (ia == 0)
+			continue;
+		if ((counter_of(mb_hb_at(hb, ib - 1), use_ops) - counter_of(mb_hb_at(hb, ia - 1), use_ops)) *
+		    1e6 / (double)window_us >= 0.95 * baseline)
 			return a - resume;
+	}
 	return -1;
 }
 
@@ -194,12 +212,12 @@ void mb_metrics_guest_gap(const struct mb_mig_times *t, const struct mb_hb_serie
 
 	if (!t->src_stop_us || !t->dst_resume_us)
 		return;
-	while (first < hb->n && hb->points[first].host_us <= t->dst_resume_us)
+	while (first < hb->n && mb_hb_at(hb, first).host_us <= t->dst_resume_us)
 		first++;
 	if (first == 0 || first == hb->n)
 		return;
-	last_us = hb->points[first - 1].host_us;
-	first_us = hb->points[first].host_us;
+	last_us = mb_hb_at(hb, first - 1).host_us;
+	first_us = mb_hb_at(hb, first).host_us;
 	/* A heartbeat still on its way at STOP arrives after it: the silence
 	 * then starts later, and none of it is before STOP. */
 	silence_from = last_us > t->src_stop_us ? last_us : t->src_stop_us;
@@ -208,17 +226,18 @@ void mb_metrics_guest_gap(const struct mb_mig_times *t, const struct mb_hb_serie
 	json_object_set_new(metrics, "guest_gap_stopped_ms", mb_json_ms(t->dst_resume_us - silence_from));
 	json_object_set_new(metrics, "guest_gap_after_resume_ms", mb_json_ms(first_us - t->dst_resume_us));
 
-	for (size_t i = first + 1; i < hb->n && hb->points[i].host_us - first_us <= GUEST_CLOCK_WINDOW_US; i++) {
-		int64_t lag = hb->points[i].host_us - (int64_t)hb->points[i].guest_us;
+	for (size_t i = first + 1; i < hb->n && mb_hb_at(hb, i).host_us - first_us <= GUEST_CLOCK_WINDOW_US; i++) {
+		struct mb_hb_point p = mb_hb_at(hb, i);
+		int64_t lag = p.host_us - (int64_t)p.guest_us;
 
-		if (!hb->points[i].guest_us)
+		if (!p.guest_us)
 			continue;
 		used++;
 		if (lag < offset)
 			offset = lag;
 	}
-	if (used >= GUEST_CLOCK_MIN_POINTS && hb->points[first].guest_us) {
-		int64_t sent = (int64_t)hb->points[first].guest_us + offset;
+	if (used >= GUEST_CLOCK_MIN_POINTS && mb_hb_at(hb, first).guest_us) {
+		int64_t sent = (int64_t)mb_hb_at(hb, first).guest_us + offset;
 
 		/* Within [RESUME, arrival]: the estimate is good to the
 		 * channel's jitter, and the guest cannot send before it runs. */
@@ -254,7 +273,7 @@ int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_serie
 
 	/* The longest silence that overlaps the migration, as the host saw it. */
 	for (size_t i = 1; i < hb->n; i++) {
-		int64_t a = hb->points[i - 1].host_us, b = hb->points[i].host_us;
+		int64_t a = mb_hb_at(hb, i - 1).host_us, b = mb_hb_at(hb, i).host_us;
 
 		if (b >= t->start_us && a <= end && b - a > gap) {
 			gap = b - a;
@@ -273,7 +292,7 @@ int mb_metrics_heartbeats(const struct mb_mig_times *t, const struct mb_hb_serie
 	precopy_end = t->postcopy_us ? t->postcopy_us : t->src_stop_us;
 	if (precopy_end > t->src_stop_us || !precopy_end)
 		precopy_end = t->src_stop_us;
-	settle_end = hb->points[hb->n - 1].host_us;
+	settle_end = mb_hb_at(hb, hb->n - 1).host_us;
 
 	phases = json_object();
 	json_object_set_new(phases, "precopy", phase_json(hb, t->start_us, precopy_end, use_ops, baseline));

@@ -32,10 +32,20 @@ struct mb_hb_point {
 	uint64_t guest_us;         /* the guest's clock when it sent it */
 };
 
+/* A run's heartbeats: in memory (points), or, for a series too long for
+ * memory (probes/heartbeat.c's spool file), read a point at a time through
+ * at(ctx, i). Read them with mb_hb_at. */
 struct mb_hb_series {
 	const struct mb_hb_point *points;
 	size_t n;
+	struct mb_hb_point (*at)(void *ctx, size_t i);
+	void *ctx;
 };
+
+static inline struct mb_hb_point mb_hb_at(const struct mb_hb_series *hb, size_t i)
+{
+	return hb->points ? hb->points[i] : hb->at(hb->ctx, i);
+}
 
 /* End of migration: when neither side needs the other any more. */
 int64_t mb_mig_end_us(const struct mb_mig_times *t);

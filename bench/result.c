@@ -10,6 +10,7 @@
 
 #include "bench/atomic_file.h"
 #include "bench/postcopy_faults.h"
+#include "bench/self_cost.h"
 
 json_t *mb_iso_time(int64_t real_us)
 {
@@ -52,25 +53,94 @@ static json_t *qemu_reported(const struct mb_mig_record *rec)
 	return o;
 }
 
+static const char *const hb_columns[] = { "host_us", "guest_us", "seq", "written", "ops" };
+#define HB_COLUMNS (sizeof(hb_columns) / sizeof(hb_columns[0]))
+
 /* Heartbeats as columns (a row object per beat would triple the file). */
-static json_t *heartbeats_json(const struct mb_hb_series *hb, int64_t origin_us)
+static void heartbeats_inline(json_t *o, const struct mb_hb_series *hb, int64_t origin_us)
 {
-	json_t *t = json_array(), *seq = json_array(), *written = json_array(), *ops = json_array();
-	json_t *guest = json_array();
+	json_t *col[HB_COLUMNS];
 
 	/* guest_us beside host_us: whether a late heartbeat was sent late (the
 	 * guest's clock says so) or delivered late (only the arrival is late). */
+	for (size_t c = 0; c < HB_COLUMNS; c++)
+		col[c] = json_array();
 	for (size_t i = 0; hb && i < hb->n; i++) {
-		json_array_append_new(t, json_integer(hb->points[i].host_us - origin_us));
-		json_array_append_new(guest, json_integer((json_int_t)hb->points[i].guest_us));
-		json_array_append_new(seq, json_integer((json_int_t)hb->points[i].seq));
-		json_array_append_new(written, json_integer((json_int_t)hb->points[i].written));
-		json_array_append_new(ops, json_integer((json_int_t)hb->points[i].ops));
+		struct mb_hb_point p = mb_hb_at(hb, i);
+
+		json_array_append_new(col[0], json_integer(p.host_us - origin_us));
+		json_array_append_new(col[1], json_integer((json_int_t)p.guest_us));
+		json_array_append_new(col[2], json_integer((json_int_t)p.seq));
+		json_array_append_new(col[3], json_integer((json_int_t)p.written));
+		json_array_append_new(col[4], json_integer((json_int_t)p.ops));
 	}
-	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}",
-			 "time_origin", "host realtime µs of run.start_time",
-			 "origin_real_us", (json_int_t)origin_us,
-			 "host_us", t, "guest_us", guest, "seq", seq, "written", written, "ops", ops);
+	for (size_t c = 0; c < HB_COLUMNS; c++)
+		json_object_set_new(o, hb_columns[c], col[c]);
+}
+
+struct hb_tsv {
+	const struct mb_hb_series *hb;
+	int64_t origin_us;
+	long long bytes;
+};
+
+/* The side file: a header line of the column names, then one line per
+ * heartbeat, the same numbers as inline. */
+static int fill_hb_tsv(FILE *f, void *arg)
+{
+	struct hb_tsv *t = arg;
+	int n = 0;
+
+	for (size_t c = 0; c < HB_COLUMNS; c++)
+		n += fprintf(f, "%s%s", c ? "\t" : "", hb_columns[c]);
+	n += fprintf(f, "\n");
+	t->bytes = n;
+	for (size_t i = 0; i < t->hb->n; i++) {
+		struct mb_hb_point p = mb_hb_at(t->hb, i);
+
+		n = fprintf(f, "%lld\t%llu\t%llu\t%llu\t%llu\n", (long long)(p.host_us - t->origin_us),
+			    (unsigned long long)p.guest_us, (unsigned long long)p.seq,
+			    (unsigned long long)p.written, (unsigned long long)p.ops);
+		if (n < 0)
+			return -1;
+		t->bytes += n;
+	}
+	return 0;
+}
+
+/* A series too long for the result: written to SERIES_DIR/REP.heartbeats.tsv
+ * and named; when it cannot be written the result says why instead (and
+ * never names a file that is not there). */
+static void heartbeats_side_file(json_t *o, const struct mb_result_input *in)
+{
+	struct hb_tsv t = { .hb = in->heartbeats, .origin_us = in->start_real_us };
+	char file[64], path[4096 + 64];
+	struct mb_err err = {0};
+
+	snprintf(file, sizeof(file), "%u.heartbeats.tsv", in->spec->repetition + 1);
+	snprintf(path, sizeof(path), "%s/%s", in->series_dir, file);
+	json_object_set_new(o, "count", json_integer((json_int_t)in->heartbeats->n));
+	if (mb_mkdir_p(in->series_dir, &err) ||
+	    mb_write_stream_atomic(path, fill_hb_tsv, &t, 0, &err)) {
+		json_object_set_new(o, "error", json_sprintf("the heartbeats' side file: %s", err.msg));
+		return;
+	}
+	json_object_set_new(o, "file", json_string(file));
+	json_object_set_new(o, "format", json_string("tsv"));
+	json_object_set_new(o, "bytes", json_integer(t.bytes));
+}
+
+static json_t *heartbeats_json(const struct mb_result_input *in)
+{
+	const struct mb_hb_series *hb = in->heartbeats;
+	json_t *o = json_pack("{s:s, s:I}", "time_origin", "host realtime µs of run.start_time",
+			      "origin_real_us", (json_int_t)in->start_real_us);
+
+	if (in->series_dir && hb && hb->n > MB_RESULT_INLINE_POINTS)
+		heartbeats_side_file(o, in);
+	else
+		heartbeats_inline(o, hb, in->start_real_us);
+	return o;
 }
 
 static void add_unavailable(json_t *metrics, const char *key, const char *why)
@@ -89,7 +159,7 @@ static void add_unavailable(json_t *metrics, const char *key, const char *why)
  * output goes to the top level under its name. */
 const char *const mb_result_members[] = {
 	"schema", "tool", "host", "hypervisor", "scenario", "run", "metrics", "qemu_reported",
-	"events", "samples", "heartbeats", "hosts", "group", "link", NULL,
+	"events", "samples", "heartbeats", "hosts", "group", "link", "self", NULL,
 };
 
 /* One probe's headline metrics (its ops.metrics) into `m`: objects merge
@@ -223,7 +293,10 @@ json_t *mb_result_build(const struct mb_result_input *in)
 			"qemu_reported", qemu_reported(&o->rec),
 			"events", o->rec.events ? json_incref(o->rec.events) : json_array(),
 			"samples", o->rec.samples ? json_incref(o->rec.samples) : json_array(),
-			"heartbeats", heartbeats_json(in->heartbeats, in->start_real_us));
+			"heartbeats", heartbeats_json(in));
+	/* What this run cost migbench itself, per record received too. */
+	json_object_set_new(doc, "self", mb_self_json((in->heartbeats ? in->heartbeats->n : 0) +
+						      json_array_size(o->rec.samples)));
 	if (o->rec.link)
 		json_object_set(doc, "link", o->rec.link);
 	/* What the runner's own layer reported (libvirt_reported: libvirt's

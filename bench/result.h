@@ -11,6 +11,13 @@
 
 #define MB_RESULT_SCHEMA "migbench-result/1"
 
+/* A series (the run's heartbeats) longer than this many points goes to a
+ * side file beside the result instead of into it (DESIGN.md, "Contract for
+ * a result file"): 50 000 heartbeats are 50 s at the 1 ms default period,
+ * about 2 MB of JSON, ten times that in jansson's memory while it is
+ * written; beyond, the result would grow with the run. */
+#define MB_RESULT_INLINE_POINTS 50000
+
 struct mb_result_input {
 	const struct mb_run_spec *spec;
 	const char *run_id;
@@ -18,6 +25,9 @@ struct mb_result_input {
 	const struct mb_mig_outcome *outcome;
 	const struct mb_hb_series *heartbeats; /* the guest's, as the host received them */
 	const json_t *host;                 /* borrowed: host description */
+	/* The scenario's folder, where a long series goes (REP.heartbeats.tsv,
+	 * written before the result is); NULL: every series inline. */
+	const char *series_dir;
 };
 
 /* Builds the whole document. Metrics that cannot be computed for this run

@@ -16,6 +16,7 @@
 #include "bench/migration.h"
 #include "bench/progress.h"
 #include "bench/result.h"
+#include "bench/self_cost.h"
 #include "bench/summary.h"
 #include "probes/topology.h"
 
@@ -75,15 +76,16 @@ static json_t *build_result(struct mb_run_loop *loop, struct mb_campaign_dir *di
 			    const struct mb_run_spec *spec, int64_t start_us,
 			    const struct mb_mig_outcome *out, const struct mb_hb_series *hb, const json_t *host)
 {
-	char run_id[128];
+	char run_id[128], series_dir[4096 + 256];
 	struct mb_result_input in = {
 		.spec = spec, .run_id = run_id, .start_real_us = start_us,
-		.outcome = out, .heartbeats = hb, .host = host,
+		.outcome = out, .heartbeats = hb, .host = host, .series_dir = series_dir,
 	};
 	json_t *doc;
 
 	snprintf(run_id, sizeof(run_id), "%s/%s/%u", strrchr(dir->path, '/') + 1, spec->name,
 		 spec->repetition + 1);
+	snprintf(series_dir, sizeof(series_dir), "%s/%s", dir->path, spec->name);
 	doc = mb_result_build(&in);
 	if (!doc) {
 		fprintf(stderr, "migbench run: %s: cannot build the result (out of memory)\n", run_id);
@@ -349,7 +351,6 @@ int mb_run_loop(struct mb_run_loop *loop)
 	for (size_t i = 0; i < nruns; i++) {
 		const struct mb_run_spec *spec = runs[i];
 		struct mb_mig_outcome out;
-		struct mb_hb_point *pts = NULL;
 		struct mb_hb_series hb = {0};
 		int64_t start = mb_clock_us(CLOCK_REALTIME);
 		char line[256] = "";
@@ -463,12 +464,14 @@ int mb_run_loop(struct mb_run_loop *loop)
 			}
 		}
 		start = mb_clock_us(CLOCK_REALTIME);
+		mb_self_begin();
 		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, NULL, loop->interrupted, &out);
-		if (!loop->ops->heartbeat_points(r, mb_metrics_heartbeats_from(out.rec.times.start_us,
-									spec->params.baseline_us,
-									spec->params.baseline_margin_us),
-						 &pts, &hb.n, &err))
-			hb.points = pts;
+		/* The run's window, however long, read from the heartbeat
+		 * spool: memory does not grow with it. */
+		loop->ops->heartbeat_series(r, mb_metrics_heartbeats_from(out.rec.times.start_us,
+									 spec->params.baseline_us,
+									 spec->params.baseline_margin_us),
+					    &hb, &err);
 		mb_progress_clear(&pr);
 		write_result(loop, &dir, spec, start, &out, &hb, host, summary, line, sizeof(line));
 		if (out.status != MB_RUN_COMPLETED) {
@@ -486,7 +489,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 			loop->ops->teardown(r);
 			r = NULL;
 		}
-		free(pts);
+		mb_hb_series_free(&hb);
 		mb_mig_outcome_release(&out);
 	}
 	if (r)

@@ -6,6 +6,7 @@
 #include "probes/tick.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@
 
 /* Unsolicited ERR lines kept for mb_hb_guest_errors. */
 #define GUEST_ERRORS_TEXT 1024
+
+/* Records a series reads from the spool at once (16 KiB): a scan reads the
+ * file in order, a binary search touches a few blocks. */
+#define VIEW_BLOCK 256
 
 struct source {
 	struct mb_hb_reader *reader;
@@ -55,12 +60,18 @@ struct mb_hb_reader {
 	 * repetitions costs 1000 of them, not a limit. */
 	struct source **sources;
 	unsigned nsources, sources_cap;
-	/* The records still kept: absolute indexes [base, base + nrecords).
-	 * The guest is untrusted input: at most max_records are kept, the
-	 * oldest half dropped when full; the run loop releases what no run
-	 * will ask for any more (mb_hb_release_before). */
+	/* The records still kept: absolute indexes [spool_first, base) in
+	 * the spool file (record i at offset i * sizeof(record)), [base, base
+	 * + nrecords) in memory. At most mem_max are in memory: when full,
+	 * the older half goes to the spool. The guest is untrusted input: at
+	 * most max_records are kept in all, the oldest half dropped when full;
+	 * the run loop releases what no run will ask for any more
+	 * (mb_hb_release_before), and the spool's blocks with them. */
 	struct mb_hb_record *records;
-	size_t nrecords, cap, base, max_records, dropped;
+	size_t nrecords, cap, base, max_records, mem_max, dropped;
+	int spool_fd;              /* -1 until the first spill */
+	size_t spool_first;
+	char spool_error[200];     /* why there is no spool (said once) */
 	struct mb_hb_hello hello;
 	struct waiter *waiters;
 	uint64_t next_id;
@@ -70,7 +81,8 @@ struct mb_hb_reader {
 
 /* ---- handling one record (reader->lock held) ---------------------------- */
 
-/* Forgets the oldest n kept records. */
+/* Takes the oldest n in-memory records out of memory (they are on the
+ * spool, or forgotten). */
 static void drop_oldest(struct mb_hb_reader *r, size_t n)
 {
 	if (n > r->nrecords)
@@ -80,21 +92,112 @@ static void drop_oldest(struct mb_hb_reader *r, size_t n)
 	r->base += n;
 }
 
+/* The spool: an unnamed file, gone with the process whatever ends it. */
+static int spool_open(struct mb_hb_reader *r)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (r->spool_fd >= 0 || r->spool_error[0])
+		return r->spool_fd;
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* A file system without O_TMPFILE: named for a moment. */
+		snprintf(path, sizeof(path), "%s/migbench-heartbeats-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		snprintf(r->spool_error, sizeof(r->spool_error), "heartbeat spool in %s: %s", dir, strerror(errno));
+	r->spool_fd = fd;
+	return fd;
+}
+
+/* Forgets the oldest n kept records, on disk first; the spool's blocks go
+ * back to the file system (a hole; where holes are not supported the
+ * file keeps its size, which MB_HB_MAX_RECORDS bounds). */
+static void forget_oldest(struct mb_hb_reader *r, size_t n)
+{
+	size_t on_disk = r->base - r->spool_first;
+
+	if (n > on_disk + r->nrecords)
+		n = on_disk + r->nrecords;
+	if (on_disk) {
+		size_t d = n < on_disk ? n : on_disk;
+		off_t from = (off_t)r->spool_first * (off_t)sizeof(struct mb_hb_record);
+
+		r->spool_first += d;
+		fallocate(r->spool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from,
+			  (off_t)r->spool_first * (off_t)sizeof(struct mb_hb_record) - from);
+		n -= d;
+	}
+	/* Nothing on disk any more: the kept records start in memory. */
+	drop_oldest(r, n);
+	if (r->spool_first == r->base - n)
+		r->spool_first = r->base;
+}
+
+/* Moves the oldest n in-memory records to the spool; false (and why in
+ * spool_error) when it cannot. This is a write to the page cache (at most
+ * 2 MiB, once a half-minute at 1 ms) from a reader's thread with the lock
+ * held: a heartbeat arriving meanwhile is stamped when it is read,
+ * microseconds late. */
+static bool spool_write(struct mb_hb_reader *r, size_t n)
+{
+	int fd = spool_open(r);
+	ssize_t done;
+
+	if (n > r->nrecords)
+		n = r->nrecords;
+	if (fd < 0)
+		return false;
+	errno = 0;
+	done = pwrite(fd, r->records, n * sizeof(*r->records), (off_t)r->base * (off_t)sizeof(*r->records));
+	if (done != (ssize_t)(n * sizeof(*r->records))) {
+		if (!r->spool_error[0])
+			snprintf(r->spool_error, sizeof(r->spool_error), "writing the heartbeat spool: %s",
+				 errno ? strerror(errno) : "short write (file system full?)");
+		return false;
+	}
+	drop_oldest(r, n);
+	return true;
+}
+
+/* Memory is full: the older half to the spool, or, without one, dropped
+ * (counted), as memory must stay bounded. */
+static void spill(struct mb_hb_reader *r, size_t n)
+{
+	if (spool_write(r, n))
+		return;
+	/* The kept records must follow each other: those on disk go with
+	 * the ones that could not join them. */
+	if (n > r->nrecords)
+		n = r->nrecords;
+	r->dropped += (r->base - r->spool_first) + n;
+	forget_oldest(r, (r->base - r->spool_first) + n);
+}
+
 static void store_heartbeat(struct mb_hb_reader *r, const struct mb_hb_record *rec)
 {
 	size_t i;
 
-	if (r->nrecords >= r->max_records) {
+	if (r->base + r->nrecords - r->spool_first >= r->max_records) {
 		size_t half = r->max_records / 2 ? r->max_records / 2 : 1;
 
-		drop_oldest(r, half);
+		forget_oldest(r, half);
 		r->dropped += half;
 	}
+	if (r->nrecords >= r->mem_max)
+		spill(r, r->mem_max / 2 ? r->mem_max / 2 : 1);
 	if (r->nrecords == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 4096;
 
-		if (cap > r->max_records)
-			cap = r->max_records;
+		if (cap > r->mem_max)
+			cap = r->mem_max;
 		struct mb_hb_record *grown = realloc(r->records, cap * sizeof(*grown));
 
 		if (!grown) {
@@ -290,6 +393,8 @@ int mb_hb_reader_new(struct mb_hb_reader **out, struct mb_err *err)
 	if (!r)
 		return mb_errf(err, errno, "heartbeat reader");
 	r->max_records = MB_HB_MAX_RECORDS;
+	r->mem_max = MB_HB_MEM_RECORDS;
+	r->spool_fd = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	/* Waits are measured on the monotonic clock: a clock step (NTP) must
 	 * not stretch or cut a timeout. */
@@ -463,6 +568,8 @@ void mb_hb_reader_free(struct mb_hb_reader *r)
 	}
 	free(r->sources);
 	free(r->records);
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
 	pthread_cond_destroy(&r->changed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -712,83 +819,203 @@ size_t mb_hb_oldest(struct mb_hb_reader *r)
 	size_t n;
 
 	pthread_mutex_lock(&r->lock);
-	n = r->base;
+	n = r->spool_first;
 	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+/* Kept records [from, from + max) into out, from the spool then from
+ * memory (lock held). Returns how many; fewer when the spool cannot be
+ * read. */
+static size_t read_kept(struct mb_hb_reader *r, size_t from, struct mb_hb_record *out, size_t max)
+{
+	size_t n = 0;
+
+	if (from < r->spool_first || from >= r->base + r->nrecords)
+		return 0;
+	if (from < r->base) {
+		size_t want = r->base - from < max ? r->base - from : max;
+		ssize_t got = pread(r->spool_fd, out, want * sizeof(*out), (off_t)from * (off_t)sizeof(*out));
+
+		if (got < 0)
+			return 0;
+		n = (size_t)got / sizeof(*out);
+		if (n < want)
+			return n;
+	}
+	if (n < max && from + n >= r->base) {
+		size_t at = from + n - r->base, more = r->nrecords - at;
+
+		if (more > max - n)
+			more = max - n;
+		memcpy(out + n, r->records + at, more * sizeof(*out));
+		n += more;
+	}
 	return n;
 }
 
 size_t mb_hb_copy(struct mb_hb_reader *r, size_t from, struct mb_hb_record *out, size_t max)
 {
-	size_t n = 0;
+	size_t n;
 
 	pthread_mutex_lock(&r->lock);
-	if (from >= r->base && from - r->base < r->nrecords) {
-		n = r->nrecords - (from - r->base);
-		if (n > max)
-			n = max;
-		memcpy(out, r->records + (from - r->base), n * sizeof(*out));
-	}
+	n = read_kept(r, from, out, max);
 	pthread_mutex_unlock(&r->lock);
 	return n;
 }
 
-/* The first kept record that arrived at or after from_real_us. Arrival
- * order is monotonic-clock order; realtime only steps with the clock. */
-static size_t first_since(const struct mb_hb_reader *r, int64_t from_real_us)
+/* The absolute index of the first kept record that arrived at or after
+ * from_real_us (lock held): a binary search, as arrival order is
+ * monotonic-clock order and realtime only steps with the clock. */
+static size_t first_since(struct mb_hb_reader *r, int64_t from_real_us)
 {
-	size_t i = 0;
+	size_t lo = r->spool_first, hi = r->base + r->nrecords;
 
-	while (i < r->nrecords && r->records[i].host_real_us < from_real_us)
-		i++;
-	return i;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct mb_hb_record rec;
+
+		if (read_kept(r, mid, &rec, 1) == 1 && rec.host_real_us < from_real_us)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
-int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_point **points, size_t *n,
-		 struct mb_err *err)
-{
-	struct mb_hb_point *p = NULL;
-	size_t first, count;
-	int rc = 0;
+/* A series read from the spool: its own descriptor, so that it reads
+ * without the reader's lock, and one block of records. */
+struct spool_view {
+	int fd;
+	size_t first, n;           /* absolute index of point 0; points */
+	size_t block_at, block_n;  /* the block holds [block_at, block_at + block_n) */
+	size_t read_errors;
+	struct mb_hb_point *copy;  /* no spool: the points, in memory */
+	struct mb_hb_record block[VIEW_BLOCK];
+};
 
-	pthread_mutex_lock(&r->lock);
-	first = first_since(r, from_real_us);
-	count = r->nrecords - first;
-	if (count) {
-		p = malloc(count * sizeof(*p));
-		if (!p) {
-			rc = mb_errf(err, errno, "copying %zu heartbeats", count);
-		} else {
-			for (size_t i = 0; i < count; i++)
-				p[i] = (struct mb_hb_point){
-					.host_us = r->records[first + i].host_real_us,
-					.seq = r->records[first + i].seq,
-					.written = r->records[first + i].written,
-					.ops = r->records[first + i].ops,
-					.guest_us = r->records[first + i].guest_us,
-				};
+static struct mb_hb_point view_at(void *ctx, size_t i)
+{
+	struct spool_view *v = ctx;
+	const struct mb_hb_record *rec;
+
+	if (i < v->block_at || i >= v->block_at + v->block_n) {
+		size_t want = v->n - i < VIEW_BLOCK ? v->n - i : VIEW_BLOCK;
+		ssize_t got = pread(v->fd, v->block, want * sizeof(*v->block),
+				    (off_t)(v->first + i) * (off_t)sizeof(*v->block));
+
+		v->block_at = i;
+		v->block_n = got > 0 ? (size_t)got / sizeof(*v->block) : 0;
+		if (!v->block_n) {
+			v->read_errors++;
+			return (struct mb_hb_point){ 0 };
 		}
 	}
-	*n = p ? count : 0;
-	*points = p;
+	rec = &v->block[i - v->block_at];
+	return (struct mb_hb_point){
+		.host_us = rec->host_real_us, .seq = rec->seq, .written = rec->written,
+		.ops = rec->ops, .guest_us = rec->guest_us,
+	};
+}
+
+int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_series *out,
+		 struct mb_err *err)
+{
+	struct spool_view *v = calloc(1, sizeof(*v));
+	size_t first;
+	int rc = 0;
+
+	*out = (struct mb_hb_series){ 0 };
+	if (!v)
+		return mb_errf(err, errno, "heartbeat series");
+	v->fd = -1;
+	pthread_mutex_lock(&r->lock);
+	/* All of the window on disk: one file to read it from. */
+	if (r->nrecords)
+		spool_write(r, r->nrecords);
+	first = first_since(r, from_real_us);
+	v->first = first;
+	v->n = r->base + r->nrecords - first;
+	if (r->nrecords) {
+		/* No spool (the window is in memory): a copy. */
+		struct mb_hb_record rec;
+
+		v->copy = malloc(v->n * sizeof(*v->copy));
+		if (!v->copy) {
+			rc = mb_errf(err, errno, "copying %zu heartbeats", v->n);
+		} else {
+			for (size_t i = 0; i < v->n; i++) {
+				read_kept(r, first + i, &rec, 1);
+				v->copy[i] = (struct mb_hb_point){
+					.host_us = rec.host_real_us, .seq = rec.seq, .written = rec.written,
+					.ops = rec.ops, .guest_us = rec.guest_us,
+				};
+			}
+		}
+	} else if (v->n) {
+		v->fd = fcntl(r->spool_fd, F_DUPFD_CLOEXEC, 0);
+		if (v->fd < 0)
+			rc = mb_errf(err, errno, "heartbeat spool: dup");
+	}
 	pthread_mutex_unlock(&r->lock);
-	return rc;
+	if (rc) {
+		free(v->copy);
+		if (v->fd >= 0)
+			close(v->fd);
+		free(v);
+		return rc;
+	}
+	*out = (struct mb_hb_series){ .points = v->copy, .n = v->n, .at = view_at, .ctx = v };
+	return 0;
+}
+
+void mb_hb_series_free(struct mb_hb_series *s)
+{
+	struct spool_view *v = s ? s->ctx : NULL;
+
+	if (v) {
+		if (v->fd >= 0)
+			close(v->fd);
+		free(v->copy);
+		free(v);
+	}
+	if (s)
+		*s = (struct mb_hb_series){ 0 };
+}
+
+size_t mb_hb_series_read_errors(const struct mb_hb_series *s)
+{
+	const struct spool_view *v = s ? s->ctx : NULL;
+
+	return v ? v->read_errors : 0;
 }
 
 void mb_hb_release_before(struct mb_hb_reader *r, int64_t before_real_us)
 {
 	pthread_mutex_lock(&r->lock);
-	drop_oldest(r, first_since(r, before_real_us));
+	forget_oldest(r, first_since(r, before_real_us) - r->spool_first);
 	pthread_mutex_unlock(&r->lock);
 }
 
 void mb_hb_set_max_records(struct mb_hb_reader *r, size_t max)
 {
+	size_t kept;
+
 	pthread_mutex_lock(&r->lock);
 	r->max_records = max ? max : 1;
-	if (r->nrecords > r->max_records) {
-		r->dropped += r->nrecords - r->max_records;
-		drop_oldest(r, r->nrecords - r->max_records);
+	kept = r->base + r->nrecords - r->spool_first;
+	if (kept > r->max_records) {
+		r->dropped += kept - r->max_records;
+		forget_oldest(r, kept - r->max_records);
 	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void mb_hb_set_memory_records(struct mb_hb_reader *r, size_t in_memory)
+{
+	pthread_mutex_lock(&r->lock);
+	if (in_memory)
+		r->mem_max = in_memory;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -797,7 +1024,8 @@ void mb_hb_counters(struct mb_hb_reader *r, struct mb_hb_counters *out)
 	pthread_mutex_lock(&r->lock);
 	*out = (struct mb_hb_counters){
 		.records = r->base + r->nrecords,
-		.kept = r->nrecords,
+		.kept = r->base + r->nrecords - r->spool_first,
+		.spooled = r->base - r->spool_first,
 		.dropped = r->dropped,
 		.bad_lines = r->bad_lines,
 		.late_replies = r->late_replies,

@@ -27,10 +27,16 @@
 #include "bench/metrics.h"
 #include "workloads/proto.h"
 
-/* Records kept at most (64 bytes each: 64 MiB), whatever the guest sends:
- * about 17 minutes at the 1 ms default period, 100 s at the 100 µs minimum,
- * far more than one run's window. */
-#define MB_HB_MAX_RECORDS ((size_t)1 << 20)
+/* Memory stays bounded however long the guest runs: at most
+ * MB_HB_MEM_RECORDS records (64 bytes each: 4 MiB) are in memory, about a
+ * minute at the 1 ms default period; older ones go to a spool file (an
+ * unnamed file in $TMPDIR, else /var/tmp: 230 MB an hour at 1 ms) where the
+ * run's window is read back from (mb_hb_points). At most MB_HB_MAX_RECORDS
+ * are kept in all, whatever the guest sends (2 GiB of spool: 9 hours at
+ * 1 ms, 55 minutes at the 100 µs minimum); beyond that, and when no spool
+ * file can be made, the oldest half is dropped (counted). */
+#define MB_HB_MEM_RECORDS ((size_t)1 << 16)
+#define MB_HB_MAX_RECORDS ((size_t)1 << 25)
 #define MB_HB_LABEL_MAX 32
 
 struct mb_hb_reader;
@@ -72,7 +78,9 @@ struct mb_hb_counters {
 	size_t records;            /* HB records received and stored, ever */
 	size_t kept;               /* ... of which still kept */
 	size_t dropped;            /* oldest records dropped because the
-	                            * guest sent more than MB_HB_MAX_RECORDS */
+	                            * guest sent more than MB_HB_MAX_RECORDS,
+	                            * or no spool file could take them */
+	size_t spooled;            /* ... of the kept ones, on disk */
 	size_t bad_lines;          /* unparsable or unknown records */
 	size_t late_replies;       /* replies nobody waited for (any more) */
 	size_t guest_errors;       /* ERR records not answering a command */
@@ -127,18 +135,29 @@ size_t mb_hb_oldest(struct mb_hb_reader *r);
 size_t mb_hb_copy(struct mb_hb_reader *r, size_t from, struct mb_hb_record *out, size_t max);
 
 /* The kept records that arrived at or after from_real_us (host realtime),
- * as the metrics want them (host_us = arrival). *points is malloc'ed (NULL
- * when there are none); the caller frees it. */
-int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_point **points, size_t *n,
+ * as the metrics want them (host_us = arrival): a series read from the
+ * spool file a block at a time (mb_hb_at), so that an hour of heartbeats
+ * costs a block of memory, not the hour. It is a snapshot (later records
+ * are not in it) and stays readable until the next mb_hb_release_before;
+ * free it with mb_hb_series_free. */
+int mb_hb_points(struct mb_hb_reader *r, int64_t from_real_us, struct mb_hb_series *out,
 		 struct mb_err *err);
+void mb_hb_series_free(struct mb_hb_series *s);
+
+/* Points the series could not read back from the spool (an I/O error):
+ * they read as zeros. */
+size_t mb_hb_series_read_errors(const struct mb_hb_series *s);
 
 /* Forgets the records that arrived before before_real_us: nobody will ask
  * for them again. Memory stays bounded by one run's window, not by the
  * guest's lifetime. */
 void mb_hb_release_before(struct mb_hb_reader *r, int64_t before_real_us);
 
-/* Keeps at most `max` records (default MB_HB_MAX_RECORDS); tests lower it. */
+/* Keeps at most `max` records (default MB_HB_MAX_RECORDS), at most
+ * `in_memory` of them in memory (default MB_HB_MEM_RECORDS; 0 = unchanged);
+ * tests lower them. */
 void mb_hb_set_max_records(struct mb_hb_reader *r, size_t max);
+void mb_hb_set_memory_records(struct mb_hb_reader *r, size_t in_memory);
 
 void mb_hb_counters(struct mb_hb_reader *r, struct mb_hb_counters *out);
 

@@ -1331,6 +1331,12 @@ static int lv_heartbeat_points(struct mb_runner *r, int64_t from_real_us, struct
 	return mb_hb_points_for_run(r->hb, from_real_us, points, n, err);
 }
 
+static int lv_heartbeat_series(struct mb_runner *r, int64_t from_real_us, struct mb_hb_series *out,
+			       struct mb_err *err)
+{
+	return mb_hb_series_for_run(r->hb, from_real_us, out, err);
+}
+
 /* Nothing of this run stays defined or running on either daemon. */
 static void destroy_everywhere(struct mb_runner *r)
 {
@@ -1407,5 +1413,6 @@ const struct mb_runner_ops mb_runner_libvirt = {
 	.guest_command = lv_guest_command,
 	.heartbeat_count = lv_heartbeat_count,
 	.heartbeat_points = lv_heartbeat_points,
+	.heartbeat_series = lv_heartbeat_series,
 	.teardown = lv_teardown,
 };

@@ -1014,6 +1014,12 @@ static int qmp_heartbeat_points(struct mb_runner *r, int64_t from_real_us,
 	return mb_hb_points_for_run(r->hb, from_real_us, points, n, err);
 }
 
+static int qmp_heartbeat_series(struct mb_runner *r, int64_t from_real_us, struct mb_hb_series *out,
+			       struct mb_err *err)
+{
+	return mb_hb_series_for_run(r->hb, from_real_us, out, err);
+}
+
 static void qmp_teardown(struct mb_runner *r)
 {
 	if (!r)
@@ -1054,5 +1060,6 @@ const struct mb_runner_ops mb_runner_qmp = {
 	.guest_command = qmp_guest_command,
 	.heartbeat_count = qmp_heartbeat_count,
 	.heartbeat_points = qmp_heartbeat_points,
+	.heartbeat_series = qmp_heartbeat_series,
 	.teardown = qmp_teardown,
 };

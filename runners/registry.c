@@ -3,7 +3,9 @@
 #include "runners/libvirt_options.h"
 #include "workloads/image/image.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Adding a runner: one file with its ops table, one line here. */
@@ -59,11 +61,33 @@ void mb_guest_status_from_hb(struct mb_guest_status *st, struct mb_hb_reader *hb
 	mb_hb_guest_errors(hb, st->guest_errors, sizeof(st->guest_errors));
 }
 
+int mb_hb_series_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_series *out,
+			 struct mb_err *err)
+{
+	mb_hb_release_before(hb, from_real_us);
+	return mb_hb_points(hb, from_real_us, out, err);
+}
+
 int mb_hb_points_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_point **points,
 			 size_t *n, struct mb_err *err)
 {
-	mb_hb_release_before(hb, from_real_us);
-	return mb_hb_points(hb, from_real_us, points, n, err);
+	struct mb_hb_series s;
+	struct mb_hb_point *p = NULL;
+
+	*points = NULL;
+	*n = 0;
+	if (mb_hb_series_for_run(hb, from_real_us, &s, err))
+		return -1;
+	if (s.n && !(p = malloc(s.n * sizeof(*p)))) {
+		mb_hb_series_free(&s);
+		return mb_errf(err, ENOMEM, "copying %zu heartbeats", s.n);
+	}
+	for (size_t i = 0; i < s.n; i++)
+		p[i] = mb_hb_at(&s, i);
+	*points = p;
+	*n = s.n;
+	mb_hb_series_free(&s);
+	return 0;
 }
 
 void mb_mig_record_release(struct mb_mig_record *rec)

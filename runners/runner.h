@@ -158,6 +158,12 @@ struct mb_runner_ops {
 	 * many repetitions must not grow without bound). */
 	int (*heartbeat_points)(struct mb_runner *r, int64_t from_real_us,
 				struct mb_hb_point **points, size_t *n, struct mb_err *err);
+	/* The same heartbeats as a series read from the reader's spool
+	 * (probes/heartbeat.h), in bounded memory however long the window:
+	 * what the run loop uses (an hour at 1 ms would be 144 MB as points).
+	 * Free it with mb_hb_series_free. */
+	int (*heartbeat_series)(struct mb_runner *r, int64_t from_real_us, struct mb_hb_series *out,
+				struct mb_err *err);
 	/* Kills what is left, removes run directories. Never fails. */
 	void (*teardown)(struct mb_runner *r);
 };
@@ -184,6 +190,8 @@ void mb_guest_status_from_hb(struct mb_guest_status *st, struct mb_hb_reader *hb
  * it is released (of no use to any later run). */
 int mb_hb_points_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_point **points,
 			 size_t *n, struct mb_err *err);
+int mb_hb_series_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_series *out,
+			 struct mb_err *err);
 
 /* A poll's progress from the runner's status (from its events), the passes
  * it counted and the sampler's latest statistics: the larger pass count

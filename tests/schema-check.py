@@ -15,7 +15,10 @@ the check cannot pass by accepting anything.
 
 The heartbeats' columns (thousands of integers per result) are checked here
 directly (integers, one length) and handed to the validator shortened: that
-keeps a few hundred results of ~450 KB within seconds.
+keeps a few hundred results of ~450 KB within seconds. A result whose
+heartbeats are in a side file (heartbeats.file) must have it beside it, with
+the count and size it says, the columns' header and integer lines; a side
+file is made from a real result here and checked that way, whole and broken.
 
 Usage: schema-check.py SRCDIR. Exit 77 (skip) without python3-jsonschema.
 """
@@ -80,11 +83,41 @@ def describe(error):
     return "%s: %s" % (path_of(error), msg)
 
 
-def heartbeat_errors(doc):
+def side_file_errors(hb, result_path):
+    """A side file of heartbeats (heartbeats.file) against what the result says."""
+    if result_path is None:
+        return []
+    name = hb["file"]
+    path = os.path.join(os.path.dirname(result_path), str(name))
+    try:
+        size = os.path.getsize(path)
+        with open(path) as f:
+            header = f.readline().rstrip("\n").split("\t")
+            lines = 0
+            for line in f:
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) != len(header) or not all(c.lstrip("-").isdigit() for c in cells):
+                    return ["$.heartbeats.file: %s line %d is not %d integers" % (name, lines + 2, len(header))]
+                lines += 1
+    except OSError as e:
+        return ["$.heartbeats.file: %s: %s" % (name, e.strerror)]
+    errors = []
+    if header != list(HB_COLUMNS):
+        errors.append("$.heartbeats.file: %s header %r, not %r" % (name, header, list(HB_COLUMNS)))
+    if lines != hb.get("count"):
+        errors.append("$.heartbeats.count: %r, but %s has %d heartbeats" % (hb.get("count"), name, lines))
+    if size != hb.get("bytes"):
+        errors.append("$.heartbeats.bytes: %r, but %s has %d" % (hb.get("bytes"), name, size))
+    return errors
+
+
+def heartbeat_errors(doc, path=None):
     """The columns' own check; shortens them in `doc` for the validator."""
     hb = doc.get("heartbeats") if isinstance(doc, dict) else None
     if not isinstance(hb, dict):
         return []
+    if isinstance(hb.get("file"), str):
+        return side_file_errors(hb, path)
     errors, lengths = [], {}
     for col in HB_COLUMNS:
         v = hb.get(col)
@@ -102,8 +135,8 @@ def heartbeat_errors(doc):
     return errors
 
 
-def check(validator, doc, is_result):
-    errors = heartbeat_errors(doc) if is_result else []
+def check(validator, doc, is_result, path=None):
+    errors = heartbeat_errors(doc, path) if is_result else []
     errors += [describe(e) for e in validator.iter_errors(doc)]
     return errors
 
@@ -114,7 +147,47 @@ def check_file(validator, path, is_result):
             doc = json.load(f)
     except (OSError, ValueError) as e:
         return ["not readable JSON: %s" % e]
-    return check(validator, doc, is_result)
+    return check(validator, doc, is_result, path)
+
+
+def side_file_cases(result, tmp):
+    """(what, result path, should pass): the real result with its heartbeats
+    moved to a side file, then with the file gone or not what it says."""
+    hb = result["heartbeats"]
+    text = "\t".join(HB_COLUMNS) + "\n" + "".join(
+        "\t".join(str(hb[c][i]) for c in HB_COLUMNS) + "\n" for i in range(len(hb["seq"])))
+    out = []
+
+    def case(what, ok, change_doc=None, change_text=None, write=True):
+        d = copy.deepcopy(result)
+        t = change_text(text) if change_text else text
+        for c in HB_COLUMNS:
+            del d["heartbeats"][c]
+        d["heartbeats"].pop("trimmed", None)
+        d["heartbeats"].update(file="1.heartbeats.tsv", format="tsv", count=len(hb["seq"]), bytes=len(t))
+        if change_doc:
+            change_doc(d)
+        folder = os.path.join(tmp, str(len(out)))
+        os.makedirs(folder)
+        if write:
+            with open(os.path.join(folder, "1.heartbeats.tsv"), "w") as f:
+                f.write(t)
+        p = os.path.join(folder, "1.json")
+        with open(p, "w") as f:
+            json.dump(d, f)
+        out.append((what, p, ok))
+
+    case("heartbeats in a side file", True)
+    case("a side file that is not there", False, write=False)
+    case("a side file of fewer heartbeats than said", False,
+         change_text=lambda t: t[:t.rindex("\n", 0, len(t) - 1) + 1])
+    case("a side file that is not integers", False,
+         change_text=lambda t: t.replace("\n", "\nx", 1))
+    case("a side file and the columns inline", False,
+         change_doc=lambda d: d["heartbeats"].update(seq=hb["seq"]))
+    case("a side file outside the result's folder", False,
+         change_doc=lambda d: d["heartbeats"].update(file="../1.heartbeats.tsv"))
+    return out
 
 
 def collect(srcdir):
@@ -266,6 +339,21 @@ def main():
             else:
                 failed += 1
                 print("not ok %d - accepted, should be refused: %s" % (n, what))
+
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="schema-check-") as tmp:
+        for what, path, ok in side_file_cases(result, tmp):
+            n += 1
+            errs = check_file(result_v, path, True)
+            if bool(errs) != ok:
+                print("ok %d - %s: %s" % (n, "accepted" if ok else "refused", what) +
+                      ("" if ok else " (%s)" % errs[0]))
+            else:
+                failed += 1
+                print("not ok %d - %s: %s" % (n, "accepted, should be refused" if not ok else
+                                               "refused, should be accepted", what))
+                for e in errs[:8]:
+                    print("#   %s" % e)
 
     print("1..%d" % n)
     print("# %d results and %d manifests checked in %.1f s (jsonschema %s)" % (

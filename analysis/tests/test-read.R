@@ -154,3 +154,39 @@ test_that("the report completes on campaigns with an odd file", {
 		unlink(out, recursive = TRUE)
 	}
 })
+
+test_that("heartbeats in a side file read as if they were in the result", {
+	dir <- fixture("real-sidefile")
+	doc <- mb_read_json(file.path(dir, "default", "1.json"))
+	expect_equal(doc$heartbeats$file, "1.heartbeats.tsv")
+	hb <- mb_heartbeats(doc)
+	expect_equal(nrow(hb), doc$heartbeats$count)
+	expect_true(all(diff(hb$t_us) >= 0))  # in arrival order (one read() stamps its lines alike)
+	# the guest dirtied at its configured rate (8 MiB/s = 2048 pages/s)
+	expect_equal(mb_guest_dirty_rate(doc), 2048, tolerance = 0.1)
+
+	# the same run with the columns inline: the same heartbeats, the same row
+	tmp <- tempfile("inline")
+	dir.create(file.path(tmp, "default"), recursive = TRUE)
+	on.exit(unlink(tmp, recursive = TRUE))
+	file.copy(file.path(dir, "campaign.json"), tmp)
+	raw <- jsonlite::fromJSON(file.path(dir, "default", "1.json"), simplifyVector = FALSE)
+	t <- utils::read.delim(file.path(dir, "default", "1.heartbeats.tsv"))
+	raw$heartbeats <- c(raw$heartbeats[c("time_origin", "origin_real_us")], lapply(t, as.list))
+	writeLines(jsonlite::toJSON(raw, auto_unbox = TRUE, null = "null", digits = NA), file.path(tmp, "default", "1.json"))
+	inline <- mb_read_json(file.path(tmp, "default", "1.json"))
+	expect_null(inline$heartbeats$file)
+	expect_equal(mb_heartbeats(inline), hb)
+	same <- function(df) df[, setdiff(names(df), c("file", "campaign"))]
+	expect_equal(same(mb_read_campaign(tmp)), same(mb_read_campaign(dir)))
+
+	# a result whose side file is gone cannot be read: a missing row that says why
+	gone <- tempfile("gone")
+	dir.create(gone)
+	on.exit(unlink(gone, recursive = TRUE), add = TRUE)
+	file.copy(dir, gone, recursive = TRUE)
+	unlink(file.path(gone, "real-sidefile", "default", "1.heartbeats.tsv"))
+	expect_warning(df <- mb_read_campaign(file.path(gone, "real-sidefile")), "side file")
+	expect_equal(df$status, "missing")
+	expect_match(df$error, "1.heartbeats.tsv is missing")
+})

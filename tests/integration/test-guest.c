@@ -771,7 +771,7 @@ static void flooding_guest_is_bounded(void **state)
 {
 	struct fixture *f = *state;
 	struct mb_hb_counters c;
-	struct mb_hb_point *pts = NULL;
+	struct mb_hb_series series;
 	struct mb_hb_record rec;
 	struct mb_err err = { 0 };
 	const size_t limit = 1000, sent = 20000;
@@ -810,13 +810,72 @@ static void flooding_guest_is_bounded(void **state)
 	 * before is released. */
 	assert_int_equal(mb_hb_copy(f->r, mb_hb_oldest(f->r) + c.kept / 2, &rec, 1), 1);
 	mid_us = rec.host_real_us;
-	assert_int_equal(mb_hb_points(f->r, mid_us, &pts, &n, &err), 0);
+	assert_int_equal(mb_hb_points(f->r, mid_us, &series, &err), 0);
+	n = series.n;
 	assert_true(n > 0 && n < c.kept);
-	assert_true(pts[0].host_us >= mid_us);
-	free(pts);
+	assert_true(mb_hb_at(&series, 0).host_us >= mid_us);
+	mb_hb_series_free(&series);
 	mb_hb_release_before(f->r, mid_us);
 	mb_hb_counters(f->r, &c);
 	assert_int_equal(c.kept, n);
+}
+
+/* A long run: memory holds a few records, the rest goes to the spool, and
+ * every record still reads back in order (copies across the disk/memory
+ * boundary, the run's window as a series); releasing a window frees its
+ * records, on disk too. */
+static void long_run_spools_to_disk(void **state)
+{
+	struct fixture *f = *state;
+	struct mb_hb_counters c;
+	struct mb_hb_series series;
+	struct mb_hb_record recs[300];
+	struct mb_err err = { 0 };
+	const size_t sent = 20000, in_memory = 256;
+	char line[128];
+	int64_t mid_us;
+
+	assert_int_equal(mb_hb_reader_new(&f->r, &err), 0);
+	mb_hb_set_memory_records(f->r, in_memory);
+	fake_listen(f, 0, "long.sock");
+	fake_attach(f, 0, "source");
+	for (size_t i = 0; i < sent; i++) {
+		snprintf(line, sizeof(line), "HB seq=%zu gt=%zu written=%zu ops=0 rate=0\n", i, 1000 * i, 2 * i);
+		fake_say(f, 0, line);
+	}
+	if (mb_hb_wait_records(f->r, sent, 10000, &err))
+		fail_msg("%s", err.msg);
+	mb_hb_counters(f->r, &c);
+	print_message("# %zu sent, %zu kept, %zu on disk, %zu dropped\n", c.records, c.kept, c.spooled, c.dropped);
+	assert_int_equal(c.kept, sent);
+	assert_int_equal(c.dropped, 0);
+	assert_true(c.kept - c.spooled <= in_memory);
+	assert_int_equal(mb_hb_oldest(f->r), 0);
+	/* a copy across the spool's end and memory's start */
+	assert_int_equal(mb_hb_copy(f->r, c.spooled - 150, recs, 300), 300);
+	for (size_t i = 0; i < 300; i++)
+		assert_int_equal(recs[i].seq, c.spooled - 150 + i);
+
+	/* the window from the middle on: every record, in order, from disk */
+	assert_int_equal(mb_hb_copy(f->r, sent / 2, recs, 1), 1);
+	mid_us = recs[0].host_real_us;
+	mb_hb_release_before(f->r, mid_us);
+	assert_int_equal(mb_hb_points(f->r, mid_us, &series, &err), 0);
+	assert_true(series.n >= sent / 2 && series.n <= sent);
+	for (size_t i = 0; i < series.n; i++) {
+		struct mb_hb_point p = mb_hb_at(&series, i);
+
+		assert_int_equal(p.seq, sent - series.n + i);
+		assert_int_equal(p.written, 2 * p.seq);
+		assert_int_equal(p.guest_us, 1000 * p.seq);
+		assert_true(p.host_us >= mid_us);
+	}
+	assert_int_equal(mb_hb_series_read_errors(&series), 0);
+	mb_hb_counters(f->r, &c);
+	assert_int_equal(c.kept, series.n);
+	assert_int_equal(mb_hb_oldest(f->r), sent - series.n);
+	assert_int_equal(mb_hb_copy(f->r, 0, recs, 1), 0);
+	mb_hb_series_free(&series);
 }
 
 int main(void)
@@ -829,6 +888,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reader_over_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(reader_takes_a_source_per_repetition, setup, teardown),
 		cmocka_unit_test_setup_teardown(flooding_guest_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(long_run_spools_to_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_qemu_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(early_death_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_panic_is_reported, setup, teardown),
