@@ -241,7 +241,9 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 	},
 	[MB_KEY_BASELINE] = {
 		.name = "baseline", .type = MB_TYPE_DURATION, FIELD(baseline_us, uint64_t),
-		.def = "2s", .min = 200 * MS, .max = 10 * MIN, .unit_us = SEC,
+		/* Up to a day, as timeout: a long baseline's heartbeats go to
+		 * disk (probes/heartbeat.h), migbench's memory stays bounded. */
+		.def = "2s", .min = 200 * MS, .max = 24 * HOUR, .unit_us = SEC,
 		.help = "the guest's undisturbed time before `migrate`: the window of every baseline "
 			"(throughput, client, energy) (s when no unit)",
 	},
