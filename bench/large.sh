@@ -64,7 +64,7 @@ mem_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 # Our QEMUs make their run directories here, and name it on their command
 # lines: that is how the sampler tells them from other people's.
 rt=$(mktemp -d "${TMPDIR:-/tmp}/mblarge-XXXXXX")
-sampler= running=
+sampler='' running=''
 cleanup() {
 	# migbench stops its guests and writes what it has on SIGTERM
 	if [ -n "$running" ]; then kill -TERM "$running" 2>/dev/null && wait "$running" || true; fi
@@ -172,9 +172,10 @@ fi
 
 # One row per run, from the result files.
 printf 'step\tscenario\trep\tguest_mib\twss_mib\tstatus\tcompleted_as\ttotal_ms\tdowntime_ms\tresume_ms\tsent_mib\tpages_checked\tpages_corrupted\terror\n' >"$out/runs.tsv"
-for f in "$out"/*/*/[0-9]*.json; do
+steps=$(awk -F'\t' 'NR > 1 { print $1 }' "$out/steps.tsv")
+for step in $steps; do for f in "$out/$step"/*/[0-9]*.json; do
 	[ -f "$f" ] || continue
-	jq -r --arg step "$(basename "$(dirname "$(dirname "$f")")")" '
+	jq -r --arg step "$step" '
 		def n(x): if x == null then "-" else x end;
 		[$step, .run.scenario, .run.repetition, .scenario.memory / 1048576, .scenario.wss / 1048576,
 		 .run.status, n(.run.completed_as), n(.metrics.total_time_ms), n(.metrics.downtime_ms),
@@ -183,7 +184,7 @@ for f in "$out"/*/*/[0-9]*.json; do
 		  else (.metrics.pages_transferred.bytes.total / 1048576 | floor) end),
 		 n(.metrics.memory_verify.pages_checked), n(.metrics.memory_verify.pages_corrupted),
 		 n(.run.error)] | @tsv' "$f" >>"$out/runs.tsv"
-done
+done; done
 
 # Markdown tables of both files.
 md_table() {
@@ -204,6 +205,15 @@ md_table() {
 	echo "## Steps (memory in MiB; RSS peaks from /proc every 0.5 s)"
 	echo
 	md_table "$out/steps.tsv"
+	echo
+	echo "## Main tables (migbench report: medians over completed runs)"
+	for step in $steps; do
+		[ -f "$out/$step/report/report.md" ] || continue
+		echo
+		echo "### $step"
+		echo
+		awk '/^## Main table/ { on = 1; next } on && /^## / { exit } on && /^\|/' "$out/$step/report/report.md"
+	done
 } >"$out/large.md"
 cat "$out/large.md"
 exit "$failed"
