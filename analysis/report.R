@@ -15,6 +15,7 @@
 #   model.{csv,md,png,pdf} the analytic pre-copy model vs measurement
 #   postcopy_faults.{png,pdf} post-copy blocktime per vCPU and the fault
 #                     latency distribution (postcopy_faults.R), when a run has them
+#   evacuations.csv   guests=K: each repetition's evacuation (evacuation.R)
 # and prints the main table (Markdown) on stdout.
 
 local({
@@ -24,6 +25,7 @@ local({
 	if (!exists("mb_read_campaign")) source(file.path(dir, "migbench.R"))
 	if (!exists("mb_model_write")) source(file.path(dir, "model.R"))
 	if (!exists("mb_postcopy_faults_data")) source(file.path(dir, "postcopy_faults.R"))
+	if (!exists("mb_evacuation_md")) source(file.path(dir, "evacuation.R"))
 })
 suppressPackageStartupMessages(library(ggplot2))
 
@@ -368,6 +370,10 @@ mb_report <- function(dir, out = NULL, R = 2000, seed = 1, quiet = FALSE) {
 		plots <- c(plots, "postcopy_faults")
 	faults_md <- if (!is.null(pf)) mb_postcopy_faults_md(df, pf, "postcopy_faults" %in% plots)
 
+	evac_md <- tryCatch(mb_evacuation_md(attr(df, "manifest"), out), error = function(e) {
+		message("report: evacuations skipped: ", conditionMessage(e))
+		character()
+	})
 	model_md <- tryCatch(mb_model_write(df, out), error = function(e) {
 		message("report: model skipped: ", conditionMessage(e))
 		c("## Pre-copy model", "", paste("Model failed:", conditionMessage(e)))
@@ -387,6 +393,7 @@ mb_report <- function(dir, out = NULL, R = 2000, seed = 1, quiet = FALSE) {
 									       "Median [95 % CI]", "Note")]), "",
 		model_md, "",
 		if (length(faults_md)) c(faults_md, ""),
+		if (length(evac_md)) c(evac_md, ""),
 		"## Files", "",
 		"- `runs.csv`: one row per run (parameters, status, every metric flattened by JSON path)",
 		"- `summary.csv`: per scenario and metric: n, median, CI, note",

@@ -312,7 +312,11 @@ static int print_dry_run(const struct mb_campaign *c, bool grouped)
 	printf("%zu run(s) in %zu scenario(s), %s:\n", c->nruns, c->nscenarios,
 	       grouped ? "grouped by scenario" : "interleaved");
 	for (size_t i = 0; i < n; i++)
-		printf("  %s  repetition %u\n", order[i]->name, order[i]->repetition + 1);
+		if (order[i]->params.guests > 1)
+			printf("  %s  repetition %u  (at once with the other %u guests)\n", order[i]->name,
+			       order[i]->repetition + 1, order[i]->params.guests - 1);
+		else
+			printf("  %s  repetition %u\n", order[i]->name, order[i]->repetition + 1);
 	free(order);
 	return MB_EXIT_OK;
 }

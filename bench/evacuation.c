@@ -266,12 +266,11 @@ static void *migrate_thread(void *arg)
 	g->start_real_us = mb_clock_us(CLOCK_REALTIME);
 	mb_migrate_once(e->ops, g->r, g->spec, NULL, NULL, t->gate ? &gate : NULL, e->interrupted, &g->out);
 	g->migrated = 1;
-	if (e->ops->heartbeat_points(g->r, mb_metrics_heartbeats_from(g->out.rec.times.start_us, p->baseline_us,
+	/* From the reader's spool: bounded memory however long the window. */
+	if (e->ops->heartbeat_series(g->r, mb_metrics_heartbeats_from(g->out.rec.times.start_us, p->baseline_us,
 								      p->baseline_margin_us),
-				     &g->hb, &g->nhb, &err)) {
-		g->hb = NULL;
-		g->nhb = 0;
-	}
+				     &g->hb, &err))
+		memset(&g->hb, 0, sizeof(g->hb));
 	return NULL;
 }
 
@@ -426,9 +425,7 @@ void mb_evac_release_runs(struct mb_evacuation *e)
 
 		if (g->migrated)
 			mb_mig_outcome_release(&g->out);
-		free(g->hb);
-		g->hb = NULL;
-		g->nhb = 0;
+		mb_hb_series_free(&g->hb);
 		g->migrated = 0;
 	}
 }

@@ -21,8 +21,7 @@ struct mb_evac_guest {
 	struct mb_runner *r;             /* its running guest; NULL = not booted */
 	struct mb_err err;               /* why it could not boot */
 	struct mb_mig_outcome out;
-	struct mb_hb_point *hb;          /* its heartbeats around the migration */
-	size_t nhb;
+	struct mb_hb_series hb;          /* its heartbeats around the migration */
 	int64_t start_real_us;           /* when its run began */
 	int migrated;                    /* out is a migration's outcome */
 	int fresh;                       /* prepared, not booted yet (internal) */

@@ -139,9 +139,11 @@ int mb_migrate_once(const struct mb_runner_ops *ops, struct mb_runner *r,
 			gate->leave(gate->arg);
 		return 0;
 	}
+	/* Probes first: what is left between the gate and `migrate` is the
+	 * runner's own setting of capabilities. */
+	probes_start(ops, r, &probes);
 	if (gate)
 		gate->pass(gate->arg);
-	probes_start(ops, r, &probes);
 	if (ops->migrate(r, &err)) {
 		fail(out, MB_RUN_FAILED, &err);
 		ops->cancel(r, &err);

@@ -281,6 +281,35 @@ def mutations(result, manifest):
     return out, [(w, (lambda b=b, c=c: (lambda d: (c(d), d)[1])(copy.deepcopy(b)))()) for w, b, c in mm]
 
 
+def evacuation_mutations(result, manifest):
+    """guests=K: the group member and the manifest's evacuations, broken."""
+    def broken(base, change):
+        d = copy.deepcopy(base)
+        change(d)
+        return d
+
+    def ev(d):
+        return d["group"]["evacuation"]
+
+    results = [
+        ("group.guest 0", broken(result, lambda d: d["group"].__setitem__("guest", 0))),
+        ("group without its scenario", broken(result, lambda d: d["group"].pop("scenario"))),
+        ("group of one guest", broken(result, lambda d: d["group"].__setitem__("guests", 1))),
+        ("evacuation without span_ms", broken(result, lambda d: ev(d).pop("span_ms"))),
+        ("evacuation downtime spread negative", broken(
+            result, lambda d: ev(d)["downtime_ms"].__setitem__("spread", -1.0))),
+        ("evacuation per_guest of unknown status", broken(
+            result, lambda d: ev(d)["per_guest"][0].__setitem__("status", "moved"))),
+    ]
+    manifests = [
+        ("manifest evacuation without per_guest", broken(manifest, lambda d: d["evacuations"][0].pop("per_guest"))),
+        ("manifest evacuation aggregate a string", broken(
+            manifest, lambda d: d["evacuations"][0].__setitem__("aggregate_MiB_s", "fast"))),
+        ("manifest evacuations an object", broken(manifest, lambda d: d.__setitem__("evacuations", {}))),
+    ]
+    return results, manifests
+
+
 def main():
     srcdir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
     t0 = time.monotonic()
@@ -319,9 +348,17 @@ def main():
     with open(os.path.join(srcdir, "analysis/tests/fixtures/real-postcopy-faults/campaign.json")) as f:
         manifest = json.load(f)
     bad_results, bad_manifests = mutations(result, manifest)
+    evac_dir = os.path.join(srcdir, "analysis/tests/fixtures/real-evacuation")
+    with open(os.path.join(evac_dir, "evacuate,guest=2/1.json")) as f:
+        evac_result = json.load(f)
+    with open(os.path.join(evac_dir, "campaign.json")) as f:
+        evac_manifest = json.load(f)
+    bad_evac_results, bad_evac_manifests = evacuation_mutations(evac_result, evac_manifest)
     for label, validator, base, cases, is_result in (
             ("result", result_v, result, bad_results, True),
-            ("manifest", campaign_v, manifest, bad_manifests, False)):
+            ("manifest", campaign_v, manifest, bad_manifests, False),
+            ("guests=K result", result_v, evac_result, bad_evac_results, True),
+            ("guests=K manifest", campaign_v, evac_manifest, bad_evac_manifests, False)):
         n += 1
         errs = check(validator, copy.deepcopy(base), is_result)
         if errs:
