@@ -51,20 +51,32 @@ mb_read_json <- function(path) {
 	mb_read_side_files(jsonlite::fromJSON(path, simplifyVector = FALSE), dirname(path))
 }
 
-# A long run's heartbeats are in a side file beside its result (heartbeats.
-# file: REP.heartbeats.tsv, a header of the column names then one line per
-# heartbeat; bench/result.c): read back into the columns the result carries
-# inline, so that nothing downstream knows where they were. A result that
-# names a side file which is not there, or not whole, is unreadable.
+# A long run's series are in side files beside its result (bench/result.c):
+# heartbeats.file (REP.heartbeats.tsv: a header of the column names, then
+# one line per heartbeat) and samples.file (REP.samples.jsonl: one sample a
+# line). They are read back into what the result carries inline (the
+# heartbeats' columns, the list of samples), so that nothing downstream
+# knows where they were. A result that names a side file which is not
+# there, or not whole, is unreadable.
 mb_read_side_files <- function(doc, dir) {
-	hb <- if (is.list(doc)) doc$heartbeats else NULL
-	if (!is.list(hb) || !is.character(hb$file) || length(hb$file) != 1) return(doc)
-	path <- file.path(dir, hb$file)
-	if (!file.exists(path)) stop(sprintf("its heartbeats' side file %s is missing", hb$file))
-	t <- utils::read.delim(path, colClasses = "numeric", check.names = FALSE)
-	if (is.numeric(hb$count) && nrow(t) != hb$count)
-		stop(sprintf("its heartbeats' side file %s has %d heartbeats, the result says %d", hb$file, nrow(t), hb$count))
-	for (col in names(t)) doc$heartbeats[[col]] <- t[[col]]
+	if (!is.list(doc)) return(doc)
+	side <- function(x) if (is.list(x) && is.character(x$file) && length(x$file) == 1) file.path(dir, x$file) else NULL
+	whole <- function(x, path, n) {
+		if (is.numeric(x$count) && n != x$count)
+			stop(sprintf("its side file %s has %d lines, the result says %d", x$file, n, x$count))
+	}
+	if (!is.null(path <- side(doc$heartbeats))) {
+		if (!file.exists(path)) stop(sprintf("its heartbeats' side file %s is missing", doc$heartbeats$file))
+		t <- utils::read.delim(path, colClasses = "numeric", check.names = FALSE)
+		whole(doc$heartbeats, path, nrow(t))
+		for (col in names(t)) doc$heartbeats[[col]] <- t[[col]]
+	}
+	if (!is.null(path <- side(doc$samples))) {
+		if (!file.exists(path)) stop(sprintf("its samples' side file %s is missing", doc$samples$file))
+		lines <- readLines(path, warn = FALSE)
+		whole(doc$samples, path, length(lines))
+		doc$samples <- lapply(lines, jsonlite::fromJSON, simplifyVector = FALSE)
+	}
 	doc
 }
 

@@ -36,6 +36,27 @@ int mb_mkdir_p(const char *path, struct mb_err *err)
 	return 0;
 }
 
+int mb_spool_open(const char *what, struct mb_err *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* A file system without O_TMPFILE: named for a moment. */
+		snprintf(path, sizeof(path), "%s/migbench-spool-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		return mb_errf(err, errno, "%s: spool file in %s", what, dir);
+	return fd;
+}
+
 int mb_write_all(int fd, const void *data, size_t len)
 {
 	const char *buf = data;

@@ -29,6 +29,11 @@ int mb_write_stream_atomic(const char *path, mb_fill_fn fill, void *arg, int exc
  * errno set. */
 int mb_write_all(int fd, const void *buf, size_t len);
 
+/* An unnamed file for data too long for memory (a spool), in $TMPDIR, else
+ * /var/tmp (disk, where /tmp may be memory): gone with the process however
+ * it ends. Returns its descriptor, or -1 with err saying where and why. */
+int mb_spool_open(const char *what, struct mb_err *err);
+
 /* mkdir -p with mode 0755; existing directories are fine, an existing
  * non-directory is ENOTDIR. */
 int mb_mkdir_p(const char *path, struct mb_err *err);

@@ -43,6 +43,8 @@ case $duration$interval in *[!0-9]*) echo "long-run: -d and -i take whole second
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%d-%H%M%S)
 
+# (Not GNU time's maximum RSS: a process's includes its waited children's,
+# here the QEMUs.)
 labels=() pids=()
 start_one() { # LABEL BINARY
 	local label=$1 b=$2
@@ -59,19 +61,23 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' INT TERM
 # /proc/PID/status: "VmRSS:   1234 kB"
 field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status" 2>/dev/null || true; }
 
+# Read every second (the peak of the last seconds, when the result is
+# built, is kept in OUTDIR/STAMP-LABEL.hwm), printed every INTERVAL.
 rss=$out/$stamp-rss.tsv
 printf 't_s\tlabel\tvmrss_kib\tvmhwm_kib\n' | tee "$rss"
-t0=$(date +%s)
+t0=$(date +%s) next=0
 while :; do
-	alive=0
+	alive=0 now=$(($(date +%s) - t0))
 	for i in "${!pids[@]}"; do
 		r=$(field VmRSS "${pids[$i]}") h=$(field VmHWM "${pids[$i]}")
 		[ -n "$r" ] || continue
 		alive=1
-		printf '%d\t%s\t%s\t%s\n' $(($(date +%s) - t0)) "${labels[$i]}" "$r" "$h" | tee -a "$rss"
+		echo "$h" >"$out/$stamp-${labels[$i]}.hwm"
+		[ "$now" -ge "$next" ] && printf '%d\t%s\t%s\t%s\n' "$now" "${labels[$i]}" "$r" "$h" | tee -a "$rss"
 	done
+	[ "$now" -ge "$next" ] && next=$((now + interval))
 	[ $alive = 1 ] || break
-	sleep "$interval"
+	sleep 1
 done
 status=0
 for i in "${!pids[@]}"; do
@@ -91,6 +97,8 @@ for label in "${labels[@]}"; do
 			printf "%s: VmRSS grows %.1f KiB/min over the baseline (%d readings); peak VmHWM %d KiB (%.1f MiB)\n",
 				l, slope * 60, n, peak, peak / 1024
 		}' "$rss"
+	[ -s "$out/$stamp-$label.hwm" ] &&
+		echo "$label: last VmHWM read before it exited (the result written): $(cat "$out/$stamp-$label.hwm") KiB"
 	res=$(ls "$out/$stamp-$label"/*/1.json 2>/dev/null | head -1)
 	if [ -n "$res" ] && command -v python3 >/dev/null; then
 		python3 - "$res" "$label" <<-'EOF'

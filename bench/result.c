@@ -143,6 +143,64 @@ static json_t *heartbeats_json(const struct mb_result_input *in)
 	return o;
 }
 
+/* The samples from the sampler's spool (one JSON object a line, written by
+ * migbench) into an array: a short series, at most MB_RESULT_INLINE_SAMPLES
+ * lines when it goes in the result. */
+static json_t *samples_read_back(FILE *f)
+{
+	json_t *a = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+
+	rewind(f);
+	while (getline(&line, &cap, f) > 0) {
+		json_t *v = json_loads(line, 0, NULL);
+
+		if (v)
+			json_array_append_new(a, v);
+	}
+	free(line);
+	return a;
+}
+
+static int fill_copy(FILE *out, void *arg)
+{
+	FILE *in = arg;
+	char buf[65536];
+	size_t n;
+
+	rewind(in);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			return -1;
+	return ferror(in) ? -1 : 0;
+}
+
+/* `samples`: inline (an array), or for a long series the side file
+ * SERIES_DIR/REP.samples.jsonl (JSON Lines: one sample a line, as inline)
+ * named in {file, format, count, bytes}, or {count, error} when it could
+ * not be written. */
+static json_t *samples_json(const struct mb_result_input *in)
+{
+	const struct mb_mig_record *rec = &in->outcome->rec;
+	char file[64], path[4096 + 64];
+	struct mb_err err = {0};
+	struct stat st;
+
+	if (rec->samples || !rec->samples_file)
+		return rec->samples ? json_incref(rec->samples) : json_array();
+	if (!in->series_dir || rec->samples_count <= MB_RESULT_INLINE_SAMPLES)
+		return samples_read_back(rec->samples_file);
+	snprintf(file, sizeof(file), "%u.samples.jsonl", in->spec->repetition + 1);
+	snprintf(path, sizeof(path), "%s/%s", in->series_dir, file);
+	if (mb_mkdir_p(in->series_dir, &err) ||
+	    mb_write_stream_atomic(path, fill_copy, rec->samples_file, 0, &err) || stat(path, &st))
+		return json_pack("{s:I, s:o}", "count", (json_int_t)rec->samples_count,
+				 "error", json_sprintf("the samples' side file: %s", err.msg[0] ? err.msg : strerror(errno)));
+	return json_pack("{s:s, s:s, s:I, s:I}", "file", file, "format", "jsonl",
+			 "count", (json_int_t)rec->samples_count, "bytes", (json_int_t)st.st_size);
+}
+
 static void add_unavailable(json_t *metrics, const char *key, const char *why)
 {
 	json_t *u = json_object_get(metrics, "unavailable");
@@ -292,11 +350,11 @@ json_t *mb_result_build(const struct mb_result_input *in)
 			"metrics", metrics_json(in),
 			"qemu_reported", qemu_reported(&o->rec),
 			"events", o->rec.events ? json_incref(o->rec.events) : json_array(),
-			"samples", o->rec.samples ? json_incref(o->rec.samples) : json_array(),
+			"samples", samples_json(in),
 			"heartbeats", heartbeats_json(in));
 	/* What this run cost migbench itself, per record received too. */
 	json_object_set_new(doc, "self", mb_self_json((in->heartbeats ? in->heartbeats->n : 0) +
-						      json_array_size(o->rec.samples)));
+						      (o->rec.samples ? json_array_size(o->rec.samples) : o->rec.samples_count)));
 	if (o->rec.link)
 		json_object_set(doc, "link", o->rec.link);
 	/* What the runner's own layer reported (libvirt_reported: libvirt's

@@ -17,6 +17,9 @@
  * about 2 MB of JSON, ten times that in jansson's memory while it is
  * written; beyond, the result would grow with the run. */
 #define MB_RESULT_INLINE_POINTS 50000
+/* The same for the query-migrate samples (~550 bytes of JSON each, ~3 KB
+ * in jansson): 2 000 are 100 s at the 50 ms default interval. */
+#define MB_RESULT_INLINE_SAMPLES 2000
 
 struct mb_result_input {
 	const struct mb_run_spec *spec;
@@ -26,7 +29,8 @@ struct mb_result_input {
 	const struct mb_hb_series *heartbeats; /* the guest's, as the host received them */
 	const json_t *host;                 /* borrowed: host description */
 	/* The scenario's folder, where a long series goes (REP.heartbeats.tsv,
-	 * written before the result is); NULL: every series inline. */
+	 * REP.samples.jsonl, written before the result is); NULL: every series
+	 * inline. */
 	const char *series_dir;
 };
 

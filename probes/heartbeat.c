@@ -2,6 +2,7 @@
  * ordered record stream, command replies matched to waiting callers. */
 #include "config.h"
 #include "probes/heartbeat.h"
+#include "bench/atomic_file.h"
 #include "bench/clock.h"
 #include "probes/tick.h"
 
@@ -95,26 +96,14 @@ static void drop_oldest(struct mb_hb_reader *r, size_t n)
 /* The spool: an unnamed file, gone with the process whatever ends it. */
 static int spool_open(struct mb_hb_reader *r)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	int fd;
+	struct mb_err err = {0};
 
 	if (r->spool_fd >= 0 || r->spool_error[0])
 		return r->spool_fd;
-	if (!dir || !*dir)
-		dir = "/var/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		/* A file system without O_TMPFILE: named for a moment. */
-		snprintf(path, sizeof(path), "%s/migbench-heartbeats-XXXXXX", dir);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-	}
-	if (fd < 0)
-		snprintf(r->spool_error, sizeof(r->spool_error), "heartbeat spool in %s: %s", dir, strerror(errno));
-	r->spool_fd = fd;
-	return fd;
+	r->spool_fd = mb_spool_open("heartbeats", &err);
+	if (r->spool_fd < 0)
+		snprintf(r->spool_error, sizeof(r->spool_error), "%s", err.msg);
+	return r->spool_fd;
 }
 
 /* Forgets the oldest n kept records, on disk first; the spool's blocks go

@@ -8,6 +8,7 @@
 #define MB_MIGRATE_SAMPLER_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -47,8 +48,14 @@ int mb_migrate_sampler_start(mb_stats_fetch_fn fetch, void *fetch_arg, uint64_t 
 void mb_migrate_sampler_latest(struct mb_migrate_sampler *s, struct mb_migrate_sample *out);
 /* Stops the thread; the series stays readable. */
 void mb_migrate_sampler_stop(struct mb_migrate_sampler *s);
-/* [{host_real_us, reply_wait_us, reply: {...query-migrate...}}] (new reference). */
+/* The series, [{host_real_us, reply_wait_us, reply: {...query-migrate...}}]
+ * (new reference), when the sampler kept it in memory (it could not make
+ * a spool file); NULL when it is in the spool: */
 json_t *mb_migrate_sampler_series(struct mb_migrate_sampler *s);
+/* The spool: one such object a line (JSON Lines), *count of them; the
+ * caller owns the file (fclose), positioned at its end. NULL when there is
+ * none (or it was taken). Call after mb_migrate_sampler_stop. */
+FILE *mb_migrate_sampler_take_spool(struct mb_migrate_sampler *s, size_t *count);
 void mb_migrate_sampler_free(struct mb_migrate_sampler *s);
 
 /* Parses one query-migrate reply into a sample. */

@@ -1048,6 +1048,7 @@ static int lv_finish(struct mb_runner *r, struct mb_mig_record *rec, struct mb_e
 	if (r->sampler) {
 		mb_migrate_sampler_stop(r->sampler);
 		rec->samples = mb_migrate_sampler_series(r->sampler);
+		rec->samples_file = mb_migrate_sampler_take_spool(r->sampler, &rec->samples_count);
 		mb_migrate_sampler_free(r->sampler);
 		r->sampler = NULL;
 	}

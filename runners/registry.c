@@ -94,6 +94,8 @@ void mb_mig_record_release(struct mb_mig_record *rec)
 {
 	json_decref(rec->events);
 	json_decref(rec->samples);
+	if (rec->samples_file)
+		fclose(rec->samples_file);
 	json_decref(rec->final_source);
 	json_decref(rec->final_destination);
 	json_decref(rec->migration_parameters);

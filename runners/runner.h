@@ -52,7 +52,10 @@ struct mb_mig_record {
 	 * clocks when migbench received it. A runner may add events of its
 	 * own kind (with a "source" of its name): they are recorded, not timed. */
 	json_t *events;
-	json_t *samples;            /* query-migrate time series (source) */
+	json_t *samples;            /* query-migrate time series (source), or NULL: */
+	FILE *samples_file;         /* ... the same as JSON Lines in a spool file
+	                             * (mb_migrate_sampler_take_spool), samples_count of them */
+	size_t samples_count;
 	json_t *final_source;       /* source's query-migrate after completion */
 	json_t *final_destination;  /* destination's query-migrate after completion */
 	json_t *migration_parameters; /* {source, destination}: query-migrate-parameters

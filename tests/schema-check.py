@@ -135,8 +135,37 @@ def heartbeat_errors(doc, path=None):
     return errors
 
 
+def samples_file_errors(doc, result_path):
+    """A side file of samples (samples.file: JSON Lines) against the result."""
+    smp = doc.get("samples") if isinstance(doc, dict) else None
+    if not isinstance(smp, dict) or not isinstance(smp.get("file"), str) or result_path is None:
+        return []
+    name = smp["file"]
+    path = os.path.join(os.path.dirname(result_path), name)
+    try:
+        size = os.path.getsize(path)
+        lines = 0
+        with open(path) as f:
+            for line in f:
+                lines += 1
+                try:
+                    v = json.loads(line)
+                except ValueError:
+                    v = None
+                if not isinstance(v, dict) or "host_real_us" not in v or "reply" not in v:
+                    return ["$.samples.file: %s line %d is not a sample" % (name, lines)]
+    except OSError as e:
+        return ["$.samples.file: %s: %s" % (name, e.strerror)]
+    errors = []
+    if lines != smp.get("count"):
+        errors.append("$.samples.count: %r, but %s has %d samples" % (smp.get("count"), name, lines))
+    if size != smp.get("bytes"):
+        errors.append("$.samples.bytes: %r, but %s has %d" % (smp.get("bytes"), name, size))
+    return errors
+
+
 def check(validator, doc, is_result, path=None):
-    errors = heartbeat_errors(doc, path) if is_result else []
+    errors = heartbeat_errors(doc, path) + samples_file_errors(doc, path) if is_result else []
     errors += [describe(e) for e in validator.iter_errors(doc)]
     return errors
 
@@ -187,6 +216,26 @@ def side_file_cases(result, tmp):
          change_doc=lambda d: d["heartbeats"].update(seq=hb["seq"]))
     case("a side file outside the result's folder", False,
          change_doc=lambda d: d["heartbeats"].update(file="../1.heartbeats.tsv"))
+
+    # the samples' side file (JSON Lines), beside the heartbeats' one
+    lines = "".join(json.dumps(x) + "\n" for x in result["samples"])
+
+    def samples_case(what, ok, text, change=None):
+        def doc(d):
+            d["samples"] = {"file": "1.samples.jsonl", "format": "jsonl", "count": len(result["samples"]),
+                            "bytes": len(text.encode())}
+            if change:
+                change(d)
+        case(what, ok, change_doc=doc)
+        with open(os.path.join(os.path.dirname(out[-1][1]), "1.samples.jsonl"), "w") as f:
+            f.write(text)
+
+    samples_case("samples in a side file", True, lines)
+    samples_case("a samples' side file of more samples than said", False, lines + lines.split("\n")[0] + "\n",
+                 lambda d: d["samples"].update(bytes=d["samples"]["bytes"] + len(lines.split("\n")[0]) + 1))
+    samples_case("a samples' side file with a line that is not a sample", False, lines.replace('"reply":', '"rep":', 1))
+    samples_case("samples named in a side file and inline", False, lines,
+                 lambda d: d["samples"].update(items=result["samples"]))
     return out
 
 

@@ -190,3 +190,25 @@ test_that("heartbeats in a side file read as if they were in the result", {
 	expect_equal(df$status, "missing")
 	expect_match(df$error, "1.heartbeats.tsv is missing")
 })
+
+test_that("samples in a side file read as if they were in the result", {
+	dir <- fixture("real-sidefile")
+	tmp <- tempfile("samples")
+	dir.create(tmp)
+	on.exit(unlink(tmp, recursive = TRUE))
+	file.copy(dir, tmp, recursive = TRUE)
+	res <- file.path(tmp, "real-sidefile", "default", "1.json")
+	raw <- jsonlite::fromJSON(res, simplifyVector = FALSE)
+	lines <- vapply(raw$samples, function(s) as.character(jsonlite::toJSON(s, auto_unbox = TRUE, digits = NA, null = "null")), "")
+	writeLines(lines, file.path(dirname(res), "1.samples.jsonl"))
+	n <- length(raw$samples)
+	raw$samples <- list(file = "1.samples.jsonl", format = "jsonl", count = n,
+			    bytes = file.size(file.path(dirname(res), "1.samples.jsonl")))
+	writeLines(jsonlite::toJSON(raw, auto_unbox = TRUE, null = "null", digits = NA), res)
+	expect_equal(mb_read_json(res)$samples, mb_read_json(file.path(dir, "default", "1.json"))$samples)
+	same <- function(df) df[, setdiff(names(df), c("file", "campaign"))]
+	expect_equal(same(mb_read_campaign(file.path(tmp, "real-sidefile"))), same(mb_read_campaign(dir)))
+	# a side file that is not whole cannot be read
+	writeLines(lines[-1], file.path(dirname(res), "1.samples.jsonl"))
+	expect_error(mb_read_json(res), "has 4 lines, the result says 5|lines, the result says")
+})

@@ -201,7 +201,14 @@ static void assert_contract(const json_t *doc, const char *what, int exact)
 		str(v, "event");
 		assert_true(json_integer_value(member(v, "qemu_us")) > 0);
 	}
-	assert_true(json_is_array(member(doc, "samples")));
+	v = member(doc, "samples");
+	if (json_is_object(v)) {
+		/* a long series: in a side file the result names */
+		assert_matches(str(v, "file"), "^[0-9]+\\.samples\\.jsonl$");
+		assert_true(num(v, "count") > MB_RESULT_INLINE_SAMPLES);
+	} else {
+		assert_true(json_is_array(v));
+	}
 	hb = member(doc, "heartbeats");
 	if (json_object_get(hb, "file")) {
 		/* a long series: in a side file the result names */
@@ -632,6 +639,69 @@ static void side_file_error_named(void **state)
 	free(p);
 }
 
+/* The samples as the sampler spools them (JSON Lines): a few go in the
+ * result, a long run's to REP.samples.jsonl, which the result names. */
+static void samples_from_the_spool(void **state)
+{
+	char dir[] = "/tmp/mb-test-result-XXXXXX", path[256];
+	const size_t few = 3, many = MB_RESULT_INLINE_SAMPLES + 1;
+	struct built b;
+	const json_t *smp;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	for (int round = 0; round < 2; round++) {
+		size_t n = round ? many : few, lines = 0;
+		char line[256];
+		struct mb_result_input in;
+
+		build_completed(&b, "[spool]\nmode=precopy\n");
+		json_decref(b.out.rec.samples);
+		b.out.rec.samples = NULL;
+		b.out.rec.samples_file = tmpfile();
+		assert_non_null(b.out.rec.samples_file);
+		for (size_t i = 0; i < n; i++)
+			fprintf(b.out.rec.samples_file, "{\"host_real_us\":%lld,\"reply_wait_us\":5,\"reply\":{\"status\":\"active\"}}\n",
+				T0 + (long long)i * 50000);
+		b.out.rec.samples_count = n;
+		in = (struct mb_result_input){
+			.spec = &b.campaign.runs[0], .run_id = "c/spool/1", .start_real_us = T0,
+			.outcome = &b.out, .heartbeats = &b.hb, .host = b.host, .series_dir = dir,
+		};
+		b.doc = mb_result_build(&in);
+		assert_contract(b.doc, round ? "built: many samples" : "built: few samples", 1);
+		smp = member(b.doc, "samples");
+		snprintf(path, sizeof(path), "%s/1.samples.jsonl", dir);
+		if (!round) {
+			assert_int_equal(json_array_size(smp), few);
+			assert_int_equal(json_integer_value(member(json_array_get(smp, 2), "host_real_us")), T0 + 100000);
+			assert_int_equal(access(path, F_OK), -1);
+		} else {
+			assert_string_equal(str(smp, "file"), "1.samples.jsonl");
+			assert_string_equal(str(smp, "format"), "jsonl");
+			assert_int_equal(json_integer_value(member(smp, "count")), many);
+			f = fopen(path, "r");
+			assert_non_null(f);
+			while (fgets(line, sizeof(line), f)) {
+				json_t *v = json_loads(line, 0, NULL);
+
+				assert_non_null(v);
+				assert_int_equal(json_integer_value(json_object_get(v, "host_real_us")),
+						 T0 + (long long)lines * 50000);
+				json_decref(v);
+				lines++;
+			}
+			assert_int_equal(ftell(f), json_integer_value(member(smp, "bytes")));
+			fclose(f);
+			assert_int_equal(lines, many);
+			assert_int_equal(json_integer_value(member(member(b.doc, "self"), "records")), b.hb.n + many);
+			unlink(path);
+		}
+		built_free(&b);
+	}
+	rmdir(dir);
+}
+
 /* ---- the summary table ----------------------------------------------------------------- */
 
 /* The printed table, and the row of `scenario` split into its cells. */
@@ -760,6 +830,7 @@ int main(void)
 		cmocka_unit_test(same_shape_as_real),
 		cmocka_unit_test(long_series_in_side_file),
 		cmocka_unit_test(side_file_error_named),
+		cmocka_unit_test(samples_from_the_spool),
 		cmocka_unit_test(summary_medians),
 		cmocka_unit_test(summary_empty),
 	};
