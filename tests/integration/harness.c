@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "bench/exit.h"
 #include "bench/host_probe.h"
 #include "runners/netns.h"
 #include "workloads/image/image.h"
@@ -480,6 +481,14 @@ void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r)
 			json_object_set_new(c->files, key, doc);
 		}
 	}
+}
+
+void mbt_assert_campaign_ok(const struct mbt_campaign *c)
+{
+	if (c->status != MB_EXIT_OK)
+		fail_msg("migbench run exited %d: %s", c->status, c->err);
+	if (c->leftover[0])
+		fail_msg("left behind: %s", c->leftover);
 }
 
 size_t mbt_qemu_pids(const char *label, pid_t *out, size_t max)

@@ -146,6 +146,9 @@ int mbt_spawn(const char *const argv[], const char *out_log, const char *err_log
  * and reads what it wrote: every result its campaign.json lists (one that
  * does not load fails the test). */
 void mbt_run_campaign(struct mbt_campaign *c, const struct mbt_run *r);
+/* Fails the test when migbench exited other than 0 (with its stderr) or
+ * left something behind. */
+void mbt_assert_campaign_ok(const struct mbt_campaign *c);
 /* The PID of the QEMU running in run directory mbt_runtime_dir/migbench-LABEL-*
  * (LABEL "source", "destination", ...: read from its owner file), or 0. */
 pid_t mbt_qemu_pid(const char *label);

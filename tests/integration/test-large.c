@@ -33,7 +33,6 @@
 
 #include <jansson.h>
 
-#include "bench/command.h"
 #include "bench/error.h"
 
 #include "harness.h"
@@ -171,10 +170,7 @@ static void guest_4g(void **state)
 	mbt_skip_if(postcopy_skip);
 	skip_unless_memory();
 	mbt_run_campaign(c, &r);
-	if (c->status != MB_EXIT_OK)
-		fail_msg("migbench run exited %d: %s", c->status, c->err);
-	if (c->leftover[0])
-		fail_msg("left behind: %s", c->leftover);
+	mbt_assert_campaign_ok(c);
 	print_message("# campaign took %.1f s\n", c->seconds);
 
 	assert_large_migration(mbt_result(c, "precopy/1"), "precopy");

@@ -72,10 +72,7 @@ static void run(struct mbt_campaign *c, const char *qemu_line, int with_precopy)
 
 	snprintf(ini, sizeof(ini), ini_fmt, qemu_line, with_precopy ? precopy_section : "");
 	mbt_run_campaign(c, &r);
-	if (c->status != MB_EXIT_OK)
-		fail_msg("migbench run exited %d: %s", c->status, c->err);
-	if (c->leftover[0])
-		fail_msg("left behind: %s", c->leftover);
+	mbt_assert_campaign_ok(c);
 }
 
 /* The block of a post-copy run: what every QEMU with the capability gives. */
