@@ -38,8 +38,9 @@ struct mb_evacuation {
 };
 
 /* Boots every guest that has no runner: prepared one after the other (a
- * shared image may be built on first use), started all at once. A guest
- * that fails keeps r NULL and says why in err. Returns how many run. */
+ * shared image may be built on first use), started in waves of one guest
+ * per online CPU. A guest that fails keeps r NULL and says why in err.
+ * Returns how many run. */
 size_t mb_evac_boot(struct mb_evacuation *e);
 
 /* Migrates every running guest (each guest's outcome and heartbeats into
