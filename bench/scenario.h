@@ -134,6 +134,8 @@ struct mb_params {
 	uint64_t link_delay_us;         /* one way: RTT = 2 x delay */
 	uint64_t link_jitter_us;        /* +- on each packet's delay, <= delay */
 	double link_loss;               /* fraction of packets dropped, each way */
+	const char *probes;             /* the probes run: all, none or names joined by
+	                                 * '+' (mb_probe_selected) */
 };
 
 /* Whether the migration runs over a shaped link between two namespaces
@@ -191,6 +193,7 @@ enum mb_key_id {
 	MB_KEY_LINK_DELAY,
 	MB_KEY_LINK_JITTER,
 	MB_KEY_LINK_LOSS,
+	MB_KEY_PROBES,
 	MB_KEY_COUNT
 };
 

@@ -9,6 +9,7 @@
 #include "bench/scenario.h"
 #include "bench/qemu_releases.h"
 #include "bench/units.h"
+#include "probes/probe.h"        /* probes=: the registered probes */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -93,6 +94,13 @@ static int check_qemu_binary(const struct mb_key *key, const char *text, uint64_
 		       "(`migbench qemu list`): a scenario file is a program, and the QEMU it runs "
 		       "must not depend on PATH or the working directory (write e.g. "
 		       "/usr/bin/qemu-system-x86_64, or qemu=7.2)", text);
+}
+
+/* probes=: every name one of the registered probes (probes/probe_set.c). */
+static int check_probes(const struct mb_key *key, const char *text, uint64_t value,
+			struct mb_err *err)
+{
+	return mb_probe_selection_check(text, err);
 }
 
 const struct mb_key mb_keys[MB_KEY_COUNT] = {
@@ -333,6 +341,13 @@ const struct mb_key mb_keys[MB_KEY_COUNT] = {
 		.def = "0", .max = 500000,
 		.help = "shaped link: fraction of packets (of at most 1500 bytes) dropped at random, "
 			"each way (0.001 or 0.1%; at most 50%)",
+	},
+	[MB_KEY_PROBES] = {
+		.name = "probes", .type = MB_TYPE_STRING, FIELD(probes, const char *),
+		.def = "all", .check = check_probes,
+		.help = "the probes run around each migration (probes/registry.c): all, none, or "
+			"names joined by '+' (counters+energy); the guest stays the same, so runs that "
+			"differ only in it migrate one booted guest (probe overhead: bench/self-probes.sh)",
 	},
 };
 

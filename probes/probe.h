@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bench/error.h"
@@ -85,8 +86,17 @@ extern const struct mb_probe_ops *const mb_probes[];
  * and `migbench host-probes`): each with its own options from ctx->spec. */
 struct mb_probe_set;
 
-/* Starts every probe; one that cannot start is a failure in the output,
- * never an error. NULL only when out of memory. */
+/* The `probes` scenario key: "all", "none", or registered probes' names
+ * joined by '+' ("counters+energy"; ',' would sweep). check: 0, or -1 with
+ * a message about the value only (an unknown name, all/none with names, an
+ * empty name). selected: whether probe `name` runs under `sel` (a checked
+ * value; NULL = all). */
+int mb_probe_selection_check(const char *sel, struct mb_err *err);
+bool mb_probe_selected(const char *sel, const char *name);
+
+/* Starts every probe the run's `probes` key selects (the others neither run
+ * nor appear in the output); one that cannot start is a failure in the
+ * output, never an error. NULL only when out of memory. */
 struct mb_probe_set *mb_probe_set_start(const struct mb_probe_ctx *ctx);
 void mb_probe_set_stop(struct mb_probe_set *ps);
 /* {probe name: {available: false, reason}} of those that failed so far. */

@@ -3,7 +3,9 @@
 #include "config.h"
 #include "probes/probe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct mb_probe_set {
 	size_t n;
@@ -13,6 +15,60 @@ struct mb_probe_set {
 	} *p;
 	json_t *failures;       /* {name: {available: false, reason}} */
 };
+
+/* The registered probe whose name is sel[0..len), or NULL. */
+static const struct mb_probe_ops *probe_named(const char *name, size_t len)
+{
+	for (size_t i = 0; mb_probes[i]; i++)
+		if (strlen(mb_probes[i]->name) == len && !strncmp(mb_probes[i]->name, name, len))
+			return mb_probes[i];
+	return NULL;
+}
+
+int mb_probe_selection_check(const char *sel, struct mb_err *err)
+{
+	char known[256] = "";
+	size_t used = 0;
+
+	if (!strcmp(sel, "all") || !strcmp(sel, "none"))
+		return 0;
+	for (size_t i = 0; mb_probes[i]; i++)
+		used += snprintf(known + used, used < sizeof(known) ? sizeof(known) - used : 0,
+				 "%s%s", i ? ", " : "", mb_probes[i]->name);
+	for (const char *p = sel;; p++) {
+		size_t len = strcspn(p, "+");
+
+		if (!len)
+			return mb_errf(err, 0, "'%s': an empty probe name (write all, none, or probe "
+				       "names joined by '+': %s)", sel, known);
+		if (!probe_named(p, len)) {
+			if ((len == 3 && !strncmp(p, "all", 3)) || (len == 4 && !strncmp(p, "none", 4)))
+				return mb_errf(err, 0, "'%s': '%.*s' cannot come with probe names",
+					       sel, (int)len, p);
+			return mb_errf(err, 0, "'%s': '%.*s' is not a registered probe (all, none, "
+				       "or names joined by '+' of: %s)", sel, (int)len, p, known);
+		}
+		p += len;
+		if (!*p)
+			return 0;
+	}
+}
+
+bool mb_probe_selected(const char *sel, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!sel || !strcmp(sel, "all"))
+		return true;
+	for (const char *p = sel; *p; p += *p == '+') {
+		size_t len = strcspn(p, "+");
+
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p += len;
+	}
+	return false;
+}
 
 static void unavailable(struct mb_probe_set *ps, size_t i, const struct mb_err *err)
 {
@@ -40,6 +96,9 @@ struct mb_probe_set *mb_probe_set_start(const struct mb_probe_ctx *ctx)
 		struct mb_probe_ctx mine = *ctx;
 		struct mb_err err = { 0 };
 
+		/* Not asked for (probes=): neither run nor in the output. */
+		if (ctx->spec && !mb_probe_selected(ctx->spec->params.probes, mb_probes[i]->name))
+			continue;
 		/* Its own keys' values, parsed for this run. */
 		mine.options = mb_run_spec_options(ctx->spec, mb_probes[i]);
 		if (mb_probes[i]->options && mb_probes[i]->options[0].name && !mine.options) {

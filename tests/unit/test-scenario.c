@@ -15,6 +15,7 @@
 #include "bench/ini.h"
 #include "bench/scenario.h"
 #include "probes/counters.h"   /* MB_CTR_DEFAULT_HW: counter_events's default */
+#include "probes/probe.h"      /* mb_probe_selected: probes= */
 
 #ifndef MB_TOP_SRCDIR
 #define MB_TOP_SRCDIR "."
@@ -271,6 +272,22 @@ static void values_parse_and_check_ranges(void **state)
 		{ KEY_CPUSET_PROBES, "1024", 0, "'1024' is not a CPU list: CPU numbers go up to 1023" },
 		{ KEY_CPUSET_PROBES, " + ", 0, "' + ' is not a CPU list: '+' where a CPU number "
 		  "should be" },
+		/* probes=: all, none or registered names joined by '+' */
+		{ MB_KEY_PROBES, "all", 0, NULL },
+		{ MB_KEY_PROBES, "none", 0, NULL },
+		{ MB_KEY_PROBES, "counters", 0, NULL },
+		{ MB_KEY_PROBES, "counters+energy+placement", 0, NULL },
+		{ MB_KEY_PROBES, "heartbeat", 0, "'heartbeat': 'heartbeat' is not a registered probe "
+		  "(all, none, or names joined by '+' of: placement, energy, counters, netclient)" },
+		{ MB_KEY_PROBES, "counters+energie", 0, "'counters+energie': 'energie' is not a "
+		  "registered probe (all, none, or names joined by '+' of: placement, energy, "
+		  "counters, netclient)" },
+		{ MB_KEY_PROBES, "none+counters", 0, "'none+counters': 'none' cannot come with probe "
+		  "names" },
+		{ MB_KEY_PROBES, "counters+", 0, "'counters+': an empty probe name (write all, none, "
+		  "or probe names joined by '+': placement, energy, counters, netclient)" },
+		{ MB_KEY_PROBES, "", 0, "'': an empty probe name (write all, none, or probe names "
+		  "joined by '+': placement, energy, counters, netclient)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -335,6 +352,32 @@ static void values_land_in_their_fields(void **state)
 	assert_string_equal(c.runs[0].text[MB_KEY_RATE], "16M");
 	assert_string_equal(c.runs[0].text[MB_KEY_DOWNTIME_LIMIT], "2s");
 	mb_campaign_free(&c);
+}
+
+/* probes= chooses which registered probes run; on/off scenarios that differ
+ * only in it sweep and interleave like any key (bench/self-probes.sh). */
+static void probes_key_selects_probes(void **state)
+{
+	struct mb_campaign c;
+
+	expand_text("[global]\nrepetitions=2\n[on]\n[off]\nprobes=none\n"
+		    "[two]\nprobes=counters+energy\n", &c);
+	assert_int_equal(c.nruns, 6);
+	assert_string_equal(c.runs[0].params.probes, "all");
+	assert_string_equal(c.runs[1].params.probes, "none");
+	assert_string_equal(c.runs[2].params.probes, "counters+energy");
+	assert_true(mb_probe_selected(c.runs[0].params.probes, "netclient"));
+	assert_false(mb_probe_selected(c.runs[1].params.probes, "counters"));
+	assert_true(mb_probe_selected(c.runs[2].params.probes, "counters"));
+	assert_true(mb_probe_selected(c.runs[2].params.probes, "energy"));
+	assert_false(mb_probe_selected(c.runs[2].params.probes, "placement"));
+	assert_false(mb_probe_selected(c.runs[2].params.probes, "count"));
+	assert_true(mb_probe_selected(NULL, "counters"));
+	mb_campaign_free(&c);
+	expect_error("[s]\nprobes=counters+heartbeat\n",
+		     "t.ini:2: key 'probes': 'counters+heartbeat': 'heartbeat' is not a registered "
+		     "probe (all, none, or names joined by '+' of: placement, energy, counters, "
+		     "netclient)");
 }
 
 /* ---- defaults, sections, sweeps ----------------------------------------- */
@@ -986,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(key_lookup_and_suggestions),
 		cmocka_unit_test(values_parse_and_check_ranges),
 		cmocka_unit_test(values_land_in_their_fields),
+		cmocka_unit_test(probes_key_selects_probes),
 		cmocka_unit_test(defaults_alone_make_one_scenario),
 		cmocka_unit_test(a_section_with_only_mode_runs),
 		cmocka_unit_test(sweep_is_a_product_in_file_order),
