@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The instrument's own performance (issue 13): probe overhead and
+# migbench's own cost.
+#
+#   bash bench/self-probes.sh [OUT_DIR]
+#
+# 1. Probe overhead: the guest's own work counter with every probe on
+#    (probes=all) vs every probe off (probes=none), interleaved, same boot:
+#    <= 1 % slowdown. Two campaigns, bench/scenarios/self/probes-compute.ini
+#    (CPU-bound guest, counter `ops`) and probes-dirty.ini (a guest writing
+#    memory unpaced, counter `written`), each REPS repetitions (default 10)
+#    of [on] and [off]. probes= is not a guest key, so each campaign boots
+#    ONE guest and migrates it back and forth alternating on and off. The
+#    rate is metrics.degradation's, over the baseline window (5 s before
+#    `migrate`, the probes running) and over the pre-copy phase; each on run
+#    is compared with the mean of the off runs just before and after it.
+# 2. migbench's own CPU time and peak RSS per run and CPU per sample
+#    (record): each result's `self`, medians for probes on and off.
+#
+# bench/self-probes.py prints the table (figure, measured, target,
+# PASS/MISS/INFO) and writes OUT_DIR/self-probes.md; the campaigns go to
+# OUT_DIR/runs/probes-compute and OUT_DIR/runs/probes-dirty (replaced; not
+# meant to be committed: ~4 MB each). OUT_DIR defaults to
+# results/reference/self. REUSE=1 only re-reads the campaigns already there.
+# Set-up as the other bench jobs (bench/prepare.sh: root, .ci/setup, build
+# in $MIGBENCH_BUILD_DIR, default build/, doctor, image). About 6 minutes
+# on a 2-core TCG host (2 boots, 4 x REPS migrations). Needs python3.
+#
+# Exit status: 0 when the campaigns and the table were made (whatever the
+# verdicts); 1 when not; 2 bad command line; 3 this host cannot run it.
+set -euo pipefail
+trap 'echo "self-probes.sh: failed at line $LINENO (exit $?): $BASH_COMMAND" >&2' ERR
+
+say() { echo "self-probes.sh: $*" >&2; }
+
+cd "$(dirname "$0")/.."
+top=$PWD
+build=${MIGBENCH_BUILD_DIR:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+reps=${REPS:-10}
+
+if [ $# -gt 1 ]; then
+	say "one argument at most (the folder to write); usage: bash bench/self-probes.sh [OUT_DIR]"
+	exit 2
+fi
+out=${1:-results/reference/self}
+case $out in -*)
+	say "the argument is the folder to write, not an option ('$out'); usage: bash bench/self-probes.sh [OUT_DIR]"
+	exit 2 ;;
+esac
+case $out in /*) ;; *) out=$top/$out ;; esac
+case $reps in ''|*[!0-9]*|0|1)
+	say "REPS must be a whole number >= 2 (each on run is compared with the off runs either side), not '$reps'"
+	exit 2 ;;
+esac
+command -v python3 >/dev/null || { say "python3 is not installed (Debian: apt-get install python3); it makes the table"; exit 3; }
+
+campaigns=(probes-compute probes-dirty)
+if [ "${REUSE:-0}" != 1 ]; then
+	. bench/prepare.sh
+	mb_prepare "$build" "it installs what is missing (.ci/setup) and boots guests"
+	mkdir -p "$out/runs"
+	for c in "${campaigns[@]}"; do
+		rm -rf "${out:?}/runs/$c"
+		say "campaign $c (bench/scenarios/self/$c.ini, $reps repetitions of on and off, one guest)"
+		# a failed run still leaves the others' results to summarize
+		"$migbench" run -q -o "$out/runs" -n "$c" --repetitions="$reps" "bench/scenarios/self/$c.ini" ||
+			say "campaign $c: migbench run exited $?; the table uses the runs that completed"
+	done
+fi
+dirs=()
+for c in "${campaigns[@]}"; do
+	if [ ! -f "$out/runs/$c/campaign.json" ]; then
+		say "no campaign in $out/runs/$c"
+		exit 1
+	fi
+	dirs+=("$out/runs/$c")
+done
+python3 bench/self-probes.py "$out/self-probes.md" "${dirs[@]}"
+say "table: $out/self-probes.md"
