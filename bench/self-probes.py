@@ -99,6 +99,60 @@ def precopy_rate(r):
     return phase.get("throughput_per_s")
 
 
+def load_vcpu(campaign):
+    """bench/self-probes-vcpu.py's samples: {pid: [(real_us, vcpu_ns)]}, or
+    None when the campaign has none."""
+    path = os.path.join(campaign, "vcpu.tsv")
+    if not os.path.exists(path):
+        return None
+    series = {}
+    with open(path) as f:
+        for line in f:
+            t, pid, ns = line.split()
+            series.setdefault(pid, []).append((int(t), int(ns)))
+    return series
+
+
+def at(points, t):
+    """The last value at or before t of [(t, v)] in time order; the first
+    value when t is before them all."""
+    best = points[0][1]
+    for pt, v in points:
+        if pt > t:
+            break
+        best = v
+    return best
+
+
+def window_of(r, which):
+    """The window in host realtime us: the baseline (its length, up to the
+    source's first MIGRATION event, i.e. `migrate`) or the pre-copy phase
+    (from there to the source's STOP)."""
+    src = [e for e in r["events"] if e.get("side") == "source"]
+    start = next((e["qemu_us"] for e in src if e["event"] == "MIGRATION"), None)
+    if start is None:
+        return None
+    if which == "baseline":
+        return start - 1000 * r["metrics"]["degradation"]["baseline_window_ms"], start
+    stop = next((e["qemu_us"] for e in src if e["event"] == "STOP" and e["qemu_us"] > start), None)
+    return (start, stop) if stop else None
+
+
+def per_vcpu_second(vcpu, which):
+    """The guest's work counter per second of its vCPU threads' run time
+    over the window: what the host's other load does not move."""
+    def rate(r):
+        hb, w = r["heartbeats"], window_of(r, which)
+        counter = r["metrics"].get("degradation", {}).get("counter")
+        if not w or counter not in hb or not hb["host_us"]:
+            return None
+        pts = [(hb["origin_real_us"] + t, v) for t, v in zip(hb["host_us"], hb[counter])]
+        work = at(pts, w[1]) - at(pts, w[0])
+        ns = sum(at(s, w[1]) - at(s, w[0]) for s in vcpu.values() if s[0][0] <= w[1] and s[-1][0] >= w[0])
+        return work / (ns / 1e9) if ns > 0 else None
+    return rate
+
+
 def fmt(x, unit=""):
     return "-" if x is None else f"{x:.2f}{unit}" if isinstance(x, float) else f"{x}{unit}"
 
@@ -117,10 +171,15 @@ def main(argv):
         counter = runs[0]["metrics"].get("degradation", {}).get("counter", "?")
         notes.append(f"{name}: {len(runs)}/{len(manifest['runs'])} runs completed, "
                      f"{boots(runs)} guest boot(s), counter `{counter}`")
-        for window, rate_of in (("baseline", baseline_rate), ("pre-copy", precopy_rate)):
+        windows = [("baseline", baseline_rate), ("pre-copy", precopy_rate)]
+        vcpu = load_vcpu(campaign)
+        if vcpu:
+            windows += [("baseline, per vCPU second", per_vcpu_second(vcpu, "baseline")),
+                        ("pre-copy, per vCPU second", per_vcpu_second(vcpu, "pre-copy"))]
+        for window, rate_of in windows:
             d = slowdowns(runs, rate_of)
             if not d:
-                rows.append((f"probe slowdown, {name}, {window}", "no pairs", "<= 1 %", "MISS"))
+                rows.append((f"probe slowdown, {name}, {window}", "no on run with off runs either side", "<= 1 %", "UNRESOLVED"))
                 continue
             med = statistics.median(d)
             lo, hi = quartiles(d)

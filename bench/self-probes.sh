@@ -14,6 +14,10 @@
 #    rate is metrics.degradation's, over the baseline window (5 s before
 #    `migrate`, the probes running) and over the pre-copy phase; each on run
 #    is compared with the mean of the off runs just before and after it.
+#    Also per second of the vCPU threads' run time over the same windows
+#    (bench/self-probes-vcpu.py samples /proc while the campaign runs): the
+#    host's other load, which sets how much of a core the vCPU gets, then
+#    cancels out, and what the probes do to the vCPU's own speed remains.
 # 2. migbench's own CPU time and peak RSS per run and CPU per sample
 #    (record): each result's `self`, medians for probes on and off.
 #
@@ -64,8 +68,15 @@ if [ "${REUSE:-0}" != 1 ]; then
 		rm -rf "${out:?}/runs/$c"
 		say "campaign $c (bench/scenarios/self/$c.ini, $reps repetitions of on and off, one guest)"
 		# a failed run still leaves the others' results to summarize
-		"$migbench" run -q -o "$out/runs" -n "$c" --repetitions="$reps" "bench/scenarios/self/$c.ini" ||
-			say "campaign $c: migbench run exited $?; the table uses the runs that completed"
+		"$migbench" run -q -o "$out/runs" -n "$c" --repetitions="$reps" "bench/scenarios/self/$c.ini" &
+		mb=$!
+		# the vCPU threads' run time, sampled until that migbench exits
+		python3 bench/self-probes-vcpu.py "$mb" "$out/runs/$c.vcpu.tsv" ||
+			say "campaign $c: sampling the vCPU threads failed; no per-vCPU-second rows"
+		wait "$mb" || say "campaign $c: migbench run exited $?; the table uses the runs that completed"
+		if [ -d "$out/runs/$c" ] && [ -f "$out/runs/$c.vcpu.tsv" ]; then
+			mv "$out/runs/$c.vcpu.tsv" "$out/runs/$c/vcpu.tsv"
+		fi
 	done
 fi
 dirs=()
