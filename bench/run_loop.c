@@ -290,8 +290,8 @@ int mb_run_loop(struct mb_run_loop *loop)
 	const char *kept;
 	struct mb_runner *r = NULL;
 	struct mb_evacuation ev = {0};          /* guests=K: the group's guests */
-	const struct mb_run_spec **members = calloc(c->nruns ? c->nruns : 1, sizeof(*members));
-	bool *done = calloc(c->nruns ? c->nruns : 1, sizeof(*done));
+	const struct mb_run_spec **members = NULL;
+	bool *done = NULL;
 
 	mb_host_probe_all(c->nruns ? c->runs[0].params.qemu : NULL, &host_report);
 	if (!host_report.ready) {
@@ -344,6 +344,9 @@ int mb_run_loop(struct mb_run_loop *loop)
 		fprintf(stderr, "campaign %s: %zu run(s)\n", dir.path, c->nruns);
 
 	nruns = mb_campaign_order(c, loop->grouped, runs);
+	/* guests=K: each group's runs, found once per repetition */
+	members = calloc(c->nruns ? c->nruns : 1, sizeof(*members));
+	done = calloc(c->nruns ? c->nruns : 1, sizeof(*done));
 	if (!members || !done) {
 		fprintf(stderr, "migbench run: out of memory\n");
 		loop->unsaved++;
