@@ -9,7 +9,6 @@
 #include "bench/scenario.h"
 #include "bench/qemu_releases.h"
 #include "bench/units.h"
-#include "probes/probe.h"        /* probes=: the registered probes */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -96,11 +95,51 @@ static int check_qemu_binary(const struct mb_key *key, const char *text, uint64_
 		       "/usr/bin/qemu-system-x86_64, or qemu=7.2)", text);
 }
 
-/* probes=: every name one of the registered probes (probes/probe_set.c). */
+/* The plug-in of kind "probe" called name[0..len), from the namespace
+ * (the registered probes: bench/plugins.c), or NULL. */
+static const struct mb_plugin *probe_named(const char *name, size_t len)
+{
+	for (size_t i = 0; i < mb_plugin_count(); i++) {
+		const struct mb_plugin *pl = mb_plugin_at(i);
+
+		if (!strcmp(pl->kind, "probe") && strlen(pl->name) == len && !strncmp(pl->name, name, len))
+			return pl;
+	}
+	return NULL;
+}
+
+/* probes=: all, none, or names of registered probes joined by '+'. */
 static int check_probes(const struct mb_key *key, const char *text, uint64_t value,
 			struct mb_err *err)
 {
-	return mb_probe_selection_check(text, err);
+	char known[256] = "";
+	size_t used = 0;
+
+	(void)key;
+	(void)value;
+	if (!strcmp(text, "all") || !strcmp(text, "none"))
+		return 0;
+	for (size_t i = 0; i < mb_plugin_count(); i++)
+		if (!strcmp(mb_plugin_at(i)->kind, "probe"))
+			used += snprintf(known + used, used < sizeof(known) ? sizeof(known) - used : 0,
+					 "%s%s", used ? ", " : "", mb_plugin_at(i)->name);
+	for (const char *p = text;; p++) {
+		size_t len = strcspn(p, "+");
+
+		if (!len)
+			return mb_errf(err, 0, "'%s': an empty probe name (write all, none, or probe "
+				       "names joined by '+': %s)", text, known);
+		if (!probe_named(p, len)) {
+			if ((len == 3 && !strncmp(p, "all", 3)) || (len == 4 && !strncmp(p, "none", 4)))
+				return mb_errf(err, 0, "'%s': '%.*s' cannot come with probe names",
+					       text, (int)len, p);
+			return mb_errf(err, 0, "'%s': '%.*s' is not a registered probe (all, none, "
+				       "or names joined by '+' of: %s)", text, (int)len, p, known);
+		}
+		p += len;
+		if (!*p)
+			return 0;
+	}
 }
 
 const struct mb_key mb_keys[MB_KEY_COUNT] = {

@@ -87,11 +87,9 @@ extern const struct mb_probe_ops *const mb_probes[];
 struct mb_probe_set;
 
 /* The `probes` scenario key: "all", "none", or registered probes' names
- * joined by '+' ("counters+energy"; ',' would sweep). check: 0, or -1 with
- * a message about the value only (an unknown name, all/none with names, an
- * empty name). selected: whether probe `name` runs under `sel` (a checked
- * value; NULL = all). */
-int mb_probe_selection_check(const char *sel, struct mb_err *err);
+ * joined by '+' ("counters+energy"; ',' would sweep), checked where the key
+ * is (bench/scenario_keys.c, against the plug-ins of kind "probe").
+ * Whether probe `name` runs under `sel` (a checked value; NULL = all). */
 bool mb_probe_selected(const char *sel, const char *name);
 
 /* Starts every probe the run's `probes` key selects (the others neither run

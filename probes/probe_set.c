@@ -16,44 +16,6 @@ struct mb_probe_set {
 	json_t *failures;       /* {name: {available: false, reason}} */
 };
 
-/* The registered probe whose name is sel[0..len), or NULL. */
-static const struct mb_probe_ops *probe_named(const char *name, size_t len)
-{
-	for (size_t i = 0; mb_probes[i]; i++)
-		if (strlen(mb_probes[i]->name) == len && !strncmp(mb_probes[i]->name, name, len))
-			return mb_probes[i];
-	return NULL;
-}
-
-int mb_probe_selection_check(const char *sel, struct mb_err *err)
-{
-	char known[256] = "";
-	size_t used = 0;
-
-	if (!strcmp(sel, "all") || !strcmp(sel, "none"))
-		return 0;
-	for (size_t i = 0; mb_probes[i]; i++)
-		used += snprintf(known + used, used < sizeof(known) ? sizeof(known) - used : 0,
-				 "%s%s", i ? ", " : "", mb_probes[i]->name);
-	for (const char *p = sel;; p++) {
-		size_t len = strcspn(p, "+");
-
-		if (!len)
-			return mb_errf(err, 0, "'%s': an empty probe name (write all, none, or probe "
-				       "names joined by '+': %s)", sel, known);
-		if (!probe_named(p, len)) {
-			if ((len == 3 && !strncmp(p, "all", 3)) || (len == 4 && !strncmp(p, "none", 4)))
-				return mb_errf(err, 0, "'%s': '%.*s' cannot come with probe names",
-					       sel, (int)len, p);
-			return mb_errf(err, 0, "'%s': '%.*s' is not a registered probe (all, none, "
-				       "or names joined by '+' of: %s)", sel, (int)len, p, known);
-		}
-		p += len;
-		if (!*p)
-			return 0;
-	}
-}
-
 bool mb_probe_selected(const char *sel, const char *name)
 {
 	size_t n = strlen(name);
