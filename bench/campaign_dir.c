@@ -212,8 +212,7 @@ int mb_campaign_dir_add(struct mb_campaign_dir *c, const struct mb_run_spec *spe
 int mb_campaign_dir_note_evacuation(struct mb_campaign_dir *c, const struct mb_run_spec *first_guest,
 				    const json_t *figures, struct mb_err *err)
 {
-	const char *cut = strrchr(first_guest->name, ',');
-	int len = cut ? (int)(cut - first_guest->name) : (int)strlen(first_guest->name);
+	size_t len = mb_run_spec_group_len(first_guest);
 	json_t *list = json_object_get(c->manifest, "evacuations"), *entry, *e;
 	size_t i;
 
@@ -225,14 +224,14 @@ int mb_campaign_dir_note_evacuation(struct mb_campaign_dir *c, const struct mb_r
 	json_array_foreach(list, i, e) {
 		const char *s = json_string_value(json_object_get(e, "scenario"));
 
-		if (s && (int)strlen(s) == len && !strncmp(s, first_guest->name, (size_t)len) &&
+		if (s && strlen(s) == len && !strncmp(s, first_guest->name, len) &&
 		    json_integer_value(json_object_get(e, "repetition")) == (json_int_t)first_guest->repetition + 1) {
 			json_array_remove(list, i);
 			break;
 		}
 	}
 	entry = json_deep_copy(figures);
-	if (!entry || json_object_set_new(entry, "scenario", json_stringn(first_guest->name, (size_t)len)) ||
+	if (!entry || json_object_set_new(entry, "scenario", json_stringn(first_guest->name, len)) ||
 	    json_object_set_new(entry, "repetition", json_integer((json_int_t)first_guest->repetition + 1)) ||
 	    json_array_append_new(list, entry))
 		return mb_errf(err, ENOMEM, "campaign manifest: recording an evacuation");

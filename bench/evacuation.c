@@ -311,8 +311,10 @@ static void migrate_no_thread(struct guest_thread *t, int errnum)
 
 int mb_evac_migrate(struct mb_evacuation *e, struct mb_err *err)
 {
+	/* The guests are one scenario's: one baseline, one stagger. */
 	struct gate gate = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
-			     .interrupted = e->interrupted };
+			     .interrupted = e->interrupted, .baseline_us = e->guests[0].spec->params.baseline_us,
+			     .stagger_us = e->guests[0].spec->params.stagger_us };
 
 	for (size_t i = 0; i < e->k; i++) {
 		struct mb_evac_guest *g = &e->guests[i];
@@ -322,8 +324,6 @@ int mb_evac_migrate(struct mb_evacuation *e, struct mb_err *err)
 			continue;
 		memset(&g->err, 0, sizeof(g->err));
 		gate.expected++;
-		gate.baseline_us = g->spec->params.baseline_us;
-		gate.stagger_us = g->spec->params.stagger_us;
 	}
 	if (!gate.expected)
 		return mb_errf(err, 0, "no guest is running");
@@ -437,10 +437,8 @@ done:
 json_t *mb_evac_group_json(const struct mb_evacuation *e, size_t i, json_t *figures)
 {
 	const struct mb_run_spec *spec = e->guests[i].spec;
-	const char *cut = strrchr(spec->name, ',');
-	size_t len = cut ? (size_t)(cut - spec->name) : strlen(spec->name);
 
-	return json_pack("{s:s%, s:i, s:i, s:f, s:O}", "scenario", spec->name, len,
+	return json_pack("{s:s%, s:i, s:i, s:f, s:O}", "scenario", spec->name, mb_run_spec_group_len(spec),
 			 "guest", (int)spec->guest + 1, "guests", (int)spec->params.guests,
 			 "stagger_ms", spec->params.stagger_us / 1e3, "evacuation", figures ? figures : json_null());
 }

@@ -267,9 +267,8 @@ static bool group_adopt(struct mb_run_loop *loop, struct mb_evacuation *ev, cons
 }
 
 /* Ends the group that ran (its guests go down). */
-static void group_end(struct mb_run_loop *loop, struct mb_evacuation *ev)
+static void group_end(struct mb_evacuation *ev)
 {
-	(void)loop;
 	mb_evac_teardown(ev);
 	free(ev->guests);
 	memset(ev, 0, sizeof(*ev));
@@ -381,7 +380,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 			 * booted anew unless the runner takes every running one over. */
 			if (ev.k && ev.guests[0].spec->group != spec->group &&
 			    !group_adopt(loop, &ev, members, k))
-				group_end(loop, &ev);
+				group_end(&ev);
 			for (size_t g = 0; g < k; g++)
 				kept_n += loop->resume_dir && mb_campaign_dir_kept_status(&dir, members[g]);
 			if (k && kept_n == k) {
@@ -414,7 +413,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 			continue;
 		}
 		if (ev.k)
-			group_end(loop, &ev);
+			group_end(&ev);
 		kept = loop->resume_dir ? mb_campaign_dir_kept_status(&dir, spec) : NULL;
 		if (kept) {
 			summarize_existing(&dir, spec, summary);
@@ -499,7 +498,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 	if (r)
 		loop->ops->teardown(r);
 	if (ev.k)
-		group_end(loop, &ev);
+		group_end(&ev);
 	free(members);
 	free(done);
 

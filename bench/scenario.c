@@ -445,6 +445,13 @@ static void *key_base(const struct mb_run_spec *spec, const struct mb_key *key)
 	return NULL;
 }
 
+size_t mb_run_spec_group_len(const struct mb_run_spec *spec)
+{
+	const char *cut = spec->params.guests > 1 ? strrchr(spec->name, ',') : NULL;
+
+	return cut ? (size_t)(cut - spec->name) : strlen(spec->name);
+}
+
 const void *mb_run_spec_options(const struct mb_run_spec *spec, const void *owner)
 {
 	for (size_t p = 0; spec && spec->options && p < mb_plugin_count(); p++)

@@ -352,6 +352,10 @@ struct mb_run_spec {
 	                         * (NULL for one without keys) */
 };
 
+/* How much of spec->name is the scenario's name before the guests=K
+ * expansion (which appends ",guest=I"): all of it with one guest. */
+size_t mb_run_spec_group_len(const struct mb_run_spec *spec);
+
 /* A plug-in's parsed options in this run (its struct, options_size bytes),
  * by its ops table; NULL when it declares no keys. */
 const void *mb_run_spec_options(const struct mb_run_spec *spec, const void *owner);

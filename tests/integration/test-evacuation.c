@@ -35,8 +35,6 @@
 
 #include <jansson.h>
 
-#include "bench/exit.h"
-
 #include "harness.h"
 
 #define WORK_PREFIX "/tmp/mb-evac"
@@ -178,10 +176,7 @@ static void evacuation(void **state)
 
 	mbt_skip_if(skip_reason);
 	mbt_run_campaign(c, &r);
-	if (c->status != MB_EXIT_OK)
-		fail_msg("migbench run exited %d: %s", c->status, c->err);
-	if (c->leftover[0])
-		fail_msg("left behind: %s", c->leftover);
+	mbt_assert_campaign_ok(c);
 	print_message("# campaign took %.1f s\n", c->seconds);
 	assert_int_equal(json_object_size(c->files), 4 * 2 + 4);
 	assert_int_equal(json_array_size(json_object_get(c->manifest, "evacuations")), 3);

@@ -154,10 +154,7 @@ static void shaped_link(void **state)
 		snprintf(qemu_line, sizeof(qemu_line), "qemu=" NEW_QEMU "\n");
 	snprintf(ini, sizeof(ini), ini_fmt, qemu_line);
 	mbt_run_campaign(c, &r);
-	if (c->status != MB_EXIT_OK)
-		fail_msg("migbench run exited %d: %s", c->status, c->err);
-	if (c->leftover[0])
-		fail_msg("left behind: %s", c->leftover);
+	mbt_assert_campaign_ok(c);
 	slow = mbt_result(c, "slow/1");
 	fast = mbt_result(c, "fast/1");
 	near = mbt_result(c, "near/1");
