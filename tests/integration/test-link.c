@@ -7,9 +7,10 @@
  *   first byte) and uses a fair share of the slower one;
  * - the total time grows as the link shrinks (a third of the bandwidth:
  *   at least 1.5 x the time);
- * - post-copy's fault latency grows with the RTT (2 ms against 50 ms):
- *   metrics.postcopy_faults.latency_us on QEMU 11.1 when installed, else
- *   QEMU's blocktime per page request (both the destination's figures);
+ * - post-copy's fault latency grows with the RTT (2 ms against 50 ms), the
+ *   median of three runs per RTT: metrics.postcopy_faults.latency_us on
+ *   QEMU 11.1 when installed, else QEMU's blocktime per page request (both
+ *   the destination's figures);
  * - the link's counters agree with QEMU's: what it delivered is at least
  *   what QEMU says it sent; nothing is left behind (namespaces, QEMUs).
  *
@@ -42,6 +43,11 @@
 #define WORK_PREFIX "/tmp/mb-test-link"
 #define CAMPAIGN_DEADLINE_S 240
 #define NEW_QEMU "11.1"
+/* Post-copy runs per RTT: one run's mean fault wait can be inflated many
+ * times by one starved burst on a loaded host (seen: 114.7 ms at 2 ms RTT),
+ * so each RTT is its runs' median. */
+#define PC_REPS "3"
+#define PC_REPS_N 3
 
 static char skip_reason[MB_ERR_MAX + 128];
 static char postcopy_skip[MB_ERR_MAX + 128];
@@ -73,11 +79,13 @@ static const char ini_fmt[] =
 	"[near]\n"
 	"mode=postcopy\n"
 	"postcopy_preempt=yes\n"
+	"repetitions=" PC_REPS "\n"
 	"link_delay=1ms\n"
 	"\n"
 	"[far]\n"
 	"mode=postcopy\n"
 	"postcopy_preempt=yes\n"
+	"repetitions=" PC_REPS "\n"
 	"link_delay=25ms\n";
 
 static int group_setup(void **state)
@@ -122,6 +130,42 @@ static double fault_wait_ms(const json_t *doc, const char **what)
 	return mbt_num(pf, "blocktime_ms") / requests;
 }
 
+static void check_common(const json_t *doc, const char *name);
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median fault wait of scenario `name`'s runs, each checked; the runs'
+ * figures go into `each` for the message. */
+static double median_wait_ms(const struct mbt_campaign *c, const char *name, const char **what, char *each,
+			     size_t len)
+{
+	double w[PC_REPS_N];
+	size_t used = 0;
+
+	each[0] = '\0';
+	for (int i = 0; i < PC_REPS_N; i++) {
+		char key[64];
+		const json_t *doc;
+		const char *this_what;
+
+		snprintf(key, sizeof(key), "%s/%d", name, i + 1);
+		doc = mbt_result(c, key);
+		check_common(doc, key);
+		w[i] = fault_wait_ms(doc, &this_what);
+		if (i)
+			assert_string_equal(this_what, *what);
+		*what = this_what;
+		used += snprintf(each + used, used < len ? len - used : 0, "%s%.1f", i ? " " : "", w[i]);
+	}
+	qsort(w, PC_REPS_N, sizeof(w[0]), by_value);
+	return w[PC_REPS_N / 2];
+}
+
 static void check_common(const json_t *doc, const char *name)
 {
 	double qemu_bytes = mbt_num(doc, "qemu_reported.ram.transferred");
@@ -141,9 +185,10 @@ static void shaped_link(void **state)
 	char ini[sizeof(ini_fmt) + 64], qemu_line[32] = "";
 	const struct mbt_run r = { .work_template = WORK_PREFIX "-c-XXXXXX", .name = "link", .ini = ini,
 				   .deadline_s = CAMPAIGN_DEADLINE_S, .check_leftovers = 1 };
-	const json_t *slow, *fast, *near, *far;
+	const json_t *slow, *fast, *far;
 	double slow_share, fast_share, t_slow, t_fast, w_near, w_far;
-	const char *what, *what_far;
+	const char *what = NULL, *what_far = NULL;
+	char each_near[128], each_far[128];
 	struct mb_qemu_ref ref;
 	struct mb_err err = { 0 };
 
@@ -157,12 +202,9 @@ static void shaped_link(void **state)
 	mbt_assert_campaign_ok(c);
 	slow = mbt_result(c, "slow/1");
 	fast = mbt_result(c, "fast/1");
-	near = mbt_result(c, "near/1");
 	far = mbt_result(c, "far/1");
 	check_common(slow, "slow");
 	check_common(fast, "fast");
-	check_common(near, "near");
-	check_common(far, "far");
 
 	assert_int_equal(mbt_int(slow, "link.settings.bandwidth_bytes_per_s"), 20000000);
 	assert_true(mbt_num(far, "link.settings.rtt_ms") == 50.0);
@@ -180,17 +222,17 @@ static void shaped_link(void **state)
 	if (t_slow < 1.5 * t_fast)
 		fail_msg("a third of the bandwidth took %.0f ms against %.0f ms: less than 1.5 x", t_slow, t_fast);
 
-	w_near = fault_wait_ms(near, &what);
-	w_far = fault_wait_ms(far, &what_far);
-	print_message("# post-copy %s (%s): RTT 2 ms %.3f ms, RTT 50 ms %.3f ms; resume %.0f / %.0f ms\n", what,
-		      mbt_str(far, "hypervisor.destination.version"), w_near, w_far,
-		      mbt_num(near, "metrics.resume_time_ms"), mbt_num(far, "metrics.resume_time_ms"));
+	w_near = median_wait_ms(c, "near", &what, each_near, sizeof(each_near));
+	w_far = median_wait_ms(c, "far", &what_far, each_far, sizeof(each_far));
+	print_message("# post-copy %s (%s), median of " PC_REPS " runs: RTT 2 ms %.3f ms (%s), RTT 50 ms %.3f ms "
+		      "(%s)\n", what, mbt_str(far, "hypervisor.destination.version"), w_near, each_near, w_far,
+		      each_far);
 	assert_string_equal(what, what_far);
 	/* A fault waits at least for its request and the page: one RTT, less
 	 * the faults the background stream answers first. */
 	if (w_far < 2 * w_near || w_far < 5)
-		fail_msg("post-copy %s did not grow with the RTT: %.3f ms at 2 ms, %.3f ms at 50 ms", what,
-			 w_near, w_far);
+		fail_msg("post-copy %s did not grow with the RTT: median %.3f ms at 2 ms (%s), %.3f ms at 50 ms "
+			 "(%s)", what, w_near, each_near, w_far, each_far);
 }
 
 int main(void)
