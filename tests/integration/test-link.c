@@ -228,11 +228,13 @@ static void shaped_link(void **state)
 		      "(%s)\n", what, mbt_str(far, "hypervisor.destination.version"), w_near, each_near, w_far,
 		      each_far);
 	assert_string_equal(what, what_far);
-	/* A fault waits at least for its request and the page: one RTT, less
-	 * the faults the background stream answers first. */
-	if (w_far < 2 * w_near || w_far < 5)
+	/* A fault waits for its request and the page (one RTT, less the faults
+	 * the background stream answers first) plus the host's scheduling,
+	 * which a loaded host adds to both RTTs alike: so the 48 ms more RTT
+	 * must show as at least half of it, whatever the load adds. */
+	if (w_far - w_near < (50.0 - 2.0) / 2)
 		fail_msg("post-copy %s did not grow with the RTT: median %.3f ms at 2 ms (%s), %.3f ms at 50 ms "
-			 "(%s)", what, w_near, each_near, w_far, each_far);
+			 "(%s), less than 24 ms apart", what, w_near, each_near, w_far, each_far);
 }
 
 int main(void)
