@@ -10,8 +10,12 @@
 #   probes     bench/self-probes.sh: the guest's work with every probe on vs
 #              off (interleaved, same boot), migbench's CPU time and peak RSS
 #              per run and per record
+#   guestperf  bench/self-guestperf.sh: QEMU's guestperf (from Debian's qemu
+#              source, adapted to TCG in a private copy) and migbench on the
+#              main job's scenarios: runs per hour, the resolution of each
+#              downtime figure, what each measures that the other does not
 # and prints each part's table (figure, measured, target, PASS/MISS), then
-# the figures of issue 13 that no part measures yet. About 20 minutes here.
+# the figures of issue 13 that no part measures yet. About 27 minutes here.
 # MIGBENCH (default build/migbench) is passed on to the parts.
 set -uo pipefail
 
@@ -21,7 +25,7 @@ mkdir -p "$out" || exit 2
 out=$(cd "$out" && pwd)
 status=0
 
-for part in heartbeat probes; do
+for part in heartbeat probes guestperf; do
 	echo "==== $part: bash bench/self-$part.sh $out/$part ===="
 	if ! bash "$top/bench/self-$part.sh" "$out/$part"; then
 		echo "bench/self.sh: the $part part failed (its output above; what it finished is in $out/$part)" >&2
@@ -34,7 +38,6 @@ cat <<'TODO'
 ==== not measured yet (issue 13 is open) ====
 - share of a campaign's wall time spent migrating (target >= 60 %)
 - guest start restored from a cached post-boot snapshot (target <= 0.5 s; cold boot kept)
-- guestperf on the same scenarios (target >= 10x runs per hour, >= 100x finer guest downtime resolution)
 TODO
 echo "results: $out"
 exit $status
