@@ -52,6 +52,7 @@ trap 'echo "self-guestperf.sh: failed at line $LINENO (exit $?): $BASH_COMMAND" 
 
 say() { echo "self-guestperf.sh: $*" >&2; }
 
+caller=$PWD
 cd "$(dirname "$0")/.."
 top=$PWD
 build=${MIGBENCH_BUILD_DIR:-build}
@@ -75,6 +76,7 @@ esac
 for tool in python3 gcc cpio gzip tar; do
 	command -v "$tool" >/dev/null || { say "$tool is not installed (Debian: apt-get install $tool)"; exit 3; }
 done
+case $out in /*) ;; *) out=$caller/$out ;; esac # relative to where it was started
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/migbench/guestperf
