@@ -322,6 +322,8 @@ static int boot_and_watch(const struct boot_options *o, struct mb_err *err)
 	if (gs.agent_boot_us)
 		printf(" (agent ready %.3f s after the kernel started)", (double)gs.agent_boot_us / 1e6);
 	printf("\n");
+	if (gs.start[0])
+		printf("start: %s\n", gs.start);
 	fflush(stdout);
 	if (watch(ops, r, o, gs.page_size ? gs.page_size : MB_GUEST_PAGE_SIZE, err))
 		goto out;

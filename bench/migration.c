@@ -251,5 +251,6 @@ void mb_mig_outcome_release(struct mb_mig_outcome *out)
 	mb_mig_record_release(&out->rec);
 	json_decref(out->verify);
 	json_decref(out->health);
-	out->verify = out->health = NULL;
+	json_decref(out->guest_start);
+	out->verify = out->health = out->guest_start = NULL;
 }

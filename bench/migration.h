@@ -21,6 +21,9 @@ struct mb_mig_outcome {
 	struct mb_mig_record rec;
 	json_t *verify;             /* {checked, corrupted, first_bad, us} from the destination */
 	json_t *health;             /* {heartbeats_after_ms, console_problems:[...], healthy} */
+	json_t *guest_start;        /* {how, launch_to_first_heartbeat_ms}: the guest
+	                             * was started for this run (run_loop.c); NULL = it
+	                             * ran already */
 	int guest_usable;           /* the guest still runs somewhere and can be migrated again */
 };
 

@@ -337,6 +337,8 @@ json_t *mb_result_build(const struct mb_result_input *in)
 		json_object_set_new(run, "error", json_string(o->error));
 	if (o->health)
 		json_object_set(run, "health", o->health);
+	if (o->guest_start)
+		json_object_set(run, "guest_start", o->guest_start);
 
 	/* "o" for the empty arrays: "O" would keep a second reference to a
 	 * fresh array, which then outlives the document (LeakSanitizer). */

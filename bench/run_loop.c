@@ -274,6 +274,20 @@ static void group_end(struct mb_evacuation *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+/* How the guest just started (booted, restored from a snapshot) and how
+ * long from launch to its first heartbeat, for the run's result; NULL when
+ * the runner cannot say. */
+static json_t *guest_started(const struct mb_runner_ops *ops, struct mb_runner *r)
+{
+	struct mb_guest_status gs;
+	struct mb_err ignored;
+
+	if (!ops->guest_status || ops->guest_status(r, &gs, &ignored))
+		return NULL;
+	return json_pack("{s:s, s:f}", "how", gs.start[0] ? gs.start : "booted", "launch_to_first_heartbeat_ms",
+			 (double)(gs.first_heartbeat_mono_us - gs.launch_mono_us) / 1000.0);
+}
+
 int mb_run_loop(struct mb_run_loop *loop)
 {
 	const struct mb_campaign *c = loop->campaign;
@@ -288,6 +302,7 @@ int mb_run_loop(struct mb_run_loop *loop)
 	size_t resumed = 0, nruns, r_scenario = 0;
 	const char *kept;
 	struct mb_runner *r = NULL;
+	json_t *started = NULL;                 /* how r's guest started, for its first run */
 	struct mb_evacuation ev = {0};          /* guests=K: the group's guests */
 	const struct mb_run_spec **members = NULL;
 	bool *done = NULL;
@@ -465,10 +480,13 @@ int mb_run_loop(struct mb_run_loop *loop)
 				failures++;
 				continue;
 			}
+			started = guest_started(loop->ops, r);
 		}
 		start = mb_clock_us(CLOCK_REALTIME);
 		mb_self_begin();
 		mb_migrate_once(loop->ops, r, spec, mb_progress_update, &pr, NULL, loop->interrupted, &out);
+		out.guest_start = started;
+		started = NULL;
 		/* The run's window, however long, read from the heartbeat
 		 * spool: memory does not grow with it. */
 		loop->ops->heartbeat_series(r, mb_metrics_heartbeats_from(out.rec.times.start_us,

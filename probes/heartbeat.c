@@ -243,7 +243,7 @@ static void note_guest_error(struct mb_hb_reader *r, const char *text)
 
 static bool is_reply_type(const char *type)
 {
-	static const char *const replies[] = { "PONG", "RATE", "PERIOD", "VERIFY", "STATS", "ERR" };
+	static const char *const replies[] = { "PONG", "RATE", "PERIOD", "VERIFY", "STATS", "ERR", "HELLO" };
 
 	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
 		if (!strcmp(type, replies[i]))
@@ -279,11 +279,14 @@ static void handle_line(struct mb_hb_reader *r, struct source *s, const char *te
 			return;
 		}
 		store_heartbeat(r, &rec);
-	} else if (!strcmp(l.type, "HELLO")) {
+	} else if (!strcmp(l.type, "HELLO") && !mb_proto_get(&l, "id")) {
 		take_hello(r, &l, s, real_us, mono_us);
 	} else if (is_reply_type(l.type)) {
 		struct waiter *w;
 
+		/* HELLO answering the HELLO command: the boot's, repeated. */
+		if (!strcmp(l.type, "HELLO"))
+			take_hello(r, &l, s, real_us, mono_us);
 		if (mb_proto_get_u64(&l, "id", &id))
 			id = 0;
 		for (w = r->waiters; w; w = w->next)

@@ -27,7 +27,9 @@
 #include "runners/qemu_versions.h"
 #include "runners/qmp.h"
 #include "runners/qmp_config.h"
+#include "runners/qmp_options.h"
 #include "runners/runner.h"
+#include "runners/snapshot.h"
 #include "runners/tls.h"
 #include "workloads/image/image.h"
 
@@ -72,6 +74,9 @@ struct mb_runner {
 	struct mb_qemu_ref qemu_ref[2];
 	char machine[64];              /* the machine type both sides run */
 	const char *machine_chosen_by; /* "scenario", "newest common to both sides", "default" */
+	/* guest_start=snapshot: the guest's snapshot (runners/snapshot.h) */
+	struct mb_snapshot snap;
+	char start_how[MB_ERR_MAX + 256]; /* how the guest started, for reports */
 };
 
 enum { SIDE_SOURCE, SIDE_DESTINATION };
@@ -356,8 +361,79 @@ static int qmp_adopt(struct mb_runner *r, const struct mb_run_spec *next)
 	return 0;
 }
 
+/* guest_start=snapshot: restores the guest's snapshot. 1 when there is
+ * none, or when QEMU could not restore it: then it is discarded (the boot
+ * that follows saves a new one) and the reader starts afresh, so that
+ * nothing of the attempt passes for the boot's. */
+static int restore_source(struct mb_runner *r, struct mb_err *err)
+{
+	struct mb_err why = { 0 };
+	const char *uri = "";
+	uint64_t bytes;
+
+	if (!mb_snapshot_present(&r->snap, &bytes))
+		return 1;
+	if (!start_qemu(r, SIDE_SOURCE, "source", "defer", &r->src, &r->src_qmp, &why) &&
+	    !mb_hb_attach(r->hb, r->src->hb_socket, "source", QMP_TIMEOUT_MS, &r->src_hb, &why) &&
+	    !mb_snapshot_restore(r->src_qmp, &r->snap, r->guest.memory, r->interrupted, &uri, &why) &&
+	    !mb_hb_command(r->hb, "HELLO", NULL, NULL, BOOT_TIMEOUT_MS, &why) &&
+	    !mb_hb_wait_records(r->hb, 1, BOOT_TIMEOUT_MS, &why)) {
+		snprintf(r->start_how, sizeof(r->start_how), "restored from snapshot %s (%.1f MiB, read by %s)",
+			 r->snap.path, (double)bytes / (1 << 20), uri);
+		return 0;
+	}
+	if (why.errnum == EINTR) {
+		*err = why;
+		return -1;
+	}
+	if (r->src)
+		mb_qemu_explain(r->src, &why);
+	stop_qemu(&r->src, &r->src_qmp);
+	mb_hb_reader_free(r->hb);
+	r->hb = NULL;
+	if (mb_hb_reader_new(&r->hb, err))
+		return -1;
+	mb_snapshot_discard(&r->snap);
+	snprintf(r->start_how, sizeof(r->start_how), "snapshot %s could not be restored (%s): discarded, "
+		 "booted instead", r->snap.path, why.msg);
+	return 1;
+}
+
+/* guest_start=snapshot after a boot: saves the snapshot the next start
+ * restores. A save that fails costs the campaign nothing but the speed-up:
+ * the guest runs on, and the reason is in start_how. */
+static void save_source(struct mb_runner *r)
+{
+	struct mb_err why = { 0 };
+	uint64_t bytes;
+	int64_t took_us;
+	size_t used = strlen(r->start_how);
+
+	if (!mb_snapshot_save(r->src_qmp, &r->snap, r->guest.memory, &bytes, &took_us, &why))
+		snprintf(r->start_how + used, sizeof(r->start_how) - used, "%sbooted; snapshot %s saved "
+			 "(%.1f MiB in %.2f s)", used ? "; " : "", r->snap.path, (double)bytes / (1 << 20),
+			 took_us / 1e6);
+	else
+		snprintf(r->start_how + used, sizeof(r->start_how) - used, "%sbooted; no snapshot: %s",
+			 used ? "; " : "", why.msg);
+}
+
+/* The guest is up (booted or restored): when it started running, and how
+ * long from launch to its first heartbeat. */
+static int source_running(struct mb_runner *r)
+{
+	struct mb_hb_record first;
+
+	r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	r->boot_launch_mono_us = r->src->launch_mono_us;
+	r->boot_first_hb_mono_us = mb_hb_copy(r->hb, mb_hb_oldest(r->hb), &first, 1) ? first.host_mono_us : 0;
+	return 0;
+}
+
 static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 {
+	const struct mb_qmp_options *o = mb_run_spec_options(r->spec, &mb_runner_qmp);
+	bool snapshot = o && o->guest_start == MB_QMP_START_SNAPSHOT;
 	struct mb_hb_hello hello;
 	char guest_errors[512];
 
@@ -378,6 +454,18 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 			return -1;
 		r->src_end = 0;
 	}
+	r->start_how[0] = '\0';
+	if (snapshot) {
+		int restored;
+
+		if (mb_snapshot_locate(&r->guest, &r->snap, err))
+			return -1;
+		restored = restore_source(r, err);
+		if (restored < 0)
+			return -1;
+		if (!restored)
+			return source_running(r);
+	}
 	if (start_qemu(r, SIDE_SOURCE, "source", NULL, &r->src, &r->src_qmp, err))
 		return -1;
 	if (mb_hb_attach(r->hb, r->src->hb_socket, "source", QMP_TIMEOUT_MS, &r->src_hb, err) ||
@@ -390,12 +478,13 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 	}
 	if (mb_hb_guest_errors(r->hb, guest_errors, sizeof(guest_errors)))
 		return mb_errf(err, 0, "the guest agent reported: %s", guest_errors);
-	r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
-	r->boot_launch_mono_us = r->src->launch_mono_us;
-	{
-		struct mb_hb_record first;
-
-		r->boot_first_hb_mono_us = mb_hb_copy(r->hb, mb_hb_oldest(r->hb), &first, 1) ? first.host_mono_us : 0;
+	/* Timed before the save: the boot's own figure. */
+	source_running(r);
+	if (snapshot) {
+		save_source(r);
+		r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
+	} else {
+		snprintf(r->start_how, sizeof(r->start_how), "booted");
 	}
 	return 0;
 }
@@ -995,6 +1084,7 @@ static int qmp_guest_status(struct mb_runner *r, struct mb_guest_status *st, str
 	snprintf(st->accel, sizeof(st->accel), "%s", mb_accel_name(r->src->accel));
 	snprintf(st->accel_why, sizeof(st->accel_why), "%s", r->src->accel_why);
 	snprintf(st->host, sizeof(st->host), "%s", mb_host_name());
+	snprintf(st->start, sizeof(st->start), "%s", r->start_how);
 	return 0;
 }
 
@@ -1042,6 +1132,8 @@ static void qmp_teardown(struct mb_runner *r)
 const struct mb_runner_ops mb_runner_qmp = {
 	.name = "qmp",
 	.summary = "QEMU started by migbench, driven over QMP (no daemon)",
+	.options = mb_qmp_keys,          /* guest_start: runners/qmp_options.c */
+	.options_size = sizeof(struct mb_qmp_options),
 	.preflight = qmp_preflight,
 	.prepare = qmp_prepare,
 	.adopt = qmp_adopt,

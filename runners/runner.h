@@ -83,6 +83,8 @@ struct mb_guest_status {
 	char host[128];                  /* where it runs */
 	char image[192];                 /* the guest image: "ID (kernel VERSION)" */
 	char guest_errors[512];          /* ERR records the agent sent on its own */
+	char start[1024];                /* how it started ("booted", "restored from
+	                                  * snapshot ..."); "" = the runner does not say */
 };
 
 struct mb_runner;

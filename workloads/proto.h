@@ -8,6 +8,7 @@
  *
  * Guest -> host:
  *   HELLO v=1 workload=dirty wss_pages=N page_size=4096 rate=N pattern=P period_us=N boot_us=N
+ *   HELLO id=N v=1 ...                              (the same, answering HELLO)
  *   HB seq=N gt=US written=N ops=N rate=N          (every period)
  *   PONG id=N gt=US
  *   RATE id=N rate=N                                (acknowledges a change)
@@ -17,9 +18,11 @@
  *   ERR id=N msg=WORD_WITHOUT_SPACES
  *
  * Host -> guest (one command per line):
- *   PING id | RATE id value | PERIOD id us | VERIFY id | STATS id
+ *   PING id | RATE id value | PERIOD id us | VERIFY id | STATS id | HELLO id
  * `RATE` takes the same syntax as the migbench.rate= kernel parameter.
  * `STATS` reports what the dirtying achieved since the last RATE change.
+ * `HELLO` repeats the boot's HELLO (boot_us unchanged): a guest restored
+ * from a post-boot snapshot sent its own before the snapshot was taken.
  */
 #ifndef MB_PROTO_H
 #define MB_PROTO_H

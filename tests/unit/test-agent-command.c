@@ -144,7 +144,7 @@ static void bad_commands(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_string_equal(run(f, "HELLO 1"), "ERR id=1 msg=unknown_command\n");
+	assert_string_equal(run(f, "HB 1"), "ERR id=1 msg=unknown_command\n");
 	assert_string_equal(run(f, "ping 2"), "ERR id=2 msg=unknown_command\n");
 	assert_string_equal(run(f, "PING"), "ERR id=0 msg=bad_id\n");
 	assert_string_equal(run(f, "PING seven"), "ERR id=0 msg=bad_id\n");
@@ -157,9 +157,14 @@ static void records(void **state)
 	struct fixture *f = *state;
 
 	f->state.boot_us = 1234567;
-	record_hello(f->reply, sizeof(f->reply), &f->state, 1000);
+	record_hello(f->reply, sizeof(f->reply), 0, &f->state, 1000);
 	assert_string_equal(f->reply, "HELLO v=1 workload=dirty wss_pages=16 page_size=4096 rate=300 "
 				      "pattern=sequential period_us=1000 boot_us=1234567\n");
+	/* The HELLO command: the same record, the boot's time, its id, and the
+	 * period in force now. */
+	f->period_us = 250;
+	assert_string_equal(run(f, "HELLO 9"), "HELLO id=9 v=1 workload=dirty wss_pages=16 page_size=4096 "
+					       "rate=300 pattern=sequential period_us=250 boot_us=1234567\n");
 	record_heartbeat(f->reply, sizeof(f->reply), 7, 8, 9, 10, 11);
 	assert_string_equal(f->reply, "HB seq=7 gt=8 written=9 ops=10 rate=11\n");
 	record_err(f->reply, sizeof(f->reply), 0, "bad_value:migbench.rate");

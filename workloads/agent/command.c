@@ -7,14 +7,17 @@
 #include "workloads/agent/clock.h"
 #include "workloads/proto.h"
 
-int record_hello(char *buf, size_t len, struct agent_state *state, uint64_t period_us)
+int record_hello(char *buf, size_t len, uint64_t id, struct agent_state *state, uint64_t period_us)
 {
 	const struct agent_config *config = &state->config;
+	char id_field[32] = "";
 
+	if (id)
+		snprintf(id_field, sizeof(id_field), " id=%" PRIu64, id);
 	return snprintf(buf, len,
-			"HELLO v=%d workload=%s wss_pages=%" PRIu64 " page_size=%" PRIu64 " rate=%" PRIu64
+			"HELLO%s v=%d workload=%s wss_pages=%" PRIu64 " page_size=%" PRIu64 " rate=%" PRIu64
 			" pattern=%s period_us=%" PRIu64 " boot_us=%" PRIu64 "\n",
-			MB_PROTO_VERSION, agent_workload_name(config->workload),
+			id_field, MB_PROTO_VERSION, agent_workload_name(config->workload),
 			state->have_working_set ? state->ws.npages : 0, config->page_size,
 			atomic_load(&state->target_rate), agent_pattern_name(config->pattern),
 			period_us, state->boot_us);
@@ -77,7 +80,7 @@ size_t command_handle(struct agent_state *state, char *text, uint64_t *period_us
 	if (mb_proto_parse(text, &line))
 		return fitted(record_err(reply, len, 0, "bad_line"), len);
 	if (strcmp(line.type, "PING") && strcmp(line.type, "RATE") && strcmp(line.type, "PERIOD") &&
-	    strcmp(line.type, "VERIFY") && strcmp(line.type, "STATS"))
+	    strcmp(line.type, "VERIFY") && strcmp(line.type, "STATS") && strcmp(line.type, "HELLO"))
 		return fitted(record_err(reply, len, parse_id(&line, &id) ? 0 : id, "unknown_command"), len);
 	if (parse_id(&line, &id))
 		return fitted(record_err(reply, len, 0, "bad_id"), len);
@@ -85,6 +88,9 @@ size_t command_handle(struct agent_state *state, char *text, uint64_t *period_us
 	if (!strcmp(line.type, "PING"))
 		return fitted(snprintf(reply, len, "PONG id=%" PRIu64 " gt=%" PRIu64 "\n", id, agent_now_us()),
 			      len);
+
+	if (!strcmp(line.type, "HELLO"))
+		return fitted(record_hello(reply, len, id, state, *period_us), len);
 
 	if (!strcmp(line.type, "RATE")) {
 		value = argument(&line, 1);

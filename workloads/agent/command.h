@@ -11,7 +11,9 @@
 
 /* Each record_* writes one '\n'-terminated record into buf and returns its
  * length (snprintf-style: >= len means it did not fit). */
-int record_hello(char *buf, size_t len, struct agent_state *state, uint64_t period_us);
+/* record_hello's id: 0 for the HELLO sent at boot (no id= field), else
+ * the HELLO command's. */
+int record_hello(char *buf, size_t len, uint64_t id, struct agent_state *state, uint64_t period_us);
 int record_heartbeat(char *buf, size_t len, uint64_t seq, uint64_t guest_us, uint64_t written,
 		     uint64_t ops, uint64_t rate);
 int record_verify(char *buf, size_t len, uint64_t id, const struct verify_result *result);
@@ -20,7 +22,8 @@ int record_err(char *buf, size_t len, uint64_t id, const char *word);
 /* Handles one host command line (modified in place, without '\n'). Writes
  * the immediate reply into `reply` and returns its length, or returns 0
  * when the reply comes later (VERIFY: from the workload thread). PERIOD
- * updates *period_us. */
+ * updates *period_us; HELLO repeats the boot's HELLO with the command's id
+ * (a guest restored from a snapshot sent its own long ago). */
 size_t command_handle(struct agent_state *state, char *line, uint64_t *period_us, char *reply,
 		      size_t len);
 

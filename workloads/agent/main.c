@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 
 	state.boot_us = agent_now_us();
 	stamp_us = state.boot_us - stamp_us;
-	record_hello(first_records, sizeof(first_records), &state, config.period_us);
+	record_hello(first_records, sizeof(first_records), 0, &state, config.period_us);
 	for (unsigned i = 0; i < config_error.count && i < AGENT_CONFIG_MAX_ERRORS; i++)
 		add_boot_error(first_records, sizeof(first_records), config_error.items[i].word);
 	for (char *save = NULL, *word = strtok_r(errors, " ", &save); word; word = strtok_r(NULL, " ", &save))
