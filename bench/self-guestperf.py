@@ -239,6 +239,8 @@ def table(out):
     gp_wall = sum(r["wall_s"] for r in gp_rows)
     mb_n = sum(r["runs"] for r in mb_rows)
     mb_wall = sum(r["wall_s"] for r in mb_rows)
+    if not mb_docs or not mb_n:
+        fail(f"migbench's campaign ({', '.join(r['output'] for r in mb_rows)}) gave no result: nothing to compare")
     gp_rph = 3600.0 * gp_n / gp_wall
     mb_rph = 3600.0 * mb_n / mb_wall
 

@@ -105,8 +105,10 @@ if [ ! -f "$src/.complete" ]; then
 	python3 bench/self-guestperf.py sources "$apt/sources.list" >/dev/null
 	aopt=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
 	      -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache")
-	if ! apt-get "${aopt[@]}" update >"$apt/update.log" 2>&1; then
-		say "apt-get update of the deb-src lists failed (no Debian archive reachable?): $(tail -3 "$apt/update.log" | tr '\n' ' ')"
+	# apt-get update exits 0 when a fetch failed: the Sources lists tell
+	if ! apt-get "${aopt[@]}" update >"$apt/update.log" 2>&1 ||
+	   ! ls "$apt/lists/"*_Sources* >/dev/null 2>&1; then
+		say "apt-get update got no deb-src list from $(cut -d' ' -f3 "$apt/sources.list" | sort -u | tr '\n' ' ')(no Debian archive reachable?): $(grep -E '^(E|W|Err):' "$apt/update.log" | head -2 | tr '\n' ' ')"
 		say "guestperf could not be obtained: no figure of guestperf is made"
 		exit 1
 	fi
