@@ -20,6 +20,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from self_common import run, write_table  # noqa: E402
+
 START_TARGET_S = 0.5
 SHARE_TARGET = 0.60
 # The main job's guest (bench/scenarios/main.ini [global]): the boots use
@@ -176,16 +179,9 @@ def main():
                "migrating: the windows, not the instrument, bound the share.")
     text = "\n".join(out) + "\n"
     print(text)
-    tmp = a.table + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, a.table)
+    write_table(a.table, text)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except RuntimeError as e:
-        say(str(e))
-        sys.exit(1)
+    run(main, say)

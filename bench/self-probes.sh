@@ -18,6 +18,11 @@
 #    (bench/self-probes-vcpu.py samples /proc while the campaign runs): the
 #    host's other load, which sets how much of a core the vCPU gets, then
 #    cancels out, and what the probes do to the vCPU's own speed remains.
+#    Then on ONE QEMU, which takes the QEMU-to-QEMU speed difference out
+#    (bench/self-probes-toggle.py): a guest dirtying unpaced under `migbench
+#    boot`, the probes (`migbench host-probes` on its pid and vCPU threads)
+#    on for 3 s and off for 3 s, CYCLES times (default 20), in random order;
+#    OUT_DIR/self-probes-toggle.md.
 # 2. migbench's own CPU time and peak RSS per run and CPU per sample
 #    (record): each result's `self`, medians for probes on and off.
 #
@@ -89,3 +94,11 @@ for c in "${campaigns[@]}"; do
 done
 python3 bench/self-probes.py "$out/self-probes.md" "${dirs[@]}"
 say "table: $out/self-probes.md"
+if [ "${REUSE:-0}" != 1 ]; then
+	# The same question on ONE QEMU: the probes (migbench host-probes)
+	# toggled on and off beside a running guest, which never migrates.
+	say "probes toggled on one QEMU (bench/self-probes-toggle.py, ${CYCLES:-20} cycles of 3 s on and 3 s off)"
+	python3 bench/self-probes-toggle.py --migbench "$migbench" --cycles "${CYCLES:-20}" --phase 3 \
+		--table "$out/self-probes-toggle.md"
+	say "table: $out/self-probes-toggle.md"
+fi
