@@ -8,15 +8,19 @@
 #              and below, downtime from QMP, heartbeats and the network
 #              client on the same migrations, dirty-rate target vs achieved
 #   probes     bench/self-probes.sh: the guest's work with every probe on vs
-#              off (interleaved, same boot), migbench's CPU time and peak RSS
-#              per run and per record
+#              off (interleaved, same boot; then toggled on one QEMU),
+#              migbench's CPU time and peak RSS per run and per record
+#   campaign   bench/self-campaign.sh: guest start, cold boot vs restored
+#              from the post-boot snapshot (guest_start=snapshot), and the
+#              share of the main job's campaign spent migrating, with where
+#              the rest of its wall time goes
 #   guestperf  bench/self-guestperf.sh: QEMU's guestperf (from Debian's qemu
 #              source, adapted to TCG in a private copy) and migbench on the
 #              main job's scenarios: runs per hour, the resolution of each
 #              downtime figure, what each measures that the other does not
 # and prints each part's table (figure, measured, target, PASS/MISS), then
-# the figures of issue 13 that no part measures yet. About 27 minutes here.
-# MIGBENCH (default build/migbench) is passed on to the parts.
+# every verdict of every part together. About 35 minutes here.
+# MIGBENCH_BUILD_DIR (default build/) is passed on to the parts.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +29,7 @@ mkdir -p "$out" || exit 2
 out=$(cd "$out" && pwd)
 status=0
 
-for part in heartbeat probes guestperf; do
+for part in heartbeat probes campaign guestperf; do
 	echo "==== $part: bash bench/self-$part.sh $out/$part ===="
 	if ! bash "$top/bench/self-$part.sh" "$out/$part"; then
 		echo "bench/self.sh: the $part part failed (its output above; what it finished is in $out/$part)" >&2
@@ -34,10 +38,10 @@ for part in heartbeat probes guestperf; do
 	echo
 done
 
-cat <<'TODO'
-==== not measured yet (issue 13 is open) ====
-- share of a campaign's wall time spent migrating (target >= 60 %)
-- guest start restored from a cached post-boot snapshot (target <= 0.5 s; cold boot kept)
-TODO
+echo "==== every figure with a verdict (the tables in $out/*/*.md) ===="
+for md in "$out"/*/*.md; do
+	[ -f "$md" ] || continue
+	grep -hE '\| (PASS|MISS|UNRESOLVED)' "$md" | sed "s|^|${md#"$out"/}: |"
+done
 echo "results: $out"
 exit $status
