@@ -51,6 +51,8 @@
 	  "stamps its working set once, then touches nothing") \
 	X(MB_WORKLOAD_COMPUTE, "compute", compute, none, "ops", "wss seed", \
 	  "CPU-bound arithmetic in 512 bytes: busy, but dirties almost nothing") \
+	X(MB_WORKLOAD_MEMSET, "memset", memset, none, "written", "wss", \
+	  "rewrites its working set with memset as fast as it can: the guest's memory bandwidth") \
 	X(MB_WORKLOAD_ECHO, "echo", dirty, echo, "written", "wss rate pattern hot hotw seed svc net port", \
 	  "dirty, plus a UDP echo service that the network client measures") \
 	X(MB_WORKLOAD_KV, "kv", dirty, kv, "written", \
