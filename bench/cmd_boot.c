@@ -88,7 +88,7 @@ static int duration_opt(const struct mb_opt *o, const char *value, void *ctx, st
 	{ name_, 0, MB_OPT_CALL, arg_, help_, .call = scenario_opt, .key = key_ }
 
 static const struct mb_opt options[] = {
-	KEY_OPT("workload", "W", "workload", "dirty, idle or compute (default dirty)"),
+	KEY_OPT("workload", "W", "workload", "dirty, idle, compute or memset; echo or kv with a network (default dirty)"),
 	KEY_OPT("wss", "S", "wss", "working set, e.g. 64M (default 64M)"),
 	KEY_OPT("rate", "R", "rate", "dirty rate: pages/s, or bytes/s with a suffix (16M);\n"
 		"0 = as fast as possible (default 4M)"),
