@@ -19,7 +19,7 @@
 #              main job's scenarios: runs per hour, the resolution of each
 #              downtime figure, what each measures that the other does not
 # and prints each part's table (figure, measured, target, PASS/MISS), then
-# every verdict of every part together. About 35 minutes here.
+# every verdict of every part together. About 19 minutes here (idle host).
 # MIGBENCH_BUILD_DIR (default build/) is passed on to the parts.
 set -uo pipefail
 
