@@ -166,19 +166,20 @@ struct window {
 static int read_new_points(const struct mb_runner_ops *ops, struct mb_runner *r, struct window *w,
 			   struct mb_err *err)
 {
-	struct mb_hb_point *p = NULL;
-	size_t n = 0;
+	struct mb_hb_series s;
 
-	if (ops->heartbeat_points(r, w->have_last ? w->last.host_us + 1 : 0, &p, &n, err))
+	if (ops->heartbeat_series(r, w->have_last ? w->last.host_us + 1 : 0, &s, err))
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (w->have_last && p[i].seq > w->last.seq + 1)
-			w->gaps += p[i].seq - w->last.seq - 1;
-		w->last = p[i];
+	for (size_t i = 0; i < s.n; i++) {
+		struct mb_hb_point p = mb_hb_at(&s, i);
+
+		if (w->have_last && p.seq > w->last.seq + 1)
+			w->gaps += p.seq - w->last.seq - 1;
+		w->last = p;
 		w->have_last = true;
 	}
-	w->count += n;
-	free(p);
+	w->count += s.n;
+	mb_hb_series_free(&s);
 	return 0;
 }
 

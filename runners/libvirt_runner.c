@@ -1326,12 +1326,6 @@ static size_t lv_heartbeat_count(struct mb_runner *r)
 	return mb_hb_count(r->hb);
 }
 
-static int lv_heartbeat_points(struct mb_runner *r, int64_t from_real_us, struct mb_hb_point **points,
-			       size_t *n, struct mb_err *err)
-{
-	return mb_hb_points_for_run(r->hb, from_real_us, points, n, err);
-}
-
 static int lv_heartbeat_series(struct mb_runner *r, int64_t from_real_us, struct mb_hb_series *out,
 			       struct mb_err *err)
 {
@@ -1413,7 +1407,6 @@ const struct mb_runner_ops mb_runner_libvirt = {
 	.guest_status = lv_guest_status,
 	.guest_command = lv_guest_command,
 	.heartbeat_count = lv_heartbeat_count,
-	.heartbeat_points = lv_heartbeat_points,
 	.heartbeat_series = lv_heartbeat_series,
 	.teardown = lv_teardown,
 };

@@ -1099,12 +1099,6 @@ static size_t qmp_heartbeat_count(struct mb_runner *r)
 	return mb_hb_count(r->hb);
 }
 
-static int qmp_heartbeat_points(struct mb_runner *r, int64_t from_real_us,
-				struct mb_hb_point **points, size_t *n, struct mb_err *err)
-{
-	return mb_hb_points_for_run(r->hb, from_real_us, points, n, err);
-}
-
 static int qmp_heartbeat_series(struct mb_runner *r, int64_t from_real_us, struct mb_hb_series *out,
 			       struct mb_err *err)
 {
@@ -1152,7 +1146,6 @@ const struct mb_runner_ops mb_runner_qmp = {
 	.guest_status = qmp_guest_status,
 	.guest_command = qmp_guest_command,
 	.heartbeat_count = qmp_heartbeat_count,
-	.heartbeat_points = qmp_heartbeat_points,
 	.heartbeat_series = qmp_heartbeat_series,
 	.teardown = qmp_teardown,
 };

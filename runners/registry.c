@@ -68,28 +68,6 @@ int mb_hb_series_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct m
 	return mb_hb_points(hb, from_real_us, out, err);
 }
 
-int mb_hb_points_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_point **points,
-			 size_t *n, struct mb_err *err)
-{
-	struct mb_hb_series s;
-	struct mb_hb_point *p = NULL;
-
-	*points = NULL;
-	*n = 0;
-	if (mb_hb_series_for_run(hb, from_real_us, &s, err))
-		return -1;
-	if (s.n && !(p = malloc(s.n * sizeof(*p)))) {
-		mb_hb_series_free(&s);
-		return mb_errf(err, ENOMEM, "copying %zu heartbeats", s.n);
-	}
-	for (size_t i = 0; i < s.n; i++)
-		p[i] = mb_hb_at(&s, i);
-	*points = p;
-	*n = s.n;
-	mb_hb_series_free(&s);
-	return 0;
-}
-
 void mb_mig_record_release(struct mb_mig_record *rec)
 {
 	json_decref(rec->events);

@@ -13,7 +13,7 @@
  *   runner supplies the fetch) and the final statistics of each side;
  * - the processes, vCPU threads and host of each side (probe_ctx), which
  *   is all that probes see;
- * - the guest's streams: heartbeats (heartbeat_count, heartbeat_points),
+ * - the guest's streams: heartbeats (heartbeat_count, heartbeat_series),
  *   the agent's commands (guest_command), the console (console_problems)
  *   and how the boot went (guest_status). */
 #ifndef MB_RUNNER_H
@@ -157,16 +157,13 @@ struct mb_runner_ops {
 			     struct mb_hb_reply *reply, int timeout_ms, struct mb_err *err);
 	/* Heartbeats received from the guest so far, ever. */
 	size_t (*heartbeat_count)(struct mb_runner *r);
-	/* Copies the heartbeats received since `from_real_us` (host realtime)
-	 * into *points (caller frees). Earlier ones are never asked for again:
-	 * the runner may release them (a guest's heartbeats over a campaign of
-	 * many repetitions must not grow without bound). */
-	int (*heartbeat_points)(struct mb_runner *r, int64_t from_real_us,
-				struct mb_hb_point **points, size_t *n, struct mb_err *err);
-	/* The same heartbeats as a series read from the reader's spool
-	 * (probes/heartbeat.h), in bounded memory however long the window:
-	 * what the run loop uses (an hour at 1 ms would be 144 MB as points).
-	 * Free it with mb_hb_series_free. */
+	/* The heartbeats received since `from_real_us` (host realtime), as a
+	 * series read from the reader's spool (probes/heartbeat.h), in bounded
+	 * memory however long the window (an hour at 1 ms would be 144 MB in
+	 * memory). Earlier ones are never asked for again: the runner may
+	 * release them (a guest's heartbeats over a campaign of many
+	 * repetitions must not grow without bound). Free it with
+	 * mb_hb_series_free. */
 	int (*heartbeat_series)(struct mb_runner *r, int64_t from_real_us, struct mb_hb_series *out,
 				struct mb_err *err);
 	/* Kills what is left, removes run directories. Never fails. */
@@ -190,11 +187,9 @@ struct mb_image;
 void mb_guest_status_from_hb(struct mb_guest_status *st, struct mb_hb_reader *hb, int64_t launch_mono_us,
 			     int64_t first_hb_mono_us, const struct mb_image *image);
 
-/* heartbeat_points for a runner whose guest has one heartbeat reader: the
+/* heartbeat_series for a runner whose guest has one heartbeat reader: the
  * run loop asks once per run, for that run's window, so what came before
  * it is released (of no use to any later run). */
-int mb_hb_points_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_point **points,
-			 size_t *n, struct mb_err *err);
 int mb_hb_series_for_run(struct mb_hb_reader *hb, int64_t from_real_us, struct mb_hb_series *out,
 			 struct mb_err *err);
 
