@@ -45,8 +45,8 @@ say() { echo "guest-gap.sh: $*" >&2; }
 
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 reps=${REPS:-6}
 
 out=${1:-results/reference/guest-gap}

@@ -41,8 +41,8 @@ say() { echo "large.sh: $*" >&2; }
 
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 margin=${HOST_MARGIN_MIB:-2048}
 wait_s=${WAIT_S:-600}
 out=${1:-results/large-$(date +%Y%m%d-%H%M%S)}

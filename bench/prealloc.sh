@@ -21,8 +21,8 @@ say() { echo "prealloc.sh: $*" >&2; }
 
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 campaign=${1:-results/prealloc-$(date +%Y%m%d-%H%M%S)}
 if [ $# -gt 0 ]; then shift; fi
 case $campaign in -*) say "usage: bash bench/prealloc.sh [CAMPAIGN_DIR [migbench run options...]]"; exit 2 ;; esac

@@ -34,8 +34,8 @@ say() { echo "reference.sh: $*" >&2; }
 
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 
 out=${1:-results/classic-$(date +%Y%m%d-%H%M%S)}
 if [ $# -gt 0 ]; then shift; fi

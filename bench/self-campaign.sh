@@ -31,19 +31,10 @@ say() { echo "self-campaign.sh: $*" >&2; }
 
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 
-if [ $# -gt 1 ]; then
-	say "one argument at most (the folder to write); usage: bash bench/self-campaign.sh [OUT_DIR]"
-	exit 2
-fi
-out=${1:-results/reference/self}
-case $out in -*)
-	say "the argument is the folder to write, not an option ('$out'); usage: bash bench/self-campaign.sh [OUT_DIR]"
-	exit 2 ;;
-esac
-case $out in /*) ;; *) out=$top/$out ;; esac
+mb_one_out_dir results/reference/self "$@"
 command -v python3 >/dev/null || { say "python3 is not installed (Debian: apt-get install python3); it runs and tabulates"; exit 3; }
 
 . bench/prepare.sh

@@ -55,8 +55,8 @@ say() { echo "self-guestperf.sh: $*" >&2; }
 caller=$PWD
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 reps=${REPS:-3}
 usage="usage: bash bench/self-guestperf.sh [OUT_DIR]"
 

@@ -44,20 +44,11 @@ say() { echo "self-probes.sh: $*" >&2; }
 
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${MIGBENCH_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
+. bench/prepare.sh
+mb_build_dir
 reps=${REPS:-10}
 
-if [ $# -gt 1 ]; then
-	say "one argument at most (the folder to write); usage: bash bench/self-probes.sh [OUT_DIR]"
-	exit 2
-fi
-out=${1:-results/reference/self}
-case $out in -*)
-	say "the argument is the folder to write, not an option ('$out'); usage: bash bench/self-probes.sh [OUT_DIR]"
-	exit 2 ;;
-esac
-case $out in /*) ;; *) out=$top/$out ;; esac
+mb_one_out_dir results/reference/self "$@"
 case $reps in ''|*[!0-9]*|0|1)
 	say "REPS must be a whole number >= 2 (each on run is compared with the off runs either side), not '$reps'"
 	exit 2 ;;
