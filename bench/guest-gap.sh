@@ -65,7 +65,6 @@ for tool in jq Rscript; do
 done
 qemu=$(command -v qemu-system-x86_64) || { say "no qemu-system-x86_64 on the PATH"; exit 3; }
 
-. bench/prepare.sh
 mb_prepare "$build" "it installs what is missing (.ci/setup), and post-copy needs userfaultfd"
 
 work=$(mktemp -d /tmp/guest-gap.XXXXXX)

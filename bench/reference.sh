@@ -45,7 +45,6 @@ case $out in -*)
 esac
 case $out in /*) ;; *) out=$top/$out ;; esac
 
-. bench/prepare.sh
 mb_prepare "$build" "QEMU's post-copy needs userfaultfd, .ci/setup installs packages, and QEMU versions go into Debian roots"
 # The QEMU versions the campaigns name (qemu=11.1 for the post-copy fault
 # latencies): installed into their own Debian roots, nothing to do when

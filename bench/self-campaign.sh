@@ -37,7 +37,6 @@ mb_build_dir
 mb_one_out_dir results/reference/self "$@"
 command -v python3 >/dev/null || { say "python3 is not installed (Debian: apt-get install python3); it runs and tabulates"; exit 3; }
 
-. bench/prepare.sh
 mb_prepare "$build" "the guests run in QEMU started as root (post-copy needs userfaultfd)"
 mkdir -p "$out/runs"
 exec python3 bench/self-campaign.py --migbench "$migbench" --scenario bench/scenarios/main.ini \

@@ -84,7 +84,6 @@ qemu=/usr/bin/qemu-system-x86_64
 # the main job's scenario, in guestperf's units (MiB, MiB/s, ms)
 mem_mib=256 wss_mib=64 bandwidth_mib=128 downtime_ms=300 max_iters=30 max_time_s=120
 
-. bench/prepare.sh
 mb_prepare "$build" "it installs what is missing (.ci/setup) and boots guests"
 kernel=$("$migbench" image | sed -n 's/^kernel: *//p')
 [ -r "$kernel" ] || { say "migbench image named no readable kernel ('$kernel')"; exit 1; }

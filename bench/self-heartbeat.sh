@@ -41,7 +41,6 @@ mb_one_out_dir results/reference/self "$@"
 command -v python3 >/dev/null || { say "python3 is not installed (Debian: apt-get install python3); it makes the tables"; exit 3; }
 
 if [ "${REUSE:-0}" != 1 ]; then
-	. bench/prepare.sh
 	mb_prepare "$build" "it installs what is missing (.ci/setup) and the kv runs need a network namespace"
 	mkdir -p "$out/runs"
 	for c in heartbeat dirty-rate; do

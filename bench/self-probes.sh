@@ -57,7 +57,6 @@ command -v python3 >/dev/null || { say "python3 is not installed (Debian: apt-ge
 
 campaigns=(probes-compute probes-dirty)
 if [ "${REUSE:-0}" != 1 ]; then
-	. bench/prepare.sh
 	mb_prepare "$build" "it installs what is missing (.ci/setup) and boots guests"
 	mkdir -p "$out/runs"
 	for c in "${campaigns[@]}"; do
