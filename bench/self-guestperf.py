@@ -34,6 +34,9 @@ import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from self_common import write_table  # noqa: E402
+
 RUNS_GAIN = 10           # issue 13: >= 10x the runs per hour of guestperf
 RESOLUTION_GAIN = 100    # issue 13: >= 100x finer guest-side downtime resolution
 
@@ -151,10 +154,7 @@ def cmd_patch(root):
         if n != 1:
             fail(f"patch: {path}: expected the text {old.strip()!r} once, found it {n} times "
                  f"(this guestperf differs from QEMU 10.0's; the edit was: {why})")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text.replace(old, new))
-        os.replace(tmp, path)
+        write_table(path, text.replace(old, new))
         print(f"patched {rel}: {why}")
 
 
@@ -365,11 +365,7 @@ def table(out):
     lines.append("")
     lines += measures(gp_reps, mb_docs)
     text = "\n".join(lines) + "\n"
-    dest = os.path.join(out, "self-guestperf.md")
-    tmp = dest + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, dest)
+    write_table(os.path.join(out, "self-guestperf.md"), text)
     sys.stdout.write(text)
 
 

@@ -22,6 +22,9 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from self_common import write_table  # noqa: E402
+
 # Targets. The issue names the figures; where it gives no number the target
 # is the one a user of the figure needs, said in the table.
 PERIOD_TOLERANCE = 0.05    # a period is sustained: median within +-5 % ...
@@ -309,10 +312,7 @@ def main():
     hl, by_period = heartbeat_tables(hb_runs)
     lines += hl + downtime_tables(by_period) + dirty_tables(dr_runs)
     text = "\n".join(lines) + "\n"
-    tmp = sys.argv[3] + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, sys.argv[3])
+    write_table(sys.argv[3], text)
     sys.stdout.write(text)
 
 

@@ -19,6 +19,9 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from self_common import write_table  # noqa: E402
+
 TARGET_PCT = 1.0
 
 
@@ -234,10 +237,7 @@ def main(argv):
               "1 % effect. The CPU row counts what the probes cost migbench's process: it bounds the slowdown of a vCPU that has to share a core with them (a busy host); perf "
               "counting's own cost in the kernel on QEMU's threads is not in it. "
               "CPU and RSS: the results' `self` (migbench's process), medians.\n")
-    tmp = argv[1] + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, argv[1])
+    write_table(argv[1], text)
     for a, b, c, d in [("figure", "measured", "target", "verdict")] + rows:
         print(f"{a:<{width[0]}}  {b:<{width[1]}}  {c:<{width[2]}}  {d}")
     for n in notes:
