@@ -243,7 +243,7 @@ static void note_guest_error(struct mb_hb_reader *r, const char *text)
 
 static bool is_reply_type(const char *type)
 {
-	static const char *const replies[] = { "PONG", "RATE", "PERIOD", "VERIFY", "STATS", "ERR", "HELLO" };
+	static const char *const replies[] = { "PONG", "RATE", "PERIOD", "VERIFY", "STATS", "ERR" };
 
 	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
 		if (!strcmp(type, replies[i]))
@@ -251,12 +251,36 @@ static bool is_reply_type(const char *type)
 	return false;
 }
 
+/* A reply `l` (`text` as it came): to the command waiting for its id, else
+ * an ERR the guest sent on its own, else one nobody waits for any more. */
+static void take_reply(struct mb_hb_reader *r, const struct mb_proto_line *l, const char *text,
+		       int64_t real_us, int64_t mono_us)
+{
+	struct waiter *w;
+	uint64_t id;
+
+	if (mb_proto_get_u64(l, "id", &id))
+		id = 0;
+	for (w = r->waiters; w; w = w->next)
+		if (w->id == id && !w->done)
+			break;
+	if (w) {
+		snprintf(w->reply.text, sizeof(w->reply.text), "%s", text);
+		w->reply.host_real_us = real_us;
+		w->reply.host_mono_us = mono_us;
+		w->done = true;
+	} else if (!strcmp(l->type, "ERR")) {
+		note_guest_error(r, text);
+	} else {
+		r->late_replies++;
+	}
+}
+
 static void handle_line(struct mb_hb_reader *r, struct source *s, const char *text,
 			int64_t real_us, int64_t mono_us)
 {
 	char copy[MB_PROTO_LINE_MAX];
 	struct mb_proto_line l;
-	uint64_t id;
 
 	snprintf(copy, sizeof(copy), "%s", text);
 	if (mb_proto_parse(copy, &l)) {
@@ -279,29 +303,13 @@ static void handle_line(struct mb_hb_reader *r, struct source *s, const char *te
 			return;
 		}
 		store_heartbeat(r, &rec);
-	} else if (!strcmp(l.type, "HELLO") && !mb_proto_get(&l, "id")) {
+	} else if (!strcmp(l.type, "HELLO")) {
 		take_hello(r, &l, s, real_us, mono_us);
+		/* With an id: the boot's, repeated for the HELLO command. */
+		if (mb_proto_get(&l, "id"))
+			take_reply(r, &l, text, real_us, mono_us);
 	} else if (is_reply_type(l.type)) {
-		struct waiter *w;
-
-		/* HELLO answering the HELLO command: the boot's, repeated. */
-		if (!strcmp(l.type, "HELLO"))
-			take_hello(r, &l, s, real_us, mono_us);
-		if (mb_proto_get_u64(&l, "id", &id))
-			id = 0;
-		for (w = r->waiters; w; w = w->next)
-			if (w->id == id && !w->done)
-				break;
-		if (w) {
-			snprintf(w->reply.text, sizeof(w->reply.text), "%s", text);
-			w->reply.host_real_us = real_us;
-			w->reply.host_mono_us = mono_us;
-			w->done = true;
-		} else if (!strcmp(l.type, "ERR")) {
-			note_guest_error(r, text);
-		} else {
-			r->late_replies++;
-		}
+		take_reply(r, &l, text, real_us, mono_us);
 	} else {
 		r->bad_lines++;
 	}

@@ -420,14 +420,13 @@ static void save_source(struct mb_runner *r)
 
 /* The guest is up (booted or restored): when it started running, and how
  * long from launch to its first heartbeat. */
-static int source_running(struct mb_runner *r)
+static void source_running(struct mb_runner *r)
 {
 	struct mb_hb_record first;
 
 	r->running_since_mono_us = mb_clock_us(CLOCK_MONOTONIC);
 	r->boot_launch_mono_us = r->src->launch_mono_us;
 	r->boot_first_hb_mono_us = mb_hb_copy(r->hb, mb_hb_oldest(r->hb), &first, 1) ? first.host_mono_us : 0;
-	return 0;
 }
 
 static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
@@ -463,8 +462,10 @@ static int qmp_start_source(struct mb_runner *r, struct mb_err *err)
 		restored = restore_source(r, err);
 		if (restored < 0)
 			return -1;
-		if (!restored)
-			return source_running(r);
+		if (!restored) {
+			source_running(r);
+			return 0;
+		}
 	}
 	if (start_qemu(r, SIDE_SOURCE, "source", NULL, &r->src, &r->src_qmp, err))
 		return -1;
