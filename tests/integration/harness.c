@@ -576,3 +576,10 @@ const char *mbt_str(const json_t *o, const char *path)
 		fail_msg("%s is not a string", path);
 	return json_string_value(v);
 }
+
+int mbt_by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}

@@ -168,4 +168,7 @@ double mbt_num(const json_t *o, const char *path);
 json_int_t mbt_int(const json_t *o, const char *path);
 const char *mbt_str(const json_t *o, const char *path);
 
+/* qsort's comparison of doubles, ascending (medians, spreads). */
+int mbt_by_value(const void *a, const void *b);
+
 #endif

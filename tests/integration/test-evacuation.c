@@ -92,13 +92,6 @@ static const json_t *evacuation_of(const struct mbt_campaign *c, const char *sce
 	return NULL;
 }
 
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* One repetition's K guests against its evacuation figures. */
 static void check_evacuation(const struct mbt_campaign *c, const char *scenario, unsigned k, unsigned rep,
 			     double stagger_ms)
@@ -145,7 +138,7 @@ static void check_evacuation(const struct mbt_campaign *c, const char *scenario,
 			 latest_start + longest);
 	assert_true(fabs(mbt_num(ev, "bytes") - bytes) < 1);
 	assert_true(fabs(mbt_num(ev, "aggregate_MiB_s") - bytes / 1048576.0 / (span / 1000)) < 1e-6 * bytes);
-	qsort(downtime, k, sizeof(double), by_value);
+	qsort(downtime, k, sizeof(double), mbt_by_value);
 	assert_true(fabs(mbt_num(ev, "downtime_ms.min") - downtime[0]) < 1e-9);
 	assert_true(fabs(mbt_num(ev, "downtime_ms.max") - downtime[k - 1]) < 1e-9);
 	assert_true(fabs(mbt_num(ev, "downtime_ms.median") -

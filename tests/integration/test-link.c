@@ -46,8 +46,9 @@
 /* Post-copy runs per RTT: one run's mean fault wait can be inflated many
  * times by one starved burst on a loaded host (seen: 114.7 ms at 2 ms RTT),
  * so each RTT is its runs' median. */
-#define PC_REPS "3"
-#define PC_REPS_N 3
+#define PC_REPS 3
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 static char skip_reason[MB_ERR_MAX + 128];
 static char postcopy_skip[MB_ERR_MAX + 128];
@@ -79,13 +80,13 @@ static const char ini_fmt[] =
 	"[near]\n"
 	"mode=postcopy\n"
 	"postcopy_preempt=yes\n"
-	"repetitions=" PC_REPS "\n"
+	"repetitions=" STRINGIFY(PC_REPS) "\n"
 	"link_delay=1ms\n"
 	"\n"
 	"[far]\n"
 	"mode=postcopy\n"
 	"postcopy_preempt=yes\n"
-	"repetitions=" PC_REPS "\n"
+	"repetitions=" STRINGIFY(PC_REPS) "\n"
 	"link_delay=25ms\n";
 
 static int group_setup(void **state)
@@ -130,13 +131,17 @@ static double fault_wait_ms(const json_t *doc, const char **what)
 	return mbt_num(pf, "blocktime_ms") / requests;
 }
 
-static void check_common(const json_t *doc, const char *name);
-
-static int by_value(const void *a, const void *b)
+static void check_common(const json_t *doc, const char *name)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	double qemu_bytes = mbt_num(doc, "qemu_reported.ram.transferred");
+	double link_bytes = mbt_num(doc, "link.source_to_destination.delivered_bytes");
 
-	return (x > y) - (x < y);
+	assert_string_equal(mbt_str(doc, "run.status"), "completed");
+	assert_int_equal(mbt_int(doc, "metrics.memory_verify.pages_corrupted"), 0);
+	/* The stream went over the link, all of it (TCP/IP headers on top). */
+	if (link_bytes < qemu_bytes)
+		fail_msg("%s: the link delivered %.0f bytes, QEMU says it sent %.0f", name, link_bytes, qemu_bytes);
+	assert_true(mbt_num(doc, "link.destination_to_source.packets") > 0);
 }
 
 /* The median fault wait of scenario `name`'s runs, each checked; the runs'
@@ -144,11 +149,11 @@ static int by_value(const void *a, const void *b)
 static double median_wait_ms(const struct mbt_campaign *c, const char *name, const char **what, char *each,
 			     size_t len)
 {
-	double w[PC_REPS_N];
+	double w[PC_REPS];
 	size_t used = 0;
 
 	each[0] = '\0';
-	for (int i = 0; i < PC_REPS_N; i++) {
+	for (int i = 0; i < PC_REPS; i++) {
 		char key[64];
 		const json_t *doc;
 		const char *this_what;
@@ -162,21 +167,8 @@ static double median_wait_ms(const struct mbt_campaign *c, const char *name, con
 		*what = this_what;
 		used += snprintf(each + used, used < len ? len - used : 0, "%s%.1f", i ? " " : "", w[i]);
 	}
-	qsort(w, PC_REPS_N, sizeof(w[0]), by_value);
-	return w[PC_REPS_N / 2];
-}
-
-static void check_common(const json_t *doc, const char *name)
-{
-	double qemu_bytes = mbt_num(doc, "qemu_reported.ram.transferred");
-	double link_bytes = mbt_num(doc, "link.source_to_destination.delivered_bytes");
-
-	assert_string_equal(mbt_str(doc, "run.status"), "completed");
-	assert_int_equal(mbt_int(doc, "metrics.memory_verify.pages_corrupted"), 0);
-	/* The stream went over the link, all of it (TCP/IP headers on top). */
-	if (link_bytes < qemu_bytes)
-		fail_msg("%s: the link delivered %.0f bytes, QEMU says it sent %.0f", name, link_bytes, qemu_bytes);
-	assert_true(mbt_num(doc, "link.destination_to_source.packets") > 0);
+	qsort(w, PC_REPS, sizeof(w[0]), mbt_by_value);
+	return w[PC_REPS / 2];
 }
 
 static void shaped_link(void **state)
@@ -224,7 +216,7 @@ static void shaped_link(void **state)
 
 	w_near = median_wait_ms(c, "near", &what, each_near, sizeof(each_near));
 	w_far = median_wait_ms(c, "far", &what_far, each_far, sizeof(each_far));
-	print_message("# post-copy %s (%s), median of " PC_REPS " runs: RTT 2 ms %.3f ms (%s), RTT 50 ms %.3f ms "
+	print_message("# post-copy %s (%s), median of " STRINGIFY(PC_REPS) " runs: RTT 2 ms %.3f ms (%s), RTT 50 ms %.3f ms "
 		      "(%s)\n", what, mbt_str(far, "hypervisor.destination.version"), w_near, each_near, w_far,
 		      each_far);
 	assert_string_equal(what, what_far);
