@@ -24,10 +24,10 @@ import subprocess
 import sys
 import threading
 import time
+import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from self_common import run, write_table  # noqa: E402
-import json
 
 LINE = re.compile(r"^\s*([0-9.]+) s\s+heartbeats\s+([0-9.]+)/s\s+dirty\s+([0-9.]+) pages/s")
 
@@ -174,9 +174,9 @@ def main():
                 cycles.append((statistics.mean(r for r, _ in on), statistics.mean(r for r, _ in off)))
                 per_cpu.append((statistics.mean(r / c for r, c in on), statistics.mean(r / c for r, c in off)))
                 shares.append((statistics.mean(c for _, c in on), statistics.mean(c for _, c in off)))
-                on, off = [r for r, _ in on], [r for r, _ in off]
-                say(f"cycle {c + 1}/{a.cycles} ({'-'.join(order)}): on {statistics.mean(on):.0f}, off "
-                    f"{statistics.mean(off):.0f} pages/s ({100 * (statistics.mean(on) / statistics.mean(off) - 1):+.2f} %)")
+                on_rate, off_rate = cycles[-1]
+                say(f"cycle {c + 1}/{a.cycles} ({'-'.join(order)}): on {on_rate:.0f}, off {off_rate:.0f} pages/s "
+                    f"({100 * (on_rate / off_rate - 1):+.2f} %)")
             else:
                 say(f"cycle {c + 1}: no whole window on and off; skipped")
     finally:
